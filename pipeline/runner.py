@@ -1,0 +1,146 @@
+"""Run a job: check everything cheap first, then the Ray Data plan, then metrics and manifest.
+
+read Parquet (needed columns only)
+  -> judge actors (one vLLM engine each; a batch of samples = one engine call)
+  -> write scores/ (staged, moved into place when complete)
+  -> one summary pass over scores/: row/error/token counts + metric partials, merged here
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipeline.manifest import model_fingerprint, package_versions
+from pipeline.resolve import resolve_spec_paths
+from pipeline.run_dir import MANIFEST, METRICS, RunDirectory
+from pipeline.source import resolve_input
+from pipeline.spec import JobSpec
+from pipeline.summary import merge_summaries, summary_batch
+from scorers.metrics.aggregate import bound_metrics, finalize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: str
+    metrics: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+class RowCountMismatch(RuntimeError):
+    pass
+
+
+def run_job(
+    spec: JobSpec,
+    *,
+    overwrite: bool = False,
+    ray_address: str | None = None,
+    spec_file: str | None = None,
+) -> RunResult:
+    started = time.time()
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    spec = resolve_spec_paths(spec)
+    source = resolve_input(spec)
+    run_dir = RunDirectory(spec.output.path)
+    run_dir.prepare(overwrite)
+    checked = time.time()
+
+    import ray
+
+    _ensure_ray(ray_address)
+    ray.data.DataContext.get_current().execution_options.preserve_order = True
+    judge = spec.judge
+    assert judge is not None
+    from pipeline.scoring_stage import ScoringStage
+
+    scored = ray.data.read_parquet(
+        list(source.files),
+        filesystem=source.filesystem,
+        columns=list(spec.column_requirements()),
+    ).map_batches(
+        ScoringStage,
+        fn_constructor_kwargs={"spec_json": spec.model_dump_json()},
+        batch_size=judge.batch_size,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
+        num_cpus=judge.num_cpus,
+        num_gpus=judge.num_gpus,
+    )
+    scored.write_parquet(run_dir.staging_path(run_id), filesystem=run_dir.arrow_fs)
+    run_dir.commit_scores(run_id)
+    written = time.time()
+
+    metrics_spec = bound_metrics(spec)
+    scorer_keys = [s.key for s in spec.definition.scorers]
+    summaries = (
+        ray.data.read_parquet(run_dir.scores_path, filesystem=run_dir.arrow_fs)
+        .map_batches(
+            summary_batch,
+            fn_kwargs={"scorer_keys": scorer_keys, "metrics": metrics_spec},
+            batch_format="pyarrow",
+            batch_size=None,
+        )
+        .take_all()
+    )
+    summary = merge_summaries([json.loads(row["summary"]) for row in summaries], metrics_spec)
+    if summary["rows"] != source.num_rows:
+        raise RowCountMismatch(
+            f"{source.num_rows} input rows but {summary['rows']} scored rows "
+            f"in {run_dir.scores_path}"
+        )
+    metrics = finalize(summary["metrics"], metrics_spec)
+    run_dir.write_json(METRICS, metrics)
+    finished = time.time()
+    usage = summary["usage"]
+    manifest = {
+        "run_id": run_id,
+        "name": spec.name,
+        "spec_file": str(Path(spec_file).resolve()) if spec_file else None,
+        "spec": spec.model_dump(mode="json"),
+        "started_at": _iso(started),
+        "finished_at": _iso(finished),
+        "versions": package_versions(),
+        "model": model_fingerprint(judge.model),
+        "input": {"uri": spec.input.path, "files": len(source.files), "rows": source.num_rows},
+        "rows": {"in": source.num_rows, "out": summary["rows"], "errored": summary["errored"]},
+        "judge": {
+            "requests": usage["judge_requests"],
+            "prompt_tokens": usage["prompt_tokens"],
+            "cached_prompt_tokens": usage["cached_prompt_tokens"],
+            "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
+        },
+        "timings_s": {
+            "wall": round(finished - started, 3),
+            "checks": round(checked - started, 3),
+            "scoring": round(written - checked, 3),
+            "summary": round(finished - written, 3),
+        },
+    }
+    run_dir.write_json(MANIFEST, manifest)
+    return RunResult(run_dir=spec.output.path, metrics=metrics, manifest=manifest)
+
+
+def _ensure_ray(address: str | None) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    ray.init(
+        address=address,
+        include_dashboard=False,
+        configure_logging=True,
+        logging_level=logging.WARNING,
+    )
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,54 @@
+"""One pass over the written scores: row, error and token counts plus metric partial states."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.scoring_stage import ERROR_COLUMN
+from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
+
+USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens")
+
+
+def block_summary(
+    table: pa.Table, scorer_keys: Sequence[str], metrics: Sequence[BoundMetric]
+) -> dict[str, Any]:
+    usage = dict.fromkeys(USAGE_FIELDS, 0)
+    for key in scorer_keys:
+        column = table[key].combine_chunks()
+        for name in USAGE_FIELDS:
+            value = pc.sum(pc.struct_field(pc.struct_field(column, "usage"), name)).as_py()
+            usage[name] += value or 0
+    return {
+        "rows": table.num_rows,
+        "errored": table.num_rows - table[ERROR_COLUMN].null_count,
+        "usage": usage,
+        "metrics": partial_states(table, metrics),
+    }
+
+
+def merge_summaries(
+    summaries: Sequence[dict[str, Any]], metrics: Sequence[BoundMetric]
+) -> dict[str, Any]:
+    total: dict[str, Any] = {"rows": 0, "errored": 0, "usage": dict.fromkeys(USAGE_FIELDS, 0)}
+    partials: Partials = {}
+    for s in summaries:
+        total["rows"] += s["rows"]
+        total["errored"] += s["errored"]
+        for name in USAGE_FIELDS:
+            total["usage"][name] += s["usage"][name]
+        partials = merge_partials(partials, s["metrics"], metrics) if partials else s["metrics"]
+    total["metrics"] = partials
+    return total
+
+
+def summary_batch(
+    table: pa.Table, scorer_keys: Sequence[str], metrics: Sequence[BoundMetric]
+) -> pa.Table:
+    """Ray Data adapter: a block in, one row holding its summary as JSON out."""
+    return pa.table({"summary": [json.dumps(block_summary(table, scorer_keys, metrics))]})

@@ -1,0 +1,44 @@
+"""The Score fields of a checklist scorer, as the checklist-scorers seed names them."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCORE_FIELDS = (
+    "primary_score",
+    "pass_rate",
+    "weighted_score",
+    "normalized_score",
+    "scaled_score_1_5",
+)
+
+ITEM_TYPE = pa.struct(
+    [
+        ("index", pa.int32()),
+        ("question", pa.string()),
+        ("weight", pa.float64()),
+        ("answer", pa.string()),
+        ("confidence", pa.float64()),
+        ("confidence_level", pa.string()),
+        ("reasoning", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+
+USAGE_TYPE = pa.struct(
+    [
+        ("judge_requests", pa.int64()),
+        ("prompt_tokens", pa.int64()),
+        ("cached_prompt_tokens", pa.int64()),
+    ]
+)
+
+SCORE_TYPE = pa.struct(
+    [
+        *((name, pa.float64()) for name in SCORE_FIELDS),
+        ("primary_metric", pa.string()),
+        ("items", pa.list_(ITEM_TYPE)),
+        ("usage", USAGE_TYPE),
+        ("unscored_reason", pa.string()),
+    ]
+)

@@ -1,0 +1,46 @@
+"""Judge prompts laid out for the prefix cache: a sample's shared text first, the question last.
+
+All of a sample's item requests share everything before `{question}`, so with automatic
+prefix caching the engine computes the request and response once per sample.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+ITEM_PLACEHOLDERS = frozenset({"input", "target", "question"})
+
+
+@cache
+def default_item_template() -> str:
+    return resources.files("scorers").joinpath("prompts/item.md").read_text()
+
+
+def template_placeholders(template: str) -> set[str]:
+    return set(PLACEHOLDER.findall(template))
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill `{name}` placeholders; other braces (JSON examples, code) stay as written."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def split_at_question(template: str) -> tuple[str, str]:
+    """The template's shared head (up to `{question}`) and its per-item tail."""
+    head, marker, tail = template.partition("{question}")
+    if not marker:
+        raise ValueError("an item template needs a {question} placeholder")
+    if "{question}" in tail:
+        raise ValueError("an item template uses {question} once")
+    return head, marker + tail
+
+
+def item_prompts(template: str, input_text: str, target: str, questions: list[str]) -> list[str]:
+    """One prompt per question, each starting with the same rendered sample prefix."""
+    head, tail = split_at_question(template)
+    shared = {"input": input_text, "target": target}
+    prefix = render(head, shared)
+    return [prefix + render(tail, {**shared, "question": q}) for q in questions]

@@ -1,0 +1,60 @@
+"""What a log-prob judge returns for one request, and the protocol every judge follows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from scorers.judge.labels import LabelSet
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    """P(label) over a label set for one prompt, or the reason there is none.
+
+    `probs` is renormalised over the label set (it sums to 1); `label_mass` is the raw
+    probability the model gave all label tokens together, a check that it meant to answer.
+    """
+
+    probs: tuple[float, ...] | None
+    label_mass: float | None
+    error: str | None
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+
+    @classmethod
+    def failed(cls, reason: str, prompt_tokens: int = 0) -> JudgeResult:
+        return cls(probs=None, label_mass=None, error=reason, prompt_tokens=prompt_tokens)
+
+
+class LogprobJudge(Protocol):
+    def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
+        """One result per prompt, in order; a bad prompt fails alone."""
+        ...
+
+
+def result_from_logprobs(
+    label_logprobs: Sequence[Sequence[float]], prompt_tokens: int = 0, cached_tokens: int = 0
+) -> JudgeResult:
+    """Combine per-spelling log-probs into label probabilities (log-sum-exp per label)."""
+    per_label = [_logsumexp(lps) for lps in label_logprobs]
+    total = _logsumexp(per_label)
+    if total == -math.inf:
+        return JudgeResult.failed("every label token has probability 0", prompt_tokens)
+    probs = tuple(math.exp(lp - total) for lp in per_label)
+    return JudgeResult(
+        probs=probs,
+        label_mass=math.exp(total),
+        error=None,
+        prompt_tokens=prompt_tokens,
+        cached_tokens=cached_tokens,
+    )
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values, default=-math.inf)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(sum(math.exp(v - top) for v in values))

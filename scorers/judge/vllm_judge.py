@@ -1,0 +1,122 @@
+"""The vLLM engine as a log-prob judge: one decode step, the label tokens' log-probs read exactly.
+
+`SamplingParams(max_tokens=1, logprob_token_ids=...)` returns the log-probs of exactly the
+label tokens from the raw distribution, whatever their rank. vllm is imported here only,
+when an engine starts, so the CLI and unit tests never pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from scorers.judge.labels import LabelSet, label_token_ids
+from scorers.judge.result import JudgeResult, result_from_logprobs
+
+log = logging.getLogger(__name__)
+
+# Settings measured on CPU machines (see README): an in-process engine core starts in
+# seconds, and an unbounded CPU KV cache takes most of the machine's memory.
+ENGINE_ENV_DEFAULTS = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1"}
+ENGINE_KWARG_DEFAULTS: dict[str, Any] = {"seed": 0, "enable_prefix_caching": True}
+
+
+class VllmJudge:
+    def __init__(
+        self,
+        model: str,
+        engine_kwargs: dict[str, Any] | None = None,
+        chat_template: Literal["auto", "never"] = "auto",
+    ) -> None:
+        for key, value in ENGINE_ENV_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        from vllm import LLM, SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        self._sampling_params = SamplingParams
+        self._tokens_prompt = TokensPrompt
+        self.llm = LLM(model=model, **{**ENGINE_KWARG_DEFAULTS, **(engine_kwargs or {})})
+        self.tokenizer = self.llm.get_tokenizer()
+        self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
+        self.use_chat_template = chat_template == "auto" and bool(
+            getattr(self.tokenizer, "chat_template", None)
+        )
+        self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...]] = {}
+
+    def label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...]:
+        if label_set not in self._label_ids:
+            self._label_ids[label_set] = label_token_ids(
+                lambda s: self.tokenizer.encode(s, add_special_tokens=False), label_set
+            )
+        return self._label_ids[label_set]
+
+    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        if self.use_chat_template:
+            texts = [
+                self.tokenizer.apply_chat_template(
+                    [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+                )
+                for p in prompts
+            ]
+            return [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
+        return [self.tokenizer.encode(p) for p in prompts]
+
+    def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
+        ids_per_label = self.label_ids(label_set)
+        token_ids = self.encode(prompts)
+        results: list[JudgeResult | None] = [None] * len(prompts)
+        runnable: list[int] = []
+        for i, ids in enumerate(token_ids):
+            if len(ids) >= self.max_model_len:
+                results[i] = JudgeResult.failed(
+                    f"prompt has {len(ids)} tokens; the judge's max_model_len is "
+                    f"{self.max_model_len} (judge.engine_kwargs.max_model_len)",
+                    prompt_tokens=len(ids),
+                )
+            else:
+                runnable.append(i)
+        judged = self._generate([token_ids[i] for i in runnable], ids_per_label)
+        for i, result in zip(runnable, judged, strict=True):
+            results[i] = result
+        return [r for r in results if r is not None]
+
+    def _generate(
+        self, token_ids: list[list[int]], ids_per_label: tuple[tuple[int, ...], ...]
+    ) -> list[JudgeResult]:
+        if not token_ids:
+            return []
+        params = self._sampling_params(
+            max_tokens=1,
+            temperature=0.0,
+            logprob_token_ids=[t for ids in ids_per_label for t in ids],
+            detokenize=False,
+        )
+        prompts = [self._tokens_prompt(prompt_token_ids=ids) for ids in token_ids]
+        try:
+            outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        except Exception as exc:
+            if len(prompts) == 1:
+                return [JudgeResult.failed(f"engine error: {exc}", len(token_ids[0]))]
+            log.warning("engine call over %d prompts failed (%s); one by one", len(prompts), exc)
+            return [r for ids in token_ids for r in self._generate([ids], ids_per_label)]
+        return [_read_output(output, ids_per_label) for output in outputs]
+
+
+def _read_output(output: Any, ids_per_label: tuple[tuple[int, ...], ...]) -> JudgeResult:
+    prompt_tokens = len(output.prompt_token_ids or [])
+    steps = output.outputs[0].logprobs
+    if not steps:
+        return JudgeResult.failed("engine returned no log-probs", prompt_tokens)
+    logprobs = steps[0]
+    missing = [t for ids in ids_per_label for t in ids if t not in logprobs]
+    if missing:
+        return JudgeResult.failed(
+            f"engine returned no log-prob for tokens {missing}", prompt_tokens
+        )
+    return result_from_logprobs(
+        [[logprobs[t].logprob for t in ids] for ids in ids_per_label],
+        prompt_tokens=prompt_tokens,
+        cached_tokens=int(output.num_cached_tokens or 0),
+    )
