@@ -57,7 +57,6 @@ def run_job(
     import ray
 
     _ensure_ray(ray_address)
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
     judge = spec.judge
     assert judge is not None
     from pipeline.scoring_stage import ScoringStage

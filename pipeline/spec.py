@@ -126,6 +126,7 @@ class ChecklistScorerSpec(StrictModel):
 
 
 ScorerSpec = Annotated[ChecklistScorerSpec, Field(discriminator="type")]
+SCORER_TYPES = frozenset({"checklist"})
 
 
 class Definition(StrictModel):

@@ -21,7 +21,7 @@ ITEM_TYPE = pa.struct(
         ("confidence", pa.float64()),
         ("confidence_level", pa.string()),
         ("reasoning", pa.string()),
-        ("error", pa.string()),
+        ("unscored_reason", pa.string()),
     ]
 )
 

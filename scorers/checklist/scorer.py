@@ -87,7 +87,7 @@ class ChecklistScorer:
                     if confidence is None
                     else confidence_level(confidence),
                     "reasoning": None,
-                    "error": result.error,
+                    "unscored_reason": result.error,
                 }
             )
         usage = {
@@ -97,7 +97,7 @@ class ChecklistScorer:
         }
         failed = [it for it in items if it["confidence"] is None]
         if failed:
-            reasons = "; ".join(f"item {it['index']}: {it['error']}" for it in failed)
+            reasons = "; ".join(f"item {it['index']}: {it['unscored_reason']}" for it in failed)
             record = _unscored(
                 self.spec.primary_metric, f"{len(failed)} of {len(items)} items unscored: {reasons}"
             )

@@ -1,24 +1,24 @@
-"""Label sets a log-prob judge reads, and the tokenizer's spellings of each label.
+"""Label sets a log-prob judge reads, and every token of the vocabulary that spells each label.
 
-A label's probability is the sum over all its single-token spellings ("Yes", " Yes", "yes",
-...), read at the answer position whatever their rank. Reading only the top-k list and
-matching strings keeps one spelling per label and can invert the answer.
+A label's probability is the sum over all tokens that decode to one of its surface forms,
+whatever surrounding whitespace ("Yes", " Yes", "\nyes", ...), read at the answer position
+whatever their rank. A vocabulary can hold several tokens for one spelling (a merged " Yes"
+and an added " Yes"): the model may emit either, so both count. Encoding candidate strings
+would find only one of them; reading a top-k list and matching strings can invert the answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+MAX_LABEL_TOKENS = 128  # vLLM's bound on SamplingParams.logprob_token_ids
 
 
 @dataclass(frozen=True)
 class LabelSet:
     labels: tuple[str, ...]
     surface_forms: tuple[tuple[str, ...], ...]
-
-    def spellings(self, index: int) -> list[str]:
-        forms = self.surface_forms[index]
-        return list(dict.fromkeys([*forms, *(" " + f for f in forms)]))
 
 
 YES_NO = LabelSet(
@@ -28,31 +28,25 @@ YES_NO = LabelSet(
 
 
 def label_token_ids(
-    encode: Callable[[str], Sequence[int]], label_set: LabelSet
+    vocab: Mapping[str, int], decode: Callable[[int], str], label_set: LabelSet
 ) -> tuple[tuple[int, ...], ...]:
-    """Token ids of every single-token spelling, per label.
+    """Ids of every vocabulary token that decodes to a label's surface form, per label.
 
-    Raises ValueError when a label has no single-token spelling or two labels share a token.
+    `vocab` maps raw token strings to ids (a tokenizer's get_vocab()); only tokens whose raw
+    string contains a form are decoded. Raises ValueError when a label has no token.
     """
-    owner: dict[int, str] = {}
     per_label: list[tuple[int, ...]] = []
-    for index, label in enumerate(label_set.labels):
-        ids: list[int] = []
-        for spelling in label_set.spellings(index):
-            encoded = list(encode(spelling))
-            if len(encoded) != 1:
-                continue
-            token = encoded[0]
-            if owner.setdefault(token, label) != label:
-                raise ValueError(
-                    f"token {token} spells both {owner[token]!r} and {label!r} in this tokenizer"
-                )
-            if token not in ids:
-                ids.append(token)
+    for label, forms in zip(label_set.labels, label_set.surface_forms, strict=True):
+        needles = {f.lower() for f in forms}
+        ids = sorted(
+            token_id
+            for raw, token_id in vocab.items()
+            if any(n in raw.lower() for n in needles) and decode(token_id).strip() in forms
+        )
         if not ids:
-            raise ValueError(
-                f"label {label!r} has no single-token spelling in this tokenizer "
-                f"(tried {label_set.spellings(index)})"
-            )
+            raise ValueError(f"label {label!r}: no token in this vocabulary decodes to {forms}")
         per_label.append(tuple(ids))
+    total = sum(len(ids) for ids in per_label)
+    if total > MAX_LABEL_TOKENS:
+        raise ValueError(f"{total} label tokens; the engine reads at most {MAX_LABEL_TOKENS}")
     return tuple(per_label)

@@ -48,7 +48,7 @@ class VllmJudge:
     def label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...]:
         if label_set not in self._label_ids:
             self._label_ids[label_set] = label_token_ids(
-                lambda s: self.tokenizer.encode(s, add_special_tokens=False), label_set
+                self.tokenizer.get_vocab(), lambda i: self.tokenizer.decode([i]), label_set
             )
         return self._label_ids[label_set]
 

