@@ -25,7 +25,22 @@ QUESTION_FIRST = (
     "Question: {question}\nAnswer with Yes or No about this response.\n\n"
     "<request>\n{input}\n</request>\n\n<response>\n{target}\n</response>\n"
 )
-WORDS = "the capital of france is paris and the answer is correct because water boils".split()
+WORDS = [
+    "the",
+    "capital",
+    "of",
+    "france",
+    "is",
+    "paris",
+    "and",
+    "the",
+    "answer",
+    "is",
+    "correct",
+    "because",
+    "water",
+    "boils",
+]
 
 
 def workload(samples: int, questions: int, seed: int = 0) -> list[tuple[str, str, list[str]]]:
