@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from pipeline.strict_model import StrictModel
+from scorers.metrics.spec import MetricSpec
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_COLUMNS = frozenset({"error"})
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class InputSpec(StrictModel):
@@ -63,21 +62,6 @@ class JudgeSpec(StrictModel):
 class ChecklistItem(StrictModel):
     question: str = Field(min_length=1)
     weight: float = Field(default=100.0, ge=0, le=100, description="Importance, 0-100.")
-
-
-MetricType = Literal["mean", "min", "max", "stddev"]
-
-
-class MetricSpec(StrictModel):
-    type: MetricType
-    field: str = Field(description="A score field of this scorer, e.g. primary_score.")
-    name: str | None = Field(
-        default=None, description="Key in metrics.json; defaults to type_field."
-    )
-
-    @property
-    def display_name(self) -> str:
-        return self.name or f"{self.type}_{self.field}"
 
 
 class ChecklistScorerSpec(StrictModel):
