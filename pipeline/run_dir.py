@@ -7,12 +7,16 @@ import posixpath
 from typing import Any
 
 import fsspec
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from pipeline.filesystems import arrow_filesystem
 
 SCORES = "scores"
+SCORES_LONG = "scores_long"
 METRICS = "metrics.json"
+METRICS_TABLE = "metrics.parquet"
 MANIFEST = "manifest.json"
 
 
@@ -47,8 +51,28 @@ class RunDirectory:
             self.fs.rm(self.path, recursive=True)
         self.fs.makedirs(self.path, exist_ok=True)
 
-    def commit_scores(self, run_id: str) -> None:
-        self.fs.mv(self.staging_path(run_id), self.scores_path, recursive=True)
+    def commit(self, staged: str, name: str) -> None:
+        """Move a finished output into place: it exists only once it is complete."""
+        self.fs.mv(staged, self.join(name), recursive=True)
+
+    def remove(self, path: str) -> None:
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def write_table(self, name: str, table: pa.Table) -> str:
+        final = self.join(name)
+        tmp = final + ".tmp"
+        pq.write_table(table, tmp, filesystem=self.arrow_fs)
+        self.fs.mv(tmp, final)
+        return final
+
+    def ensure_table(self, folder: str, schema: pa.Schema) -> None:
+        """Ray writes no file for an empty dataset; leave one empty file so readers see 0 rows."""
+        if not self.fs.exists(folder) or not self.fs.ls(folder):
+            self.fs.makedirs(folder, exist_ok=True)
+            pq.write_table(
+                schema.empty_table(), f"{folder}/empty.parquet", filesystem=self.arrow_fs
+            )
 
     def write_json(self, name: str, payload: Any) -> str:
         final = self.join(name)

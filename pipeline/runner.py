@@ -17,13 +17,26 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from pipeline.assemble import join_cross_sample
+from pipeline.cross_sample_stage import cross_sample_results
 from pipeline.manifest import model_fingerprint, package_versions
 from pipeline.resolve import resolve_spec_paths
-from pipeline.run_dir import MANIFEST, METRICS, RunDirectory
-from pipeline.source import resolve_input
+from pipeline.run_dir import (
+    MANIFEST,
+    METRICS,
+    METRICS_TABLE,
+    SCORES,
+    SCORES_LONG,
+    RunDirectory,
+)
+from pipeline.score_records import RECORD_SCHEMA, score_records
+from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
 from pipeline.summary import merge_summaries, summary_batch
 from scorers.metrics.aggregate import bound_metrics, finalize
+from scorers.metrics.metrics_table import metrics_rows
 
 log = logging.getLogger(__name__)
 
@@ -57,29 +70,35 @@ def run_job(
     import ray
 
     _ensure_ray(ray_address)
-    judge = spec.judge
-    assert judge is not None
-    from pipeline.scoring_stage import ScoringStage
-
-    scored = ray.data.read_parquet(
-        list(source.files),
-        filesystem=source.filesystem,
-        columns=list(spec.column_requirements()),
-    ).map_batches(
-        ScoringStage,
-        fn_constructor_kwargs={"spec_json": spec.model_dump_json()},
-        batch_size=judge.batch_size,
+    staging = run_dir.staging_path(run_id)
+    judged_path = f"{staging}/judged"
+    _judged_rows(spec, source).write_parquet(judged_path, filesystem=run_dir.arrow_fs)
+    judged_at = time.time()
+    results = cross_sample_results(spec, source, judged=(judged_path, run_dir.arrow_fs))
+    if results:
+        judged = ray.data.read_parquet(judged_path, filesystem=run_dir.arrow_fs)
+        final = join_cross_sample(judged, results, spec.input.id_column, source.num_rows)
+        final.write_parquet(f"{staging}/scores", filesystem=run_dir.arrow_fs)
+        run_dir.commit(f"{staging}/{SCORES}", SCORES)
+    else:
+        run_dir.commit(judged_path, SCORES)
+    ray.data.read_parquet(run_dir.scores_path, filesystem=run_dir.arrow_fs).map_batches(
+        score_records,
+        fn_kwargs={
+            "id_col": spec.input.id_column,
+            "scorer_keys": [s.key for s in spec.definition.scorers],
+            "run_id": run_id,
+            "created_at": _iso(started),
+        },
         batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
-        num_cpus=judge.num_cpus,
-        num_gpus=judge.num_gpus,
-    )
-    scored.write_parquet(run_dir.staging_path(run_id), filesystem=run_dir.arrow_fs)
-    run_dir.commit_scores(run_id)
+    ).write_parquet(f"{staging}/{SCORES_LONG}", filesystem=run_dir.arrow_fs)
+    run_dir.ensure_table(f"{staging}/{SCORES_LONG}", RECORD_SCHEMA)
+    run_dir.commit(f"{staging}/{SCORES_LONG}", SCORES_LONG)
+    run_dir.remove(staging)
     written = time.time()
 
     metrics_spec = bound_metrics(spec)
-    scorer_keys = [s.key for s in spec.definition.scorers]
+    scorer_keys = [s.key for s in spec.judged_scorers()]
     summaries = (
         ray.data.read_parquet(run_dir.scores_path, filesystem=run_dir.arrow_fs)
         .map_batches(
@@ -98,6 +117,7 @@ def run_job(
         )
     metrics = finalize(summary["metrics"], metrics_spec)
     run_dir.write_json(METRICS, metrics)
+    run_dir.write_table(METRICS_TABLE, metrics_rows(metrics))
     finished = time.time()
     usage = summary["usage"]
     manifest = {
@@ -108,7 +128,7 @@ def run_job(
         "started_at": _iso(started),
         "finished_at": _iso(finished),
         "versions": package_versions(),
-        "model": model_fingerprint(judge.model),
+        "model": model_fingerprint(spec.judge.model) if spec.judge else None,
         "input": {"uri": spec.input.path, "files": len(source.files), "rows": source.num_rows},
         "rows": {"in": source.num_rows, "out": summary["rows"], "errored": summary["errored"]},
         "judge": {
@@ -120,12 +140,40 @@ def run_job(
         "timings_s": {
             "wall": round(finished - started, 3),
             "checks": round(checked - started, 3),
-            "scoring": round(written - checked, 3),
+            "judge": round(judged_at - checked, 3),
+            "cross_sample": round(written - judged_at, 3),
             "summary": round(finished - written, 3),
         },
     }
     run_dir.write_json(MANIFEST, manifest)
     return RunResult(run_dir=spec.output.path, metrics=metrics, manifest=manifest)
+
+
+def _judged_rows(spec: JobSpec, source: InputSource) -> Any:
+    """The judge stage's output, or the kept input columns when no scorer needs a judge."""
+    import ray
+
+    from pipeline.scoring_stage import ERROR_COLUMN, ScoringStage
+
+    rows = ray.data.read_parquet(
+        list(source.files), filesystem=source.filesystem, columns=spec.judge_columns()
+    )
+    judge = spec.judge
+    if judge is None or not spec.judged_scorers():
+        kept = spec.kept_columns()
+        return rows.map_batches(
+            lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
+            batch_format="pyarrow",
+        )
+    return rows.map_batches(
+        ScoringStage,
+        fn_constructor_kwargs={"spec_json": spec.model_dump_json()},
+        batch_size=judge.batch_size,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
+        num_cpus=judge.num_cpus,
+        num_gpus=judge.num_gpus,
+    )
 
 
 def _ensure_ray(address: str | None) -> None:

@@ -6,28 +6,38 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from pipeline.spec import JobSpec, JudgeSpec
+from pipeline.spec import JobSpec, JudgedSpec, JudgeSpec
 from scorers.checklist.scorer import ChecklistScorer
-from scorers.judge.result import LogprobJudge
+from scorers.checklist.spec import ChecklistScorerSpec
+from scorers.judge.labels import LabelSet
+from scorers.judge.result import JudgeResult, LogprobJudge
+from scorers.judged import JudgedScorer, PreparedBatch
+from scorers.rating.scorer import RatingScorer
 
 ERROR_COLUMN = "error"
 
 
 def score_table(
     batch: pa.Table,
-    scorers: Sequence[ChecklistScorer],
+    scorers: Sequence[JudgedScorer],
     judge: LogprobJudge,
     keep_columns: Sequence[str],
 ) -> pa.Table:
-    """Kept input columns + one struct column per scorer + `error`; same rows, same order."""
+    """Kept input columns + one struct column per scorer + `error`; same rows, same order.
+
+    Every scorer's prompts for the batch go to the judge together (one call per label set),
+    so all questions about a sample share the engine's pass over its prefix.
+    """
+    prepared = [scorer.prepare(batch) for scorer in scorers]
+    results = judge_all(prepared, judge)
     out = batch.select(list(keep_columns))
     errors: list[list[str]] = [[] for _ in range(batch.num_rows)]
-    for scorer in scorers:
-        scored = scorer.score(batch, judge)
-        out = out.append_column(scorer.spec.key, scored.scores)
+    for scorer, ready, answers in zip(scorers, prepared, results, strict=True):
+        scored = scorer.finish(ready, answers)
+        out = out.append_column(scorer.key, scored.scores)
         for row_errors, error in zip(errors, scored.errors, strict=True):
             if error is not None:
-                row_errors.append(f"{scorer.spec.key}: {error}")
+                row_errors.append(f"{scorer.key}: {error}")
     out = out.append_column(
         ERROR_COLUMN, pa.array(["; ".join(e) if e else None for e in errors], pa.string())
     )
@@ -36,7 +46,46 @@ def score_table(
     return out
 
 
+def judge_all(prepared: Sequence[PreparedBatch], judge: LogprobJudge) -> list[list[JudgeResult]]:
+    """Results per prepared batch, asking the judge once per distinct label set."""
+    by_labels: dict[LabelSet, list[int]] = {}
+    for index, ready in enumerate(prepared):
+        by_labels.setdefault(ready.label_set, []).append(index)
+    results: list[list[JudgeResult]] = [[] for _ in prepared]
+    for label_set, indices in by_labels.items():
+        prompts = [p for i in indices for p in prepared[i].prompts]
+        answers = judge.judge(prompts, label_set) if prompts else []
+        if len(answers) != len(prompts):
+            raise RuntimeError(f"judge returned {len(answers)} results for {len(prompts)} prompts")
+        offset = 0
+        for i in indices:
+            n = len(prepared[i].prompts)
+            results[i] = answers[offset : offset + n]
+            offset += n
+    return results
+
+
+def judged_scorer(spec: JudgedSpec) -> JudgedScorer:
+    if isinstance(spec, ChecklistScorerSpec):
+        return ChecklistScorer(spec)
+    return RatingScorer(spec)
+
+
 def build_judge(spec: JudgeSpec) -> LogprobJudge:
+    if spec.backend == "openai":
+        from scorers.judge.openai_judge import OpenAIJudge
+
+        assert spec.base_url is not None
+        return OpenAIJudge(
+            spec.model,
+            spec.base_url,
+            api_key_env=spec.api_key_env,
+            max_concurrency=spec.max_concurrency,
+            max_retries=spec.max_retries,
+            timeout_s=spec.timeout_s,
+            chat_template=spec.chat_template,
+            tokenizer=spec.tokenizer,
+        )
     from scorers.judge.vllm_judge import VllmJudge
 
     return VllmJudge(spec.model, spec.engine_kwargs, chat_template=spec.chat_template)
@@ -49,7 +98,7 @@ class ScoringStage:
         spec = JobSpec.model_validate_json(spec_json)
         assert spec.judge is not None
         self.judge = build_judge(spec.judge)
-        self.scorers = [ChecklistScorer(s) for s in spec.definition.scorers]
+        self.scorers = [judged_scorer(s) for s in spec.judged_scorers()]
         self.keep_columns = [spec.input.id_column, *spec.input.passthrough_columns]
 
     def __call__(self, batch: pa.Table) -> pa.Table:

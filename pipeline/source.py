@@ -89,7 +89,7 @@ def _check_columns(path: str, schema: pa.Schema, needs: dict[str, list[str]]) ->
 
 def _column_kind(wanted_by: Sequence[str]) -> str:
     for key in wanted_by:
-        if key.endswith(("target_column", "input_column")):
+        if key.endswith(("target_column", "input_column", ".column")):
             return "text"
         if key.endswith("checklist_column"):
             return "list"

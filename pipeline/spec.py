@@ -6,16 +6,14 @@ key's dotted path and the file, before Ray or any engine starts.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from pipeline.strict_model import StrictModel
-from scorers.metrics.spec import MetricSpec
-
-KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-RESERVED_COLUMNS = frozenset({"error"})
+from scorers.checklist.spec import ChecklistScorerSpec
+from scorers.cross_sample.spec import NearDuplicatesSpec, PythonAllSamplesSpec, UniquenessSpec
+from scorers.rating.spec import BooleanSpec, CategoricalSpec, LikertSpec
 
 
 class InputSpec(StrictModel):
@@ -32,8 +30,34 @@ class OutputSpec(StrictModel):
 
 
 class JudgeSpec(StrictModel):
-    backend: Literal["vllm"] = "vllm"
-    model: str = Field(description="Local model folder or Hugging Face model id.")
+    backend: Literal["vllm", "openai"] = Field(
+        default="vllm",
+        description="vllm: an engine inside each judge actor; openai: an OpenAI-compatible server.",
+    )
+    model: str = Field(
+        description="vllm: local model folder or Hugging Face model id; openai: the served name."
+    )
+    base_url: str | None = Field(
+        default=None, description="openai backend: the server's base URL, e.g. http://host/v1."
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="openai backend: environment variable holding the API key (never logged).",
+    )
+    tokenizer: str | None = Field(
+        default=None,
+        description=(
+            "openai backend: tokenizer folder/id for the label token ids; 'server' asks the "
+            "server's /tokenize. Without token ids only the top-20 log-probs can be read."
+        ),
+    )
+    max_concurrency: int = Field(
+        default=8, ge=1, description="openai backend: requests in flight per judge actor."
+    )
+    max_retries: int = Field(
+        default=5, ge=0, description="openai backend: retries on 429, 5xx and timeouts."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="openai backend: per request.")
     engine_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Passed to vllm.LLM as is (dtype, max_model_len, enforce_eager, ...).",
@@ -58,59 +82,30 @@ class JudgeSpec(StrictModel):
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",
     )
 
-
-class ChecklistItem(StrictModel):
-    question: str = Field(min_length=1)
-    weight: float = Field(default=100.0, ge=0, le=100, description="Importance, 0-100.")
-
-
-class ChecklistScorerSpec(StrictModel):
-    type: Literal["checklist"]
-    key: str = Field(description="Names the scorer's output column.")
-    mode: Literal["item"] = Field(default="item", description="item: one judge request per item.")
-    primary_metric: Literal["pass", "weighted", "normalized"] = "pass"
-    input_column: str | None = Field(default=None, description="The prompt the response answers.")
-    target_column: str = Field(description="The response being scored.")
-    checklist: list[ChecklistItem] | None = Field(
-        default=None, description="One checklist for the whole corpus."
-    )
-    checklist_column: str | None = Field(
-        default=None,
-        description="Per-row checklist: a list of {question, weight} structs or of strings.",
-    )
-    metrics: list[MetricSpec] = Field(default_factory=list)
-
     @model_validator(mode="after")
-    def _check(self) -> ChecklistScorerSpec:
-        if not KEY_PATTERN.match(self.key):
-            raise ValueError(f"key {self.key!r} must be an identifier ([A-Za-z_][A-Za-z0-9_]*)")
-        if self.key in RESERVED_COLUMNS:
-            raise ValueError(f"key {self.key!r} is reserved for the output's error column")
-        if (self.checklist is None) == (self.checklist_column is None):
-            raise ValueError("give exactly one of 'checklist' and 'checklist_column'")
-        if self.checklist is not None:
-            if not self.checklist:
-                raise ValueError("checklist is empty")
-            if self.primary_metric == "weighted" and sum(i.weight for i in self.checklist) == 0:
-                raise ValueError("primary_metric 'weighted' needs a checklist weight above 0")
-        from scorers.checklist.fields import SCORE_FIELDS
-
-        for metric in self.metrics:
-            if metric.field not in SCORE_FIELDS:
-                raise ValueError(
-                    f"metric field {metric.field!r} is not a score field; "
-                    f"available: {', '.join(SCORE_FIELDS)}"
-                )
+    def _check_backend(self) -> JudgeSpec:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend 'openai' needs base_url")
+        if self.backend == "vllm" and self.base_url:
+            raise ValueError("base_url is for backend 'openai'; the vllm backend runs in-process")
         return self
 
-    def input_columns(self) -> list[str]:
-        """Input columns this scorer reads, in a stable order."""
-        cols = [self.input_column, self.target_column, self.checklist_column]
-        return list(dict.fromkeys(c for c in cols if c is not None))
 
-
-ScorerSpec = Annotated[ChecklistScorerSpec, Field(discriminator="type")]
-SCORER_TYPES = frozenset({"checklist"})
+JudgedSpec = ChecklistScorerSpec | LikertSpec | CategoricalSpec | BooleanSpec
+CrossSampleSpec = PythonAllSamplesSpec | UniquenessSpec | NearDuplicatesSpec
+ScorerSpec = Annotated[JudgedSpec | CrossSampleSpec, Field(discriminator="type")]
+SCORER_TYPES = frozenset(
+    {
+        "checklist",
+        "likert",
+        "categorical",
+        "boolean",
+        "python_all_samples",
+        "uniqueness",
+        "near_duplicates",
+    }
+)
+JUDGED_TYPES = (ChecklistScorerSpec, LikertSpec, CategoricalSpec, BooleanSpec)
 
 
 class Definition(StrictModel):
@@ -134,28 +129,78 @@ class JobSpec(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> JobSpec:
-        needs_judge = [s.key for s in self.definition.scorers if s.type == "checklist"]
-        if needs_judge and self.judge is None:
-            raise ValueError(f"judge: scorer(s) {needs_judge} need a judge section")
+        judged = [s.key for s in self.judged_scorers()]
+        if judged and self.judge is None:
+            raise ValueError(f"judge: scorer(s) {judged} need a judge section")
         scorer_keys = {s.key for s in self.definition.scorers}
         clash = scorer_keys & ({self.input.id_column} | set(self.input.passthrough_columns))
         if clash:
             raise ValueError(
                 f"scorer key(s) {sorted(clash)} clash with the id or passthrough columns"
             )
+        for scorer in self.cross_sample_scorers():
+            if isinstance(scorer, PythonAllSamplesSpec):
+                later = [c for c in scorer.columns or [] if c in scorer_keys and c not in judged]
+                if later:
+                    raise ValueError(
+                        f"scorer {scorer.key!r}: columns {later} are cross-sample scorers; "
+                        "samples can hold input columns and judged scorers' outputs"
+                    )
         return self
+
+    def judged_scorers(self) -> list[JudgedSpec]:
+        """Scorers that ask the judge, in spec order."""
+        return [s for s in self.definition.scorers if isinstance(s, JUDGED_TYPES)]
+
+    def cross_sample_scorers(self) -> list[CrossSampleSpec]:
+        return [s for s in self.definition.scorers if not isinstance(s, JUDGED_TYPES)]
+
+    def kept_columns(self) -> list[str]:
+        """Input columns copied into the scored output: id, passthrough, metric labels/groups."""
+        cols = [self.input.id_column, *self.input.passthrough_columns]
+        for scorer in self.definition.scorers:
+            for metric in scorer.metrics:
+                cols.extend(metric.input_columns())
+        return list(dict.fromkeys(cols))
 
     def column_requirements(self) -> dict[str, list[str]]:
         """Every input column the job reads, with the spec keys that ask for it."""
         needs: dict[str, list[str]] = {self.input.id_column: ["input.id_column"]}
+
+        def need(column: str, why: str) -> None:
+            needs.setdefault(column, [])
+            if why not in needs[column]:
+                needs[column].append(why)
+
         for column in self.input.passthrough_columns:
-            needs.setdefault(column, []).append("input.passthrough_columns")
+            need(column, "input.passthrough_columns")
+        scorer_keys = {s.key for s in self.definition.scorers}
         for n, scorer in enumerate(self.definition.scorers):
-            for key in ("input_column", "target_column", "checklist_column"):
-                column = getattr(scorer, key)
-                if column is not None:
-                    needs.setdefault(column, []).append(f"definition.scorers.{n}.{key}")
+            where = f"definition.scorers.{n}"
+            for key in (
+                "input_column",
+                "history_column",
+                "target_column",
+                "checklist_column",
+                "column",
+            ):
+                named = getattr(scorer, key, None)
+                if named is not None:
+                    need(named, f"{where}.{key}")
+            for column in getattr(scorer, "columns", None) or []:
+                if column not in scorer_keys:
+                    need(column, f"{where}.columns")
+            for m, metric in enumerate(scorer.metrics):
+                for column in metric.input_columns():
+                    need(column, f"{where}.metrics.{m}")
         return needs
+
+    def judge_columns(self) -> list[str]:
+        """What the judge stage reads: kept columns plus the checklist scorers' inputs."""
+        cols = self.kept_columns()
+        for scorer in self.judged_scorers():
+            cols.extend(scorer.input_columns())
+        return list(dict.fromkeys(cols))
 
 
 def _raise_on_duplicates(what: str, names: list[str]) -> None:

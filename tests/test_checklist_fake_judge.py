@@ -4,10 +4,10 @@ import pyarrow as pa
 import pytest
 
 from pipeline.scoring_stage import score_table
-from pipeline.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.checklist.formulas import answer_from_confidence
 from scorers.checklist.prompt import default_item_template, item_prompts
 from scorers.checklist.scorer import ChecklistScorer
+from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.judge.fake import FakeJudge, fake_probability
 
 CHECKLIST = [

@@ -11,7 +11,7 @@ from pipeline.spec_loader import parse_spec
 
 pytestmark = [pytest.mark.ray, pytest.mark.engine]
 
-ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True}
+ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True, "block_size": 32}
 
 
 def job(tmp_path: Path, model: Path, data: Path, out: str, scorer: dict) -> dict:

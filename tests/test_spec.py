@@ -103,3 +103,14 @@ def load_spec_dict() -> dict:
     import yaml
 
     return yaml.safe_load(ISSUE_SPEC)
+
+
+def test_a_dumped_spec_loads_again(tmp_path):
+    """Judge actors and resumed runs get the spec as JSON: it must validate unchanged."""
+    from pipeline.spec import JobSpec
+
+    spec = load_spec(write(tmp_path, ISSUE_SPEC))
+    assert JobSpec.model_validate_json(spec.model_dump_json()) == spec
+    for path in sorted(Path("jobs/examples").glob("*.yaml")):
+        example = load_spec(path)
+        assert JobSpec.model_validate_json(example.model_dump_json()) == example

@@ -1,8 +1,9 @@
 """Build the example dataset: a few hundred prompt/response rows from two "models".
 
 Rows are realistic in shape: factual, arithmetic and how-to prompts; correct, wrong, terse,
-off-topic and duplicated responses; a per-row checklist; a couple of rows with a missing
-response (they come out with an error in their own row, and the job goes on).
+off-topic and duplicated responses; a per-row checklist; a human verdict (is the response
+correct?) to calibrate against; a couple of rows with a missing response (they come out with
+an error in their own row, and the job goes on).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
                 "prompt": prompt,
                 "response": response,
                 "response_kind": kind,
+                "human_verdict": kind == "correct",
                 "checklist": checklist,
             }
         )
@@ -112,6 +114,7 @@ SCHEMA = pa.schema(
         ("prompt", pa.string()),
         ("response", pa.string()),
         ("response_kind", pa.string()),
+        ("human_verdict", pa.bool_()),
         ("checklist", CHECKLIST_TYPE),
     ]
 )

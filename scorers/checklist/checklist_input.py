@@ -6,11 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.spec import ChecklistItem, ChecklistScorerSpec
-
-
-class RowInputError(ValueError):
-    """A row that cannot be scored; the message names the column (and item)."""
+from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
+from scorers.row_text import RowInputError, row_texts
 
 
 @dataclass(frozen=True)
@@ -18,20 +15,11 @@ class SampleInput:
     input_text: str
     target: str
     items: tuple[ChecklistItem, ...]
+    history: str = ""
 
 
 def sample_input(spec: ChecklistScorerSpec, row: dict[str, Any]) -> SampleInput:
-    target = row.get(spec.target_column)
-    if target is None:
-        raise RowInputError(f"{spec.target_column!r} is null")
-    if not isinstance(target, str):
-        raise RowInputError(f"{spec.target_column!r} is {type(target).__name__}, not text")
-    input_text = ""
-    if spec.input_column is not None:
-        value = row.get(spec.input_column)
-        if value is not None and not isinstance(value, str):
-            raise RowInputError(f"{spec.input_column!r} is {type(value).__name__}, not text")
-        input_text = value or ""
+    input_text, target = row_texts(row, spec.input_column, spec.target_column)
     if spec.checklist is not None:
         items = tuple(spec.checklist)
     else:
@@ -39,7 +27,15 @@ def sample_input(spec: ChecklistScorerSpec, row: dict[str, Any]) -> SampleInput:
         items = parse_row_checklist(spec.checklist_column, row.get(spec.checklist_column))
     if spec.primary_metric == "weighted" and sum(i.weight for i in items) == 0:
         raise RowInputError("every checklist weight is 0; the weighted score is undefined")
-    return SampleInput(input_text=input_text, target=target, items=items)
+    history = ""
+    if spec.history_column is not None:
+        value = row.get(spec.history_column)
+        if isinstance(value, list):
+            value = "\n".join(str(turn) for turn in value)
+        if value is not None and not isinstance(value, str):
+            raise RowInputError(f"{spec.history_column!r} is {type(value).__name__}, not text")
+        history = value or ""
+    return SampleInput(input_text=input_text, target=target, items=items, history=history)
 
 
 def parse_row_checklist(column: str, value: Any) -> tuple[ChecklistItem, ...]:

@@ -38,9 +38,20 @@ def split_at_question(template: str) -> tuple[str, str]:
     return head, marker + tail
 
 
-def item_prompts(template: str, input_text: str, target: str, questions: list[str]) -> list[str]:
+def item_prompts(
+    template: str,
+    input_text: str,
+    target: str,
+    questions: list[str],
+    history: str = "",
+) -> list[str]:
     """One prompt per question, each starting with the same rendered sample prefix."""
     head, tail = split_at_question(template)
-    shared = {"input": input_text, "target": target}
+    shared = {"input": input_text, "target": target, "history": history}
     prefix = render(head, shared)
     return [prefix + render(tail, {**shared, "question": q}) for q in questions]
+
+
+@cache
+def history_item_template() -> str:
+    return resources.files("scorers").joinpath("prompts/item_history.md").read_text()

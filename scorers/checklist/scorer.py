@@ -7,36 +7,37 @@ the same batch and share its prefix in the cache. Arrow table in, one struct per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
-from pipeline.spec import ChecklistScorerSpec
-from scorers.checklist.checklist_input import RowInputError, SampleInput, sample_input
+from scorers.checklist.checklist_input import SampleInput, sample_input
 from scorers.checklist.fields import SCORE_TYPE
 from scorers.checklist.formulas import (
     aggregate_items,
     answer_from_confidence,
     confidence_level,
 )
-from scorers.checklist.prompt import default_item_template, item_prompts
+from scorers.checklist.prompt import default_item_template, history_item_template, item_prompts
+from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.judge.labels import YES_NO
-from scorers.judge.result import JudgeResult, LogprobJudge
-
-
-@dataclass(frozen=True)
-class ScoredBatch:
-    scores: pa.Array
-    errors: list[str | None]
+from scorers.judge.result import JudgeResult, parsed_answer
+from scorers.judged import NO_USAGE, PreparedBatch, ScoredBatch, usage_of
+from scorers.row_text import RowInputError
 
 
 class ChecklistScorer:
-    def __init__(self, spec: ChecklistScorerSpec, template: str | None = None) -> None:
+    def __init__(self, spec: ChecklistScorerSpec) -> None:
         self.spec = spec
-        self.template = template or default_item_template()
+        builtin = history_item_template() if spec.history_column else default_item_template()
+        self.template = spec.custom_prompt or builtin
 
-    def score(self, table: pa.Table, judge: LogprobJudge) -> ScoredBatch:
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    def prepare(self, table: pa.Table) -> PreparedBatch:
+        """One prompt per (sample, item); rows that cannot be scored carry their reason."""
         rows = table.select(self.spec.input_columns()).to_pylist()
         samples: list[SampleInput | str] = []
         prompts: list[str] = []
@@ -53,14 +54,15 @@ class ChecklistScorer:
                     sample.input_text,
                     sample.target,
                     [item.question for item in sample.items],
+                    history=sample.history,
                 )
             )
-        results = judge.judge(prompts, YES_NO) if prompts else []
-        if len(results) != len(prompts):
-            raise RuntimeError(f"judge returned {len(results)} results for {len(prompts)} prompts")
+        return PreparedBatch(prompts=prompts, label_set=YES_NO, plan=samples)
+
+    def finish(self, prepared: PreparedBatch, results: Sequence[JudgeResult]) -> ScoredBatch:
         records: list[dict[str, Any]] = []
         offset = 0
-        for entry in samples:
+        for entry in prepared.plan:
             if isinstance(entry, str):
                 records.append(_unscored(self.spec.primary_metric, entry))
                 continue
@@ -73,40 +75,22 @@ class ChecklistScorer:
         )
 
     def _assemble(self, sample: SampleInput, results: Sequence[JudgeResult]) -> dict[str, Any]:
-        items = []
-        for index, (item, result) in enumerate(zip(sample.items, results, strict=True)):
-            confidence = result.probs[0] if result.probs is not None else None
-            items.append(
-                {
-                    "index": index,
-                    "question": item.question,
-                    "weight": item.weight,
-                    "answer": None if confidence is None else answer_from_confidence(confidence),
-                    "confidence": confidence,
-                    "confidence_level": None
-                    if confidence is None
-                    else confidence_level(confidence),
-                    "reasoning": None,
-                    "unscored_reason": result.error,
-                }
-            )
-        usage = {
-            "judge_requests": len(results),
-            "prompt_tokens": sum(r.prompt_tokens for r in results),
-            "cached_prompt_tokens": sum(r.cached_tokens for r in results),
-        }
-        failed = [it for it in items if it["confidence"] is None]
+        items = [
+            _item_record(index, item, result)
+            for index, (item, result) in enumerate(zip(sample.items, results, strict=True))
+        ]
+        usage = usage_of(results)
+        failed = [it for it in items if it["answer"] is None]
         if failed:
             reasons = "; ".join(f"item {it['index']}: {it['unscored_reason']}" for it in failed)
             record = _unscored(
                 self.spec.primary_metric, f"{len(failed)} of {len(items)} items unscored: {reasons}"
             )
             return {**record, "items": items, "usage": usage}
-        confidences = [r.probs[0] for r in results if r.probs is not None]
         values = aggregate_items(
-            answers=[answer_from_confidence(c) == "yes" for c in confidences],
+            answers=[it["answer"] == "yes" for it in items],
             weights=[item.weight for item in sample.items],
-            confidences=confidences,
+            confidences=[it["confidence"] for it in items],
             primary_metric=self.spec.primary_metric,
         )
         return {
@@ -116,6 +100,27 @@ class ChecklistScorer:
             "usage": usage,
             "unscored_reason": None,
         }
+
+
+def _item_record(index: int, item: ChecklistItem, result: JudgeResult) -> dict[str, Any]:
+    """An item's answer from its confidence; from the answer text when the backend had no
+    log-probs (confidence stays null, as the seed's fallback to binary yes/no)."""
+    confidence = result.probs[0] if result.probs is not None else None
+    if confidence is not None:
+        answer: str | None = answer_from_confidence(confidence)
+        level: str | None = confidence_level(confidence)
+    else:
+        answer, level = parsed_answer(result), None
+    return {
+        "index": index,
+        "question": item.question,
+        "weight": item.weight,
+        "answer": answer,
+        "confidence": confidence,
+        "confidence_level": level,
+        "reasoning": None,
+        "unscored_reason": result.error if answer is None else None,
+    }
 
 
 def _unscored(primary_metric: str, reason: str) -> dict[str, Any]:
@@ -128,6 +133,6 @@ def _unscored(primary_metric: str, reason: str) -> dict[str, Any]:
         "scaled_score_1_5": None,
         "primary_metric": primary_metric,
         "items": None,
-        "usage": {"judge_requests": 0, "prompt_tokens": 0, "cached_prompt_tokens": 0},
+        "usage": NO_USAGE,
         "unscored_reason": reason,
     }

@@ -29,6 +29,20 @@ class JudgeResult:
         return cls(probs=None, label_mass=None, error=reason, prompt_tokens=prompt_tokens)
 
 
+@dataclass(frozen=True)
+class TextAnswerResult(JudgeResult):
+    """No log-probs came back, so no confidence (probs is None, `error` says why); the label
+    the answer text named is still here: `answer_label` is one of the label set's labels."""
+
+    answer_label: str = ""
+    answer_text: str = ""
+
+
+def parsed_answer(result: JudgeResult) -> str | None:
+    """The label parsed from the answer text when the endpoint gave no log-probs, else None."""
+    return result.answer_label if isinstance(result, TextAnswerResult) else None
+
+
 class LogprobJudge(Protocol):
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         """One result per prompt, in order; a bad prompt fails alone."""

@@ -1,7 +1,8 @@
 """Mergeable metrics: a block's partial state, a merge of two states, a final value.
 
 Any split of a table into blocks gives the same final value (up to float rounding), so
-metrics run per block on the cluster and combine on the driver.
+metrics run per block on the cluster and combine on the driver. States are JSON-serialisable:
+they travel between Ray tasks as JSON.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ State = dict[str, Any]
 class Metric(Protocol):
     def zero(self) -> State: ...
 
-    def update(self, state: State, values: pa.Array) -> State:
-        """Fold in a block's non-null float values."""
+    def update(self, state: State, values: pa.Array, labels: pa.Array | None) -> State:
+        """Fold in a block's rows; values (and labels, for classification) hold no null or NaN."""
         ...
 
-    def merge(self, a: State, b: State) -> State: ...
+    def merge(self, a: State, b: State) -> State:
+        """Combine two states; `a` holds the rows that come first."""
+        ...
 
-    def finalize(self, state: State) -> float | None: ...
+    def finalize(self, state: State) -> Any:
+        """A number, a JSON-serialisable dict, or None when there is nothing to aggregate."""
+        ...

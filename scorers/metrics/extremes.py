@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scorers.metrics.base import State
+from scorers.metrics.values import as_numbers
 
 
 class Extreme:
@@ -18,8 +19,10 @@ class Extreme:
     def zero(self) -> State:
         return {"value": None}
 
-    def update(self, state: State, values: pa.Array) -> State:
-        return self.merge(state, {"value": self.compute(values).as_py() if len(values) else None})
+    def update(self, state: State, values: pa.Array, labels: pa.Array | None) -> State:
+        numbers = as_numbers(values)
+        block = self.compute(numbers).as_py() if len(numbers) else None
+        return self.merge(state, {"value": block})
 
     def merge(self, a: State, b: State) -> State:
         present = [v for v in (a["value"], b["value"]) if v is not None]

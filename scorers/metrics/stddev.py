@@ -8,18 +8,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scorers.metrics.base import State
+from scorers.metrics.values import as_numbers
 
 
 class StdDev:
     def zero(self) -> State:
         return {"n": 0, "mean": 0.0, "m2": 0.0}
 
-    def update(self, state: State, values: pa.Array) -> State:
-        n = len(values)
+    def update(self, state: State, values: pa.Array, labels: pa.Array | None) -> State:
+        numbers = as_numbers(values)
+        n = len(numbers)
         if n == 0:
             return state
-        mean = pc.mean(values).as_py()
-        m2 = pc.sum(pc.power(pc.subtract(values, mean), 2)).as_py()
+        mean = pc.mean(numbers).as_py()
+        m2 = pc.sum(pc.power(pc.subtract(numbers, mean), 2)).as_py()
         return self.merge(state, {"n": n, "mean": mean, "m2": m2})
 
     def merge(self, a: State, b: State) -> State:

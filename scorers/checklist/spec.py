@@ -1,0 +1,69 @@
+"""How a job spec configures a checklist scorer (the checklist-scorers seed)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pipeline.strict_model import StrictModel
+from scorers.checklist.fields import SCORE_FIELDS
+from scorers.metrics.spec import MetricSpec
+from scorers.prompt_check import check_metric_fields, check_template
+from scorers.scorer_key import check_scorer_key
+
+
+class ChecklistItem(StrictModel):
+    question: str = Field(min_length=1)
+    weight: float = Field(default=100.0, ge=0, le=100, description="Importance, 0-100.")
+
+
+class ChecklistScorerSpec(StrictModel):
+    type: Literal["checklist"]
+    key: str = Field(description="Names the scorer's output column.")
+    mode: Literal["item"] = Field(default="item", description="item: one judge request per item.")
+    primary_metric: Literal["pass", "weighted", "normalized"] = "pass"
+    input_column: str | None = Field(default=None, description="The prompt the response answers.")
+    target_column: str = Field(description="The response being scored.")
+    checklist: list[ChecklistItem] | None = Field(
+        default=None, description="One checklist for the whole corpus."
+    )
+    checklist_column: str | None = Field(
+        default=None,
+        description="Per-row checklist: a list of {question, weight} structs or of strings.",
+    )
+    history_column: str | None = Field(
+        default=None,
+        description="Conversation so far (RocketEval style); uses the {history} template.",
+    )
+    custom_prompt: str | None = Field(
+        default=None,
+        description=(
+            "Template replacing the built-in one: {input}, {target}, {question}, {history}. "
+            "Keep everything shared by a sample before {question}: it is computed once."
+        ),
+    )
+    metrics: list[MetricSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChecklistScorerSpec:
+        check_scorer_key(self.key)
+        if (self.checklist is None) == (self.checklist_column is None):
+            raise ValueError("give exactly one of 'checklist' and 'checklist_column'")
+        if self.checklist is not None:
+            if not self.checklist:
+                raise ValueError("checklist is empty")
+            if self.primary_metric == "weighted" and sum(i.weight for i in self.checklist) == 0:
+                raise ValueError("primary_metric 'weighted' needs a checklist weight above 0")
+        if self.custom_prompt is not None:
+            available = {"input", "target", "question"} | (
+                {"history"} if self.history_column else set()
+            )
+            check_template(self.custom_prompt, available, required={"question", "target"})
+        check_metric_fields(self.metrics, SCORE_FIELDS)
+        return self
+
+    def input_columns(self) -> list[str]:
+        """Input columns this scorer reads, in a stable order."""
+        cols = [self.input_column, self.history_column, self.target_column, self.checklist_column]
+        return list(dict.fromkeys(c for c in cols if c is not None))

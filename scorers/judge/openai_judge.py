@@ -1,0 +1,228 @@
+"""A log-prob judge behind an OpenAI-compatible HTTP endpoint (a vLLM server, or any other).
+
+Same protocol and same numbers as VllmJudge: one user chat message (or the raw prompt on
+/v1/completions with chat_template="never"), max_tokens=1, temperature 0, and the label
+probabilities read from the first token's log-probs. How they are read (logprob_mode):
+
+- "token_ids": vLLM's `logprob_token_ids` request field, the exact log-prob of every label
+  token whatever its rank. The ids come from the model's tokenizer, loaded locally
+  (`tokenizer`, default the model name; "server" skips it) or else from the server's
+  /tokenize and /detokenize.
+- "top_k": `top_logprobs` entries whose text is a label's spelling (any endpoint).
+- "auto": token ids when they can be found, top-k when the server has no tokenizer endpoints
+  or ignores the vLLM fields.
+
+An endpoint that returns no log-probs gives failed TextAnswerResults carrying the label the
+answer text names (see openai_reading). Each prompt is one request with its own retries, so
+a bad prompt fails alone. The API key is read from the environment variable `api_key_env`
+and never appears in a repr, log, reason or result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import openai
+
+from scorers.judge.http_retry import RequestFailed, RetryPolicy, call_with_retries
+from scorers.judge.labels import LabelSet, label_token_ids
+from scorers.judge.openai_reading import (
+    FirstToken,
+    first_token,
+    has_token_ids,
+    read_text,
+    read_token_ids,
+    read_top_k,
+)
+from scorers.judge.result import JudgeResult
+from scorers.judge.server_label_tokens import server_label_token_ids
+
+log = logging.getLogger(__name__)
+
+LogprobMode = Literal["auto", "token_ids", "top_k"]
+SERVER_TOKENIZER = "server"
+NO_KEY = "EMPTY"  # what vLLM servers without --api-key accept
+
+
+class OpenAIJudge:
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        api_key_env: str | None = None,
+        max_concurrency: int = 8,
+        max_retries: int = 5,
+        timeout_s: float = 60.0,
+        chat_template: Literal["auto", "never"] = "auto",
+        tokenizer: str | None = None,
+        logprob_mode: LogprobMode = "auto",
+        top_logprobs: int = 20,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.max_concurrency = max_concurrency
+        self.timeout_s = timeout_s
+        self.logprob_mode = logprob_mode
+        self.top_logprobs = top_logprobs
+        self.retry = RetryPolicy(max_retries, backoff_base_s, backoff_max_s)
+        key = _read_key(api_key_env)
+        self._redact = _Redactor(key if api_key_env else "")
+        self._client = openai.OpenAI(
+            api_key=key, base_url=self.base_url, timeout=timeout_s, max_retries=0
+        )
+        self.tokenizer: Any = None
+        if logprob_mode != "top_k" and tokenizer != SERVER_TOKENIZER:
+            self.tokenizer = _load_tokenizer(tokenizer or model, required=tokenizer is not None)
+        self.use_chat_template = chat_template == "auto" and (
+            self.tokenizer is None or bool(getattr(self.tokenizer, "chat_template", None))
+        )
+        self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...] | None] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIJudge(model={self.model!r}, base_url={self.base_url!r}, "
+            f"api_key_env={self.api_key_env!r}, logprob_mode={self.logprob_mode!r})"
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...] | None:
+        """Token ids per label for `logprob_token_ids`; None when reading the top-k."""
+        if label_set not in self._label_ids:
+            self._label_ids[label_set] = self._find_label_ids(label_set)
+        return self._label_ids[label_set]
+
+    def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
+        if not prompts:
+            return []
+        ids = self.label_ids(label_set)
+        workers = min(self.max_concurrency, len(prompts))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-judge") as pool:
+            return list(pool.map(lambda p: self._judge_one(p, label_set, ids), prompts))
+
+    def _judge_one(
+        self, prompt: str, label_set: LabelSet, ids: tuple[tuple[int, ...], ...] | None
+    ) -> JudgeResult:
+        try:
+            response = call_with_retries(
+                lambda: self._request(prompt, ids), self.retry, self.timeout_s
+            )
+            result = self._read(first_token(response, self.use_chat_template), label_set, ids)
+        except RequestFailed as exc:
+            result = JudgeResult.failed(exc.reason)
+        except Exception as exc:  # a malformed response fails this prompt only
+            result = JudgeResult.failed(f"unreadable response: {type(exc).__name__}: {exc}")
+        if result.error is not None:
+            result = dataclasses.replace(result, error=self._redact(result.error))
+        return result
+
+    def _read(
+        self, step: FirstToken, label_set: LabelSet, ids: tuple[tuple[int, ...], ...] | None
+    ) -> JudgeResult:
+        if step.logprobs is None:
+            return read_text(step, label_set)
+        if ids is None:
+            return read_top_k(step, label_set)
+        if has_token_ids(step.logprobs):
+            return read_token_ids(step, ids)
+        if self.logprob_mode == "token_ids":
+            return JudgeResult.failed(
+                "endpoint ignored logprob_token_ids (not a vLLM server?); use logprob_mode='top_k'",
+                step.prompt_tokens,
+            )
+        return read_top_k(step, label_set)
+
+    def _request(self, prompt: str, ids: tuple[tuple[int, ...], ...] | None) -> Any:
+        extra = None
+        if ids is not None:
+            flat = [t for label in ids for t in label]
+            extra = {"logprob_token_ids": flat, "return_tokens_as_token_ids": True}
+        if self.use_chat_template:
+            return self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": "user", "content": prompt}],
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=self.top_logprobs,
+                extra_body=extra,
+            )
+        return self._client.completions.create(
+            model=self.model,
+            prompt=prompt,
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=self.top_logprobs,
+            extra_body=extra,
+        )
+
+    def _find_label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...] | None:
+        if self.logprob_mode == "top_k":
+            return None
+        if self.tokenizer is not None:
+            tok = self.tokenizer
+            return label_token_ids(tok.get_vocab(), lambda i: tok.decode([i]), label_set)
+        try:
+            return server_label_token_ids(self._post_at_root, self.model, label_set)
+        except RequestFailed as exc:
+            reason = self._redact(exc.reason)
+        except (KeyError, TypeError, AttributeError) as exc:
+            reason = f"unexpected /tokenize or /detokenize response ({type(exc).__name__})"
+        if self.logprob_mode == "token_ids":
+            raise ValueError(f"server cannot tokenize the labels: {reason}")
+        log.warning("server cannot tokenize the labels (%s); reading the top-k", reason)
+        return None
+
+    def _post_at_root(self, path: str, body: dict[str, Any]) -> Any:
+        """POST to the server root (vLLM's /tokenize is not under /v1)."""
+        root = self.base_url.removesuffix("/v1")
+        return call_with_retries(
+            lambda: self._client.post(root + path, cast_to=object, body=body),
+            self.retry,
+            self.timeout_s,
+        )
+
+
+class _Redactor:
+    """Replaces the API key in text; its repr never shows the key."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def __call__(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def __repr__(self) -> str:
+        return "_Redactor(***)"
+
+
+def _read_key(api_key_env: str | None) -> str:
+    if api_key_env is None:
+        return NO_KEY
+    key = os.environ.get(api_key_env)
+    if not key:
+        raise ValueError(f"environment variable {api_key_env} (the judge's API key) is not set")
+    return key
+
+
+def _load_tokenizer(name: str, required: bool) -> Any:
+    try:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(name)
+    except Exception as exc:
+        if required:
+            raise ValueError(f"cannot load tokenizer {name!r}: {exc}") from None
+        log.info("no local tokenizer for %r (%s); asking the server", name, exc)
+        return None

@@ -1,0 +1,120 @@
+"""Turning one OpenAI-compatible response into a JudgeResult, in the three ways it can be read.
+
+- token ids (vLLM): the server was asked for `logprob_token_ids` with
+  `return_tokens_as_token_ids`, so every label token comes back as "token_id:<id>" with its
+  log-prob, whatever its rank; the probabilities of each label's tokens are summed.
+- top-k (any endpoint with log-probs): every top-k entry whose text, stripped, is one of a
+  label's surface forms counts for that label. Tokens outside the top k count as 0.
+- text (an endpoint without log-probs): the result fails (no confidence) but is a
+  TextAnswerResult carrying the label the answer text names, if any.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scorers.judge.labels import LabelSet
+from scorers.judge.result import JudgeResult, TextAnswerResult, result_from_logprobs
+
+TOKEN_ID_PREFIX = "token_id:"
+MAX_ANSWER_CHARS = 200
+
+
+@dataclass(frozen=True)
+class FirstToken:
+    """What the endpoint said about the first generated token."""
+
+    logprobs: list[tuple[str, float]] | None  # (token, log-prob) pairs; None: none returned
+    text: str
+    prompt_tokens: int
+    cached_tokens: int
+
+
+def first_token(response: Any, chat: bool) -> FirstToken:
+    """Read a ChatCompletion (chat) or Completion response of the openai package."""
+    choice = response.choices[0]
+    usage = response.usage
+    details = getattr(usage, "prompt_tokens_details", None)
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    cached_tokens = int(getattr(details, "cached_tokens", 0) or 0)
+    pairs: list[tuple[str, float]] | None = None
+    lp = choice.logprobs
+    if chat:
+        text = choice.message.content or ""
+        content = lp.content if lp is not None else None
+        if content:
+            step = content[0]
+            pairs = [(t.token, float(t.logprob)) for t in step.top_logprobs or []]
+            if not pairs and step.logprob is not None:
+                pairs = [(step.token, float(step.logprob))]
+    else:
+        text = choice.text or ""
+        if lp is not None and lp.top_logprobs and lp.top_logprobs[0]:
+            pairs = [(t, float(v)) for t, v in lp.top_logprobs[0].items()]
+        elif (
+            lp is not None and lp.tokens and lp.token_logprobs and lp.token_logprobs[0] is not None
+        ):
+            pairs = [(lp.tokens[0], float(lp.token_logprobs[0]))]
+    return FirstToken(pairs or None, text, prompt_tokens, cached_tokens)
+
+
+def has_token_ids(pairs: Sequence[tuple[str, float]]) -> bool:
+    """Whether the server answered with "token_id:<id>" tokens (it honoured vLLM's fields)."""
+    return any(token.startswith(TOKEN_ID_PREFIX) for token, _ in pairs)
+
+
+def read_token_ids(step: FirstToken, ids_per_label: tuple[tuple[int, ...], ...]) -> JudgeResult:
+    by_id: dict[int, float] = {}
+    for token, logprob in step.logprobs or []:
+        if token.startswith(TOKEN_ID_PREFIX):
+            by_id[int(token[len(TOKEN_ID_PREFIX) :])] = logprob
+    missing = [t for ids in ids_per_label for t in ids if t not in by_id]
+    if missing:
+        return JudgeResult.failed(
+            f"endpoint returned no log-prob for tokens {missing}", step.prompt_tokens
+        )
+    return result_from_logprobs(
+        [[by_id[t] for t in ids] for ids in ids_per_label],
+        prompt_tokens=step.prompt_tokens,
+        cached_tokens=step.cached_tokens,
+    )
+
+
+def read_top_k(step: FirstToken, label_set: LabelSet) -> JudgeResult:
+    pairs = step.logprobs or []
+    per_label = [
+        [logprob for token, logprob in pairs if token.strip() in forms]
+        for forms in label_set.surface_forms
+    ]
+    if not any(per_label):
+        top = ", ".join(repr(token) for token, _ in pairs[:5])
+        return JudgeResult.failed(
+            f"no label token among the endpoint's {len(pairs)} top log-probs (top: {top})",
+            step.prompt_tokens,
+        )
+    return result_from_logprobs(
+        per_label, prompt_tokens=step.prompt_tokens, cached_tokens=step.cached_tokens
+    )
+
+
+def read_text(step: FirstToken, label_set: LabelSet) -> JudgeResult:
+    """The first word of the answer that is a label's surface form, as a TextAnswerResult."""
+    for word in re.findall(r"\w+", step.text):
+        for label, forms in zip(label_set.labels, label_set.surface_forms, strict=True):
+            if word in forms:
+                return TextAnswerResult(
+                    probs=None,
+                    label_mass=None,
+                    error=f"endpoint returned no log-probs; answer {word!r} parsed from text",
+                    prompt_tokens=step.prompt_tokens,
+                    cached_tokens=step.cached_tokens,
+                    answer_label=label,
+                    answer_text=step.text[:MAX_ANSWER_CHARS],
+                )
+    return JudgeResult.failed(
+        f"endpoint returned no log-probs and the answer {step.text[:60]!r} names no label",
+        step.prompt_tokens,
+    )

@@ -1,0 +1,51 @@
+"""What every judged scorer does: turn a batch into judge prompts, then results into a column.
+
+Splitting the two lets the judge stage send every scorer's prompts for a batch together, so
+all questions about one sample (20+ dimensions) share one pass over the sample's prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from scorers.judge.labels import LabelSet
+from scorers.judge.result import JudgeResult
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Prompts for the judge plus what the scorer needs to read the answers back."""
+
+    prompts: list[str]
+    label_set: LabelSet
+    plan: Any
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    scores: pa.Array
+    errors: list[str | None]
+
+
+class JudgedScorer(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    def prepare(self, table: pa.Table) -> PreparedBatch: ...
+
+    def finish(self, prepared: PreparedBatch, results: Sequence[JudgeResult]) -> ScoredBatch: ...
+
+
+def usage_of(results: Sequence[JudgeResult]) -> dict[str, int]:
+    return {
+        "judge_requests": len(results),
+        "prompt_tokens": sum(r.prompt_tokens for r in results),
+        "cached_prompt_tokens": sum(r.cached_tokens for r in results),
+    }
+
+
+NO_USAGE = {"judge_requests": 0, "prompt_tokens": 0, "cached_prompt_tokens": 0}

@@ -1,0 +1,54 @@
+"""The python metric's user code: checked at spec load (without running it), loaded at finalize."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+SNIPPET_FILE = "<compute_metric_snippet>"
+SIGNATURE = "def compute_metric(values: list) -> float | dict"
+
+
+def check_snippet(source: str) -> None:
+    """Raise ValueError unless the code compiles and defines compute_metric taking one argument."""
+    try:
+        tree = ast.parse(source, filename=SNIPPET_FILE)
+        compile(tree, SNIPPET_FILE, "exec")
+    except SyntaxError as exc:
+        raise ValueError(
+            f"compute_metric_snippet does not compile: line {exc.lineno}: {exc.msg}"
+        ) from None
+    defs = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name == "compute_metric"
+    ]
+    if not defs:
+        raise ValueError(f"compute_metric_snippet must define `{SIGNATURE}` at top level")
+    args = defs[-1].args
+    positional = [*args.posonlyargs, *args.args]
+    required = len(positional) - len(args.defaults)
+    if required > 1 or (not positional and args.vararg is None):
+        raise ValueError(
+            f"compute_metric (line {defs[-1].lineno}) must take one argument, the list of "
+            f"values: `{SIGNATURE}`"
+        )
+
+
+def load_compute_metric(source: str) -> Callable[[list[Any]], Any]:
+    """Run the snippet and return its compute_metric; an async def is awaited when called."""
+    namespace: dict[str, Any] = {"__name__": "compute_metric_snippet"}
+    exec(compile(source, SNIPPET_FILE, "exec"), namespace)
+    function = namespace.get("compute_metric")
+    if not callable(function):
+        raise ValueError(f"compute_metric_snippet must define `{SIGNATURE}`")
+
+    def call(values: list[Any]) -> Any:
+        result = function(values)
+        return asyncio.run(result) if inspect.iscoroutine(result) else result
+
+    return call

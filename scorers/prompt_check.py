@@ -1,0 +1,27 @@
+"""Checks a scorer spec runs at load time: template placeholders, metric fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from scorers.checklist.prompt import template_placeholders
+from scorers.metrics.spec import MetricSpec
+
+
+def check_template(template: str, available: Iterable[str], required: Iterable[str]) -> None:
+    names = sorted(set(available))
+    unknown = sorted(template_placeholders(template) - set(names))
+    if unknown:
+        raise ValueError(f"template uses {{{unknown[0]}}}; available: {', '.join(names)}")
+    missing = sorted(set(required) - template_placeholders(template))
+    if missing:
+        raise ValueError(f"template must use {{{missing[0]}}}")
+
+
+def check_metric_fields(metrics: Sequence[MetricSpec], fields: Sequence[str]) -> None:
+    for metric in metrics:
+        if metric.field is not None and metric.field not in fields:
+            available = ", ".join(fields)
+            raise ValueError(
+                f"metric field {metric.field!r} is not a score field; available: {available}"
+            )

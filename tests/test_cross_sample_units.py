@@ -1,0 +1,170 @@
+"""Cross-sample scorers' pure parts: the seed's contract, uniqueness labels, MinHash clusters."""
+
+import pytest
+
+from pipeline.spec_loader import SpecError, load_spec
+from scorers.cross_sample.near_duplicates import band_buckets, clusters, shingles
+from scorers.cross_sample.python_batch import (
+    ScorerOutputError,
+    entries_to_struct,
+    run_python_scorer,
+)
+from scorers.cross_sample.spec import NearDuplicatesSpec, PythonAllSamplesSpec, UniquenessSpec
+from scorers.cross_sample.uniqueness import label_group, normalize, text_hashes
+
+SEED_SNIPPET = """from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def compute_scores(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    field_name = "<< config.field >>"
+    values = [
+        sample[field_name] if field_name in sample else None for sample in samples
+    ]
+    counter = Counter(values)
+
+    return [
+        {"is_unique": counter[value] == 1 if value is not None else True}
+        for value in values
+    ]
+"""
+
+SPEC = """
+name: seed
+input: {path: data.parquet, id_column: id}
+output: {path: out}
+definition:
+  scorers:
+    - type: "python_all_samples"
+      key: uniq
+      compute_scores_snippet: !include "uniqueness_scorer.py"
+      config: {field: answer}
+      metrics:
+        - type: "mean"
+          field: "is_unique"
+          name: "Uniqueness Rate"
+"""
+
+
+def python_spec(snippet: str, **extra) -> PythonAllSamplesSpec:
+    return PythonAllSamplesSpec(
+        type="python_all_samples", key="s", compute_scores_snippet=snippet, **extra
+    )
+
+
+def test_the_seed_spec_form_loads_with_include_and_config(tmp_path):
+    (tmp_path / "uniqueness_scorer.py").write_text(SEED_SNIPPET)
+    (tmp_path / "job.yaml").write_text(SPEC)
+    spec = load_spec(tmp_path / "job.yaml")
+    scorer = spec.definition.scorers[0]
+    assert spec.judge is None
+    assert '"answer"' in scorer.code()
+    column = run_python_scorer(
+        scorer, [{"answer": "Paris"}, {"answer": "London"}, {"answer": "Paris"}]
+    )
+    assert column.to_pylist() == [{"is_unique": False}, {"is_unique": True}, {"is_unique": False}]
+
+
+def test_unknown_config_key_fails_at_load(tmp_path):
+    (tmp_path / "uniqueness_scorer.py").write_text(SEED_SNIPPET)
+    (tmp_path / "job.yaml").write_text(
+        SPEC.replace("config: {field: answer}", "config: {feld: answer}")
+    )
+    with pytest.raises(
+        SpecError, match=r"<< config.field >> but config has no key 'field'; config keys: feld"
+    ):
+        load_spec(tmp_path / "job.yaml")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("def score(samples):\n    return []\n", "must define a function compute_scores"),
+        ("def compute_scores(samples):\n    return [\n\n  x = \n", "syntax error at line"),
+    ],
+)
+def test_bad_snippets_fail_at_load(snippet, message):
+    with pytest.raises(ValueError, match=message):
+        python_spec(snippet)
+
+
+def test_async_compute_scores_works():
+    spec = python_spec(
+        "async def compute_scores(samples):\n    return [{'n': len(samples)} for _ in samples]\n"
+    )
+    assert run_python_scorer(spec, [{}, {}]).to_pylist() == [{"n": 2}, {"n": 2}]
+
+
+def test_scores_with_metadata_keep_metadata_as_json():
+    column = entries_to_struct(
+        [
+            {"scores": {"u": 1.0}, "metadata": {"duplicates": [2]}},
+            {"scores": {"u": 0.5}, "metadata": None},
+        ],
+        2,
+    )
+    assert column.to_pylist() == [
+        {"u": 1.0, "metadata": '{"duplicates": [2]}'},
+        {"u": 0.5, "metadata": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([{"a": 1}], "returned 1 entries for 2 samples"),
+        ([{"a": 1}, 3], "entry 1 is int, not a dict"),
+        ([{"a": 1}, {"a": "x"}], "score 'a' is int in entry 0 but str in entry 1"),
+        ([{"a": [1]}, {"a": 2}], "entry 0: score 'a' is list"),
+        ({"a": 1}, "must return a list"),
+    ],
+)
+def test_contract_violations_are_named(entries, message):
+    with pytest.raises(ScorerOutputError, match=message):
+        entries_to_struct(entries, 2)
+
+
+def test_ints_and_floats_mix_into_floats_and_nulls_are_kept():
+    column = entries_to_struct([{"a": 1, "b": None}, {"a": 2.5, "b": True}], 2)
+    assert column.to_pylist() == [{"a": 1.0, "b": None}, {"a": 2.5, "b": True}]
+
+
+def test_uniqueness_normalises_then_labels_groups():
+    spec = UniquenessSpec(type="uniqueness", key="u", column="t")
+    assert normalize("  Paris \n is  NICE ", spec) == "paris is nice"
+    hashes = text_hashes(["Paris", "paris ", "London", None], spec)
+    assert hashes[0] == hashes[1] != hashes[2] and hashes[3] is None
+    assert label_group(2, hashes[0]) == {
+        "is_unique": False,
+        "duplicate_count": 1,
+        "duplicate_group": hashes[0],
+    }
+    assert label_group(1, hashes[2])["is_unique"] is True
+    assert label_group(1, None) == {
+        "is_unique": True,
+        "duplicate_count": 0,
+        "duplicate_group": None,
+    }
+
+
+def test_near_duplicate_buckets_and_clusters():
+    spec = NearDuplicatesSpec(
+        type="near_duplicates", key="n", column="t", threshold=0.7, shingle_size=2
+    )
+    base = "the quick brown fox jumps over the lazy dog near the river bank today"
+    near = base + " again"
+    other = "completely different words about cooking pasta with tomato sauce at home"
+    a, b, c, empty = band_buckets([base, near, other, ""], spec)
+    assert empty is None
+    assert set(a) & set(b)
+    assert not set(a) & set(c)
+    assert shingles("A b c", 2) == {b"a b", b"b c"}
+    assert clusters([("b", "c"), ("d", "e"), ("c", "a"), ("e", "d")]) == {
+        "a": "a",
+        "b": "a",
+        "c": "a",
+        "d": "d",
+        "e": "d",
+    }

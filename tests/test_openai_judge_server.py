@@ -1,0 +1,129 @@
+"""OpenAIJudge against a real vLLM OpenAI-compatible server: the in-process engine's numbers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scorers.checklist.prompt import default_item_template, item_prompts
+from scorers.judge.labels import YES_NO
+from scorers.judge.openai_judge import OpenAIJudge
+
+pytestmark = pytest.mark.engine
+
+STARTUP_TIMEOUT_S = 180
+STOP_GRACE_S = 20
+PROMPTS = [
+    *item_prompts(
+        default_item_template(),
+        "What is the capital of France?",
+        "The capital of France is Paris.",
+        ["Does the response answer the question?", "Is the response free of factual errors?"],
+    ),
+    "Is 17 + 25 = 42?\nAnswer with Yes or No.",
+    "Reply yes or no: is the sky green?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"vLLM server exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    pytest.fail(
+        f"vLLM server not healthy after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}"
+    )
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's own process group (its engine core too), SIGKILL what is left after
+    a grace period. start_new_session made the server the leader of that group."""
+    pgid = proc.pid
+    signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the leader, so the group empties once the others exit
+        if not signal_group(pgid, 0):
+            break
+        time.sleep(0.2)
+    signal_group(pgid, signal.SIGKILL)
+    proc.wait()
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to the group; False when no process is left in it."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    cmd = [
+        *(sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model)),
+        *("--host", "127.0.0.1", "--port", str(port), "--dtype", "float32"),
+        *("--max-model-len", "1024", "--enforce-eager"),
+    ]
+    env = {
+        **os.environ,
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+        "HF_HUB_OFFLINE": "1",
+    }
+    log_path = tmp_path_factory.mktemp("vllm-server") / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log_path)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop_group(proc)
+
+
+def test_server_confidences_equal_the_in_process_engine(vllm_server, tiny_model, vllm_judge):
+    judge = OpenAIJudge(str(tiny_model), vllm_server, max_concurrency=2)
+    try:
+        remote = judge.judge(PROMPTS, YES_NO)
+    finally:
+        judge.close()
+    local = vllm_judge.judge(PROMPTS, YES_NO)
+    assert judge.label_ids(YES_NO) == vllm_judge.label_ids(YES_NO)
+    assert all(r.error is None for r in remote), [r.error for r in remote]
+    assert [r.probs[0] for r in remote] == pytest.approx([r.probs[0] for r in local], abs=1e-4)
+    assert [r.prompt_tokens for r in remote] == [r.prompt_tokens for r in local]
+
+
+def test_an_over_long_prompt_fails_alone_with_the_server_reason(vllm_server, tiny_model):
+    judge = OpenAIJudge(str(tiny_model), vllm_server, max_retries=1)
+    results = judge.judge([PROMPTS[0], "word " * 3000], YES_NO)
+    judge.close()
+    assert results[0].probs is not None
+    assert results[1].probs is None and results[1].error.startswith("HTTP 400")
+    assert "maximum context length is 1024" in results[1].error
