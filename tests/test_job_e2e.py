@@ -120,7 +120,10 @@ def test_the_same_job_twice_gives_identical_scores(first_run, tiny_model, demo_p
     first = read_scores(result.run_dir).unnest("quality").drop("usage").sort("id")
     second = read_scores(again.run_dir).unnest("quality").drop("usage").sort("id")
     assert first.equals(second)
-    assert again.metrics == result.metrics
+    # Metrics are summed per block; block boundaries may differ between runs (last-ulp noise).
+    for name, metric in result.metrics.items():
+        assert again.metrics[name]["count"] == metric["count"]
+        assert again.metrics[name]["value"] == pytest.approx(metric["value"], rel=1e-12)
 
 
 def test_per_row_checklists_through_the_whole_job(tmp_path, ray_cluster, tiny_model, demo_parquet):
