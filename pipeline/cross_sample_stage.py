@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.source import InputSource
@@ -23,6 +24,7 @@ from scorers.cross_sample.uniqueness import HASH_COLUMN, UNIQUENESS_TYPE, label_
 
 ERROR_PREFIX = "__error__"
 ROWS_PER_SHUFFLE_PARTITION = 250_000
+ROWS_PER_BLOCK = 50_000
 
 
 def shuffle_partitions(rows: int) -> int:
@@ -56,9 +58,37 @@ def cross_sample_results(
 
 
 def _read(source: InputSource, columns: list[str]) -> Any:
+    """The input's columns in enough blocks to keep every CPU of the cluster busy."""
     import ray
 
-    return ray.data.read_parquet(list(source.files), filesystem=source.filesystem, columns=columns)
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    blocks = max(2 * cpus, -(-source.num_rows // ROWS_PER_BLOCK))
+    return ray.data.read_parquet(
+        list(source.files),
+        filesystem=source.filesystem,
+        columns=columns,
+        override_num_blocks=blocks,
+    )
+
+
+def _shared_keys(dataset: Any, keys: list[str], id_col: str) -> dict[tuple[Any, ...], Any]:
+    """Key -> smallest id, for keys that more than one row has (a vectorised group-by).
+
+    Only the shared keys come back to the driver: their number grows with the duplicates,
+    not with the corpus.
+    """
+    from ray.data.aggregate import Count, Min
+
+    def shared_only(batch: pa.Table) -> pa.Table:
+        return batch.filter(pc.greater(batch["n"], 1))
+
+    rows = (
+        dataset.groupby(keys, num_partitions=shuffle_partitions(dataset.count()))
+        .aggregate(Count(alias_name="n"), Min(id_col, alias_name="first"))
+        .map_batches(shared_only, batch_format="pyarrow")
+        .take_all()
+    )
+    return {tuple(r[k] for k in keys): (r["first"], r["n"]) for r in rows if r[keys[0]] is not None}
 
 
 def _uniqueness(scorer: UniquenessSpec, spec: JobSpec, source: InputSource) -> CrossSampleResult:
@@ -68,20 +98,15 @@ def _uniqueness(scorer: UniquenessSpec, spec: JobSpec, source: InputSource) -> C
         hashes = text_hashes(batch[scorer.column].to_pylist(), scorer)
         return pa.table({id_col: batch[id_col], HASH_COLUMN: pa.array(hashes, pa.string())})
 
-    def label(group: pa.Table) -> pa.Table:
-        hashes = group[HASH_COLUMN].to_pylist()
-        if hashes and hashes[0] is None:
-            labels = [label_group(1, None) for _ in hashes]
-        else:
-            labels = [label_group(len(hashes), h) for h in hashes]
-        return pa.table({id_col: group[id_col], scorer.key: pa.array(labels, UNIQUENESS_TYPE)})
+    hashed = _read(source, [id_col, scorer.column]).map_batches(add_hash, batch_format="pyarrow")
+    hashed = hashed.materialize()
+    shared = {key[0]: n for key, (_, n) in _shared_keys(hashed, [HASH_COLUMN], id_col).items()}
 
-    dataset = (
-        _read(source, [id_col, scorer.column])
-        .map_batches(add_hash, batch_format="pyarrow")
-        .groupby(HASH_COLUMN, num_partitions=shuffle_partitions(source.num_rows))
-        .map_groups(label, batch_format="pyarrow")
-    )
+    def label(batch: pa.Table) -> pa.Table:
+        labels = [label_group(shared.get(h, 1), h) for h in batch[HASH_COLUMN].to_pylist()]
+        return pa.table({id_col: batch[id_col], scorer.key: pa.array(labels, UNIQUENESS_TYPE)})
+
+    dataset = hashed.map_batches(label, batch_format="pyarrow")
     return CrossSampleResult(scorer.key, dataset, None, UNIQUENESS_TYPE)
 
 
@@ -111,24 +136,30 @@ def _near_duplicates(
             }
         )
 
-    def star_edges(group: pa.Table) -> pa.Table:
-        members = sorted(set(group[id_col].to_pylist()))
-        first = members[0] if members else None
+    buckets = _read(source, [id_col, scorer.column]).map_batches(to_buckets, batch_format="pyarrow")
+    buckets = buckets.materialize()
+    shared = _shared_keys(buckets, ["band", "bucket"], id_col)
+
+    def edges(batch: pa.Table) -> pa.Table:
+        pairs = [
+            (str(shared[(band, bucket)][0]), str(row_id))
+            for row_id, band, bucket in zip(
+                batch[id_col].to_pylist(),
+                batch["band"].to_pylist(),
+                batch["bucket"].to_pylist(),
+                strict=True,
+            )
+            if (band, bucket) in shared and shared[(band, bucket)][0] != row_id
+        ]
         return pa.table(
             {
-                "a": pa.array([str(first)] * (len(members) - 1), pa.string()),
-                "b": pa.array([str(m) for m in members[1:]], pa.string()),
+                "a": pa.array([a for a, _ in pairs], pa.string()),
+                "b": pa.array([b for _, b in pairs], pa.string()),
             }
         )
 
-    edges = (
-        _read(source, [id_col, scorer.column])
-        .map_batches(to_buckets, batch_format="pyarrow")
-        .groupby(["band", "bucket"], num_partitions=shuffle_partitions(source.num_rows))
-        .map_groups(star_edges, batch_format="pyarrow")
-        .take_all()
-    )
-    cluster_of = clusters((e["a"], e["b"]) for e in edges)
+    found = buckets.map_batches(edges, batch_format="pyarrow").take_all() if shared else []
+    cluster_of = clusters((e["a"], e["b"]) for e in found)
     id_type = source.schema.field(id_col).type
     members = sorted(cluster_of)
     table = pa.table(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 
 from pipeline.spec import JobSpec, JudgedSpec, JudgeSpec
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistScorerSpec
+from scorers.checklist.structured import ANSWER_VALUES
+from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
 from scorers.judge.result import JudgeResult, LogprobJudge
 from scorers.judged import JudgedScorer, PreparedBatch
@@ -46,23 +49,39 @@ def score_table(
     return out
 
 
-def judge_all(prepared: Sequence[PreparedBatch], judge: LogprobJudge) -> list[list[JudgeResult]]:
-    """Results per prepared batch, asking the judge once per distinct label set."""
+def judge_all(
+    prepared: Sequence[PreparedBatch], judge: LogprobJudge
+) -> list[list[JudgeResult] | list[Generated]]:
+    """Results per prepared batch: one judge call per label set, one for all generations."""
+    results: list[list[JudgeResult] | list[Generated]] = [[] for _ in prepared]
     by_labels: dict[LabelSet, list[int]] = {}
     for index, ready in enumerate(prepared):
-        by_labels.setdefault(ready.label_set, []).append(index)
-    results: list[list[JudgeResult]] = [[] for _ in prepared]
+        if not ready.generation:
+            by_labels.setdefault(ready.label_set, []).append(index)
     for label_set, indices in by_labels.items():
         prompts = [p for i in indices for p in prepared[i].prompts]
         answers = judge.judge(prompts, label_set) if prompts else []
-        if len(answers) != len(prompts):
-            raise RuntimeError(f"judge returned {len(answers)} results for {len(prompts)} prompts")
-        offset = 0
-        for i in indices:
-            n = len(prepared[i].prompts)
-            results[i] = answers[offset : offset + n]
-            offset += n
+        _deal(results, indices, [len(prepared[i].prompts) for i in indices], answers)
+    generating = [i for i, ready in enumerate(prepared) if ready.generation]
+    if generating:
+        if not isinstance(judge, GeneratingJudge):
+            raise TypeError(
+                f"{type(judge).__name__} cannot generate: batch mode and capture_reasoning "
+                "need the vllm backend"
+            )
+        requests = [r for i in generating for r in prepared[i].generation]
+        generated = judge.generate(requests, ANSWER_VALUES)
+        _deal(results, generating, [len(prepared[i].generation) for i in generating], generated)
     return results
+
+
+def _deal(results: list[Any], indices: list[int], sizes: list[int], answers: Sequence[Any]) -> None:
+    if len(answers) != sum(sizes):
+        raise RuntimeError(f"judge returned {len(answers)} results for {sum(sizes)} requests")
+    offset = 0
+    for i, n in zip(indices, sizes, strict=True):
+        results[i] = list(answers[offset : offset + n])
+        offset += n
 
 
 def judged_scorer(spec: JudgedSpec) -> JudgedScorer:

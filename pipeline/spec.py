@@ -132,6 +132,17 @@ class JobSpec(StrictModel):
         judged = [s.key for s in self.judged_scorers()]
         if judged and self.judge is None:
             raise ValueError(f"judge: scorer(s) {judged} need a judge section")
+        if self.judge is not None and self.judge.backend == "openai":
+            generating = [
+                s.key
+                for s in self.judged_scorers()
+                if isinstance(s, ChecklistScorerSpec) and (s.mode == "batch" or s.capture_reasoning)
+            ]
+            if generating:
+                raise ValueError(
+                    f"scorer(s) {generating}: batch mode and capture_reasoning generate JSON "
+                    "under a grammar, which needs judge.backend 'vllm'"
+                )
         scorer_keys = {s.key for s in self.definition.scorers}
         clash = scorer_keys & ({self.input.id_column} | set(self.input.passthrough_columns))
         if clash:

@@ -7,22 +7,25 @@ all questions about one sample (20+ dimensions) share one pass over the sample's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pyarrow as pa
 
+from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import LabelSet
 from scorers.judge.result import JudgeResult
 
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """Prompts for the judge plus what the scorer needs to read the answers back."""
+    """Requests for the judge plus what the scorer needs to read the answers back: either
+    prompts whose next token is read over `label_set`, or constrained generations."""
 
     prompts: list[str]
     label_set: LabelSet
     plan: Any
+    generation: list[GenerationRequest] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,12 @@ class JudgedScorer(Protocol):
 
     def prepare(self, table: pa.Table) -> PreparedBatch: ...
 
-    def finish(self, prepared: PreparedBatch, results: Sequence[JudgeResult]) -> ScoredBatch: ...
+    def finish(
+        self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]
+    ) -> ScoredBatch: ...
 
 
-def usage_of(results: Sequence[JudgeResult]) -> dict[str, int]:
+def usage_of(results: Sequence[JudgeResult] | Sequence[Generated]) -> dict[str, int]:
     return {
         "judge_requests": len(results),
         "prompt_tokens": sum(r.prompt_tokens for r in results),

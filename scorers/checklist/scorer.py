@@ -20,6 +20,14 @@ from scorers.checklist.formulas import (
 )
 from scorers.checklist.prompt import default_item_template, history_item_template, item_prompts
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
+from scorers.checklist.structured import (
+    ParsedItem,
+    batch_request,
+    item_reasoned_requests,
+    read_answers,
+    template,
+)
+from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import YES_NO
 from scorers.judge.result import JudgeResult, parsed_answer
 from scorers.judged import NO_USAGE, PreparedBatch, ScoredBatch, usage_of
@@ -29,57 +37,87 @@ from scorers.row_text import RowInputError
 class ChecklistScorer:
     def __init__(self, spec: ChecklistScorerSpec) -> None:
         self.spec = spec
-        builtin = history_item_template() if spec.history_column else default_item_template()
-        self.template = spec.custom_prompt or builtin
+        self.structured = spec.mode == "batch" or spec.capture_reasoning
+        self.template = spec.custom_prompt or _builtin_template(spec)
 
     @property
     def key(self) -> str:
         return self.spec.key
 
     def prepare(self, table: pa.Table) -> PreparedBatch:
-        """One prompt per (sample, item); rows that cannot be scored carry their reason."""
-        rows = table.select(self.spec.input_columns()).to_pylist()
-        samples: list[SampleInput | str] = []
+        """Judge requests for the batch; rows that cannot be scored carry their reason."""
+        plan: list[SampleInput | str] = []
         prompts: list[str] = []
-        for row in rows:
+        generation: list[GenerationRequest] = []
+        for row in table.select(self.spec.input_columns()).to_pylist():
             try:
                 sample = sample_input(self.spec, row)
             except RowInputError as exc:
-                samples.append(str(exc))
+                plan.append(str(exc))
                 continue
-            samples.append(sample)
-            prompts.extend(
-                item_prompts(
-                    self.template,
-                    sample.input_text,
-                    sample.target,
-                    [item.question for item in sample.items],
-                    history=sample.history,
+            plan.append(sample)
+            if self.spec.mode == "batch":
+                generation.append(
+                    batch_request(
+                        sample,
+                        self.template,
+                        self.spec.capture_reasoning,
+                        self.spec.reasoning_max_chars,
+                    )
                 )
-            )
-        return PreparedBatch(prompts=prompts, label_set=YES_NO, plan=samples)
+            elif self.spec.capture_reasoning:
+                generation.extend(
+                    item_reasoned_requests(sample, self.template, self.spec.reasoning_max_chars)
+                )
+            else:
+                prompts.extend(
+                    item_prompts(
+                        self.template,
+                        sample.input_text,
+                        sample.target,
+                        [item.question for item in sample.items],
+                        history=sample.history,
+                    )
+                )
+        return PreparedBatch(prompts=prompts, label_set=YES_NO, plan=plan, generation=generation)
 
-    def finish(self, prepared: PreparedBatch, results: Sequence[JudgeResult]) -> ScoredBatch:
+    def finish(
+        self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]
+    ) -> ScoredBatch:
         records: list[dict[str, Any]] = []
         offset = 0
         for entry in prepared.plan:
             if isinstance(entry, str):
                 records.append(_unscored(self.spec.primary_metric, entry))
                 continue
-            n = len(entry.items)
-            records.append(self._assemble(entry, results[offset : offset + n]))
+            n = 1 if self.spec.mode == "batch" else len(entry.items)
+            mine = results[offset : offset + n]
             offset += n
+            parsed = (
+                self._read_generated(entry, mine)  # type: ignore[arg-type]
+                if self.structured
+                else [_from_label_read(r) for r in mine]  # type: ignore[arg-type]
+            )
+            records.append(self._assemble(entry, parsed, usage_of(mine)))
         return ScoredBatch(
             scores=pa.array(records, type=SCORE_TYPE),
             errors=[r["unscored_reason"] for r in records],
         )
 
-    def _assemble(self, sample: SampleInput, results: Sequence[JudgeResult]) -> dict[str, Any]:
+    def _read_generated(
+        self, sample: SampleInput, generated: Sequence[Generated]
+    ) -> list[ParsedItem]:
+        if self.spec.mode == "batch":
+            return read_answers(generated[0], len(sample.items))
+        return [item for g in generated for item in read_answers(g, 1)]
+
+    def _assemble(
+        self, sample: SampleInput, parsed: Sequence[ParsedItem], usage: dict[str, int]
+    ) -> dict[str, Any]:
         items = [
-            _item_record(index, item, result)
-            for index, (item, result) in enumerate(zip(sample.items, results, strict=True))
+            _item_record(index, item, read)
+            for index, (item, read) in enumerate(zip(sample.items, parsed, strict=True))
         ]
-        usage = usage_of(results)
         failed = [it for it in items if it["answer"] is None]
         if failed:
             reasons = "; ".join(f"item {it['index']}: {it['unscored_reason']}" for it in failed)
@@ -102,24 +140,35 @@ class ChecklistScorer:
         }
 
 
-def _item_record(index: int, item: ChecklistItem, result: JudgeResult) -> dict[str, Any]:
-    """An item's answer from its confidence; from the answer text when the backend had no
-    log-probs (confidence stays null, as the seed's fallback to binary yes/no)."""
-    confidence = result.probs[0] if result.probs is not None else None
-    if confidence is not None:
-        answer: str | None = answer_from_confidence(confidence)
-        level: str | None = confidence_level(confidence)
-    else:
-        answer, level = parsed_answer(result), None
+def _builtin_template(spec: ChecklistScorerSpec) -> str:
+    if spec.mode == "batch":
+        return template("batch")
+    if spec.capture_reasoning:
+        return template("item_reasoned")
+    return history_item_template() if spec.history_column else default_item_template()
+
+
+def _from_label_read(result: JudgeResult) -> ParsedItem:
+    """An item read from one token: its confidence, or the answer text when the backend had
+    no log-probs (confidence stays null, as in the seed's fallback to binary yes/no)."""
+    if result.probs is not None:
+        return ParsedItem(None, result.probs[0], None, None)
+    return ParsedItem(parsed_answer(result), None, None, result.error)
+
+
+def _item_record(index: int, item: ChecklistItem, read: ParsedItem) -> dict[str, Any]:
+    """The seed's answer rule from the confidence when there is one, else the text answer."""
+    confidence = read.confidence
+    answer = answer_from_confidence(confidence) if confidence is not None else read.answer
     return {
         "index": index,
         "question": item.question,
         "weight": item.weight,
         "answer": answer,
         "confidence": confidence,
-        "confidence_level": level,
-        "reasoning": None,
-        "unscored_reason": result.error if answer is None else None,
+        "confidence_level": None if confidence is None else confidence_level(confidence),
+        "reasoning": read.reasoning,
+        "unscored_reason": read.error if answer is None else None,
     }
 
 

@@ -21,7 +21,21 @@ class ChecklistItem(StrictModel):
 class ChecklistScorerSpec(StrictModel):
     type: Literal["checklist"]
     key: str = Field(description="Names the scorer's output column.")
-    mode: Literal["item"] = Field(default="item", description="item: one judge request per item.")
+    mode: Literal["item", "batch"] = Field(
+        default="item",
+        description=(
+            "item: one request per item, its answer read from one token (fast, prefix-cached); "
+            "batch: one generated JSON answer for all items (fewer requests, may lose accuracy "
+            "on long checklists)."
+        ),
+    )
+    capture_reasoning: bool = Field(
+        default=False,
+        description="Generate a short reasoning per item before/with its answer (slower).",
+    )
+    reasoning_max_chars: int = Field(
+        default=300, ge=10, le=4000, description="Upper bound on each reasoning's length."
+    )
     primary_metric: Literal["pass", "weighted", "normalized"] = "pass"
     input_column: str | None = Field(default=None, description="The prompt the response answers.")
     target_column: str = Field(description="The response being scored.")

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
 from scorers.judge.labels import LabelSet, label_token_ids
 from scorers.judge.result import JudgeResult, result_from_logprobs
 
@@ -34,9 +35,11 @@ class VllmJudge:
             os.environ.setdefault(key, value)
         from vllm import LLM, SamplingParams
         from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import StructuredOutputsParams
 
         self._sampling_params = SamplingParams
         self._tokens_prompt = TokensPrompt
+        self._structured = StructuredOutputsParams
         self.llm = LLM(model=model, **{**ENGINE_KWARG_DEFAULTS, **(engine_kwargs or {})})
         self.tokenizer = self.llm.get_tokenizer()
         self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
@@ -44,6 +47,7 @@ class VllmJudge:
             getattr(self.tokenizer, "chat_template", None)
         )
         self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...]] = {}
+        self._value_ids: dict[tuple[str, ...], tuple[tuple[int, ...], ...]] = {}
 
     def label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...]:
         if label_set not in self._label_ids:
@@ -51,6 +55,81 @@ class VllmJudge:
                 self.tokenizer.get_vocab(), lambda i: self.tokenizer.decode([i]), label_set
             )
         return self._label_ids[label_set]
+
+    def value_ids(self, values: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+        if values not in self._value_ids:
+            self._value_ids[values] = value_prefix_token_ids(
+                self.tokenizer.get_vocab(), lambda i: self.tokenizer.decode([i]), values
+            )
+        return self._value_ids[values]
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], values: tuple[str, ...]
+    ) -> list[Generated]:
+        """Greedy generation under each request's regex, with the answer tokens' log-probs."""
+        value_ids = self.value_ids(values)
+        wanted = [t for ids in value_ids for t in ids]
+        token_ids = self.encode([r.prompt for r in requests])
+        results: list[Generated | None] = [None] * len(requests)
+        prompts, params, slots = [], [], []
+        for i, (request, ids) in enumerate(zip(requests, token_ids, strict=True)):
+            room = self.max_model_len - len(ids)
+            if room < 1:
+                results[i] = Generated.failed(
+                    f"prompt has {len(ids)} tokens; the judge's max_model_len is "
+                    f"{self.max_model_len} (judge.engine_kwargs.max_model_len)",
+                    len(ids),
+                )
+                continue
+            prompts.append(self._tokens_prompt(prompt_token_ids=ids))
+            params.append(
+                self._sampling_params(
+                    max_tokens=min(request.max_tokens, room),
+                    temperature=0.0,
+                    logprob_token_ids=wanted,
+                    structured_outputs=self._structured(regex=request.regex),
+                )
+            )
+            slots.append(i)
+        if prompts:
+            failure = ""
+            try:
+                outputs = self.llm.generate(prompts, params, use_tqdm=False)
+            except Exception as exc:
+                outputs = [None] * len(prompts)
+                log.warning("constrained generation failed: %s", exc)
+                failure = f"engine error: {exc}"
+            for i, output in zip(slots, outputs, strict=True):
+                results[i] = (
+                    Generated.failed(failure) if output is None else self._read(output, value_ids)
+                )
+        return [r for r in results if r is not None]
+
+    def _read(self, output: Any, value_ids: tuple[tuple[int, ...], ...]) -> Generated:
+        completion = output.outputs[0]
+        pieces = [
+            self.tokenizer.decode([t], skip_special_tokens=True) for t in completion.token_ids
+        ]
+        starts, offset = [], 0
+        for piece in pieces:
+            starts.append(offset)
+            offset += len(piece)
+        keep = {t for ids in value_ids for t in ids}
+        steps = tuple(
+            {t: lp.logprob for t, lp in (step or {}).items() if t in keep}
+            for step in completion.logprobs or []
+        )
+        return Generated(
+            text=self.tokenizer.decode(completion.token_ids, skip_special_tokens=True),
+            aligned_text="".join(pieces),
+            token_ids=tuple(completion.token_ids),
+            token_starts=tuple(starts),
+            step_logprobs=steps,
+            value_ids=value_ids,
+            finished=completion.finish_reason == "stop",
+            prompt_tokens=len(output.prompt_token_ids or []),
+            cached_tokens=int(output.num_cached_tokens or 0),
+        )
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         if self.use_chat_template:

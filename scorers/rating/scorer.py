@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from scorers.checklist.prompt import render
+from scorers.judge.generation import Generated
 from scorers.judge.labels import YES_NO, LabelSet
 from scorers.judge.result import JudgeResult
 from scorers.judged import NO_USAGE, PreparedBatch, ScoredBatch, usage_of
@@ -73,7 +74,9 @@ class RatingScorer:
             )
         return PreparedBatch(prompts=prompts, label_set=self.label_set, plan=plan)
 
-    def finish(self, prepared: PreparedBatch, results: Sequence[JudgeResult]) -> ScoredBatch:
+    def finish(
+        self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]
+    ) -> ScoredBatch:
         answers = iter(results)
         records = []
         for row_error in prepared.plan:
@@ -81,6 +84,7 @@ class RatingScorer:
                 records.append({"usage": NO_USAGE, "unscored_reason": row_error})
                 continue
             result = next(answers)
+            assert isinstance(result, JudgeResult)
             record: dict[str, Any] = {"usage": usage_of([result]), "label_mass": result.label_mass}
             if result.probs is None:
                 record["unscored_reason"] = result.error

@@ -1,0 +1,85 @@
+"""Reading generated JSON answers back, with confidences at the answer tokens (no engine)."""
+
+import math
+
+import pytest
+
+from scorers.checklist.checklist_input import SampleInput
+from scorers.checklist.spec import ChecklistItem
+from scorers.checklist.structured import (
+    batch_request,
+    item_reasoned_requests,
+    read_answers,
+    template,
+)
+from scorers.judge.generation import Generated, answer_confidences, value_prefix_token_ids
+
+YES_IDS, NO_IDS = (1, 2, 3), (4, 5)  # "y", "ye", "yes" / "n", "no"
+
+
+def generated(
+    pieces: list[str], answer_logprobs: dict[int, dict[int, float]], finished=True
+) -> Generated:
+    starts, offset = [], 0
+    for piece in pieces:
+        starts.append(offset)
+        offset += len(piece)
+    steps = tuple(answer_logprobs.get(i, {}) for i in range(len(pieces)))
+    return Generated(
+        text="".join(pieces),
+        token_ids=tuple(range(len(pieces))),
+        token_starts=tuple(starts),
+        step_logprobs=steps,
+        value_ids=(YES_IDS, NO_IDS),
+        finished=finished,
+    )
+
+
+def test_prefix_tokens_of_each_answer_value_are_found():
+    vocab = {"y": 1, "ye": 2, "yes": 3, "n": 4, "no": 5, "Ġyes": 6, "not": 7, '"y': 8}
+    decoded = {1: "y", 2: "ye", 3: "yes", 4: "n", 5: "no", 6: " yes", 7: "not", 8: '"y'}
+    assert value_prefix_token_ids(vocab, decoded.__getitem__, ("yes", "no")) == ((1, 2, 3), (4, 5))
+
+
+def test_batch_answers_map_to_items_in_order_with_their_confidences():
+    pieces = [
+        '{"answers": [{"question_index": 1, "answer": "',
+        "y",
+        'es"}, ',
+        '{"question_index": 2, "answer": "',
+        "no",
+        '"}]}',
+    ]
+    lp = {
+        1: {1: math.log(0.6), 3: math.log(0.2), 4: math.log(0.1), 5: math.log(0.1)},
+        4: {3: math.log(0.1), 5: math.log(0.9)},
+    }
+    items = read_answers(generated(pieces, lp), 2)
+    assert [i.answer for i in items] == ["yes", "no"]
+    assert items[0].confidence == pytest.approx(0.8)  # 0.6 + 0.2 over 1.0
+    assert items[1].confidence == pytest.approx(0.1)
+
+
+def test_reasoning_is_kept_and_an_unfinished_answer_is_a_clear_error():
+    pieces = ['{"reasoning": "it is right", "answer": "', "yes", '"}']
+    item = read_answers(generated(pieces, {1: {3: 0.0, 5: -3.0}}), 1)[0]
+    assert item.reasoning == "it is right" and item.answer == "yes"
+    cut = read_answers(generated(['{"reasoning": "it is'], {}, finished=False), 1)[0]
+    assert cut.answer is None and "stopped at its token budget" in cut.error
+
+
+def test_an_answer_token_that_does_not_start_at_the_value_has_no_confidence():
+    pieces = ['{"reasoning": "x", "answer": ', '"y', 'es"}']
+    assert answer_confidences(generated(pieces, {}))[0].probs is None
+
+
+def test_requests_fix_question_indices_and_bound_reasoning():
+    sample = SampleInput(
+        "What?", "That.", (ChecklistItem(question="A?"), ChecklistItem(question="B?"))
+    )
+    batch = batch_request(sample, template("batch"), reasoning=True, max_chars=50)
+    assert "Q1: A?\nQ2: B?" in batch.prompt
+    assert '"question_index": 1' in batch.regex and '"question_index": 2' in batch.regex
+    assert "{0,50}" in batch.regex and batch.max_tokens >= 2 * 50
+    items = item_reasoned_requests(sample, template("item_reasoned"), max_chars=40)
+    assert len(items) == 2 and all(r.prompt.endswith('"answer": "yes"}\n') for r in items)
