@@ -58,7 +58,8 @@ def write_corpus(folder: Path, texts: list[str], files: int = 8) -> None:
 
 
 class PeakMemory:
-    """Peak machine-wide used memory above the starting level, sampled every 0.2 s."""
+    """Peak machine-wide used memory above the starting level, sampled every 0.2 s
+    (machine-wide, so Ray's worker processes count too)."""
 
     def __init__(self) -> None:
         self.base = psutil.virtual_memory().used
@@ -153,6 +154,9 @@ def main() -> None:
     import ray
 
     texts = corpus(args.rows)
+    local, local_s, local_gb = measured(
+        lambda: single_process(texts, args.threshold, args.shingle_size)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp, "corpus")
         folder.mkdir()
@@ -163,9 +167,6 @@ def main() -> None:
             lambda: rayscore_job(folder, Path(tmp, "run"), args.threshold, args.shingle_size)
         )
         ray.shutdown()
-    local, local_s, local_gb = measured(
-        lambda: single_process(texts, args.threshold, args.shingle_size)
-    )
     print(
         json.dumps(
             {
@@ -175,6 +176,7 @@ def main() -> None:
                 "rayscore_ray_data": {"seconds": ray_s, "peak_memory_gb": ray_gb, **distributed},
                 "single_process": {"seconds": local_s, "peak_memory_gb": local_gb, **local},
                 "same_exact_duplicates": distributed["not_unique"] == local["not_unique"],
+                "same_near_duplicates": distributed["near_duplicates"] == local["near_duplicates"],
             }
         )
     )

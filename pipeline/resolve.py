@@ -30,7 +30,7 @@ def resolve_spec_paths(spec: JobSpec, base: Path | None = None) -> JobSpec:
         "input": spec.input.model_copy(update={"path": local(spec.input.path)}),
         "output": spec.output.model_copy(update={"path": local(spec.output.path)}),
     }
-    if spec.judge is not None:
+    if spec.judge is not None and spec.judge.backend == "vllm":
         update["judge"] = spec.judge.model_copy(
             update={"model": resolve_model(spec.judge.model, root)}
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from pipeline.run_dir import (
 )
 from pipeline.score_records import RECORD_SCHEMA, score_records
 from pipeline.source import InputSource, resolve_input
-from pipeline.spec import JobSpec
+from pipeline.spec import JobSpec, JudgeSpec
 from pipeline.summary import merge_summaries, summary_batch
 from scorers.metrics.aggregate import bound_metrics, finalize
 from scorers.metrics.metrics_table import metrics_rows
@@ -62,6 +63,8 @@ def run_job(
     started = time.time()
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     spec = resolve_spec_paths(spec)
+    if spec.judge is not None:
+        judge_env(spec.judge)
     source = resolve_input(spec)
     run_dir = RunDirectory(spec.output.path)
     run_dir.prepare(overwrite)
@@ -173,7 +176,19 @@ def _judged_rows(spec: JobSpec, source: InputSource) -> Any:
         compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
         num_cpus=judge.num_cpus,
         num_gpus=judge.num_gpus,
+        runtime_env={"env_vars": judge_env(judge)},
     )
+
+
+def judge_env(judge: JudgeSpec) -> dict[str, str]:
+    """Environment the judge actors need from the submitting shell: the API key, read here
+    so a missing one fails before anything starts, and handed to the actors' runtime env."""
+    if judge.backend != "openai" or judge.api_key_env is None:
+        return {}
+    value = os.environ.get(judge.api_key_env)
+    if not value:
+        raise ValueError(f"judge.api_key_env: environment variable {judge.api_key_env} is not set")
+    return {judge.api_key_env: value}
 
 
 def _ensure_ray(address: str | None) -> None:

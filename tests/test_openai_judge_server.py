@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from judge_prompts import PROMPTS
 
-from scorers.checklist.prompt import default_item_template, item_prompts
 from scorers.judge.labels import YES_NO
 from scorers.judge.openai_judge import OpenAIJudge
 
@@ -22,16 +22,6 @@ pytestmark = pytest.mark.engine
 
 STARTUP_TIMEOUT_S = 180
 STOP_GRACE_S = 20
-PROMPTS = [
-    *item_prompts(
-        default_item_template(),
-        "What is the capital of France?",
-        "The capital of France is Paris.",
-        ["Does the response answer the question?", "Is the response free of factual errors?"],
-    ),
-    "Is 17 + 25 = 42?\nAnswer with Yes or No.",
-    "Reply yes or no: is the sky green?",
-]
 
 
 def free_port() -> int:

@@ -2,23 +2,12 @@
 
 import pytest
 import torch
+from judge_prompts import PROMPTS
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from scorers.checklist.prompt import default_item_template, item_prompts
 from scorers.judge.labels import YES_NO
 
 pytestmark = pytest.mark.engine
-
-PROMPTS = [
-    *item_prompts(
-        default_item_template(),
-        "What is the capital of France?",
-        "The capital of France is Paris.",
-        ["Does the response answer the question?", "Is the response free of factual errors?"],
-    ),
-    "Is 17 + 25 = 42?\nAnswer with Yes or No.",
-    "Reply yes or no: is the sky green?",
-]
 
 
 def reference_confidences(model_dir, prompts):

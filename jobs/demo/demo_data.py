@@ -42,6 +42,7 @@ HOWTO = {
     ),
 }
 OFF_TOPIC = "I love talking about the weather. It has been sunny all week here."
+HISTORY = "user: Hi, I have a quick question.\nassistant: Sure, go ahead."
 ROW_CHECKLIST = [
     {"question": "Does the response answer the question that was asked?", "weight": 100.0},
     {"question": "Is the response free of factual errors?", "weight": 60.0},
@@ -82,6 +83,7 @@ def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for i, (prompt, response, kind) in zip(range(n_rows), _samples(rng), strict=False):
         checklist = ROW_CHECKLIST[: rng.choice([2, 3])]
+        history = rng.choice([None, HISTORY])
         rows.append(
             {
                 "id": f"s{i:05d}",
@@ -91,6 +93,7 @@ def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
                 "response_kind": kind,
                 "human_verdict": kind == "correct",
                 "checklist": checklist,
+                "history": history,
             }
         )
     if n_rows >= 20:
@@ -116,6 +119,7 @@ SCHEMA = pa.schema(
         ("response_kind", pa.string()),
         ("human_verdict", pa.bool_()),
         ("checklist", CHECKLIST_TYPE),
+        ("history", pa.string()),
     ]
 )
 
