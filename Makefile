@@ -9,7 +9,7 @@ MODEL := models/tiny-judge
 DATA := data/demo.parquet
 CHECKED := pipeline scorers jobs tests bench
 
-.PHONY: install model data demo test lint clean
+.PHONY: install model data demo examples test lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ data: $(DATA)
 
 demo: model data
 	$(BIN)/rayscore run jobs/examples/demo.yaml --overwrite
+
+# Every example spec except openai_backend (it needs a running server), each into runs/<name>.
+examples: model data
+	for spec in jobs/examples/*.yaml; do \
+	  case $$spec in *openai_backend*) continue;; esac; \
+	  $(BIN)/rayscore run $$spec --overwrite || exit 1; \
+	done
 
 lint: install
 	$(BIN)/ruff check $(CHECKED)
