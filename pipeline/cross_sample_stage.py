@@ -232,7 +232,10 @@ def python_scorer_task(
 
 
 def _join_in_order(left: pa.Table, right: pa.Table, id_col: str) -> pa.Table:
-    order = "__order"
-    left = left.append_column(order, pa.array(range(left.num_rows), pa.int64()))
-    joined = left.join(right, keys=id_col, join_type="left outer")
-    return joined.sort_by(order).drop_columns([order])
+    """right's columns appended to left by id, in left's order (Arrow joins skip structs)."""
+    position = {value: i for i, value in enumerate(right[id_col].to_pylist())}
+    take = pa.array([position.get(v) for v in left[id_col].to_pylist()], pa.int64())
+    for name in right.column_names:
+        if name != id_col:
+            left = left.append_column(name, right[name].take(take))
+    return left

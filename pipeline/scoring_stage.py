@@ -118,7 +118,7 @@ class ScoringStage:
         assert spec.judge is not None
         self.judge = build_judge(spec.judge)
         self.scorers = [judged_scorer(s) for s in spec.judged_scorers()]
-        self.keep_columns = [spec.input.id_column, *spec.input.passthrough_columns]
+        self.keep_columns = spec.kept_columns()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return score_table(batch, self.scorers, self.judge, self.keep_columns)
