@@ -161,7 +161,9 @@ def main() -> None:
         folder = Path(tmp, "corpus")
         folder.mkdir()
         write_corpus(folder, texts)
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        ray.init(
+            address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False
+        )
         ray.data.DataContext.get_current().enable_progress_bars = False
         distributed, ray_s, ray_gb = measured(
             lambda: rayscore_job(folder, Path(tmp, "run"), args.threshold, args.shingle_size)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pipeline.spec_loader import SpecError, load_spec
 
+LOG_TAIL_CHARS = 4000
 USER_ERRORS: tuple[type[Exception], ...] = (
     SpecError,
     ValueError,
@@ -28,6 +29,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     validate = commands.add_parser("validate", help="check a spec and its input, start nothing")
     validate.add_argument("spec")
+
+    submit = commands.add_parser("submit", help="submit a job spec to a Ray cluster (Ray Jobs)")
+    submit.add_argument("spec")
+    submit.add_argument("--address", required=True, help="Ray dashboard, e.g. http://head:8265")
+    submit.add_argument(
+        "--working-dir", default=".", help="uploaded to the cluster; spec paths are relative to it"
+    )
+    submit.add_argument("--overwrite", action="store_true")
+    submit.add_argument("--wait", type=float, default=0, help="seconds to wait for the end")
+
+    for name, text in (("status", "a submitted job's state"), ("logs", "a submitted job's logs")):
+        follow = commands.add_parser(name, help=text)
+        follow.add_argument("submission_id")
+        follow.add_argument("--address", required=True)
 
     commands.add_parser("schema", help="print the job spec's JSON schema")
 
@@ -72,6 +87,39 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _submit(args: argparse.Namespace) -> int:
+    from jobs.submit import submit, wait
+
+    spec = load_spec(args.spec)
+    submission_id = submit(spec, args.spec, args.address, args.working_dir, args.overwrite)
+    print(f"submitted {spec.name!r} as {submission_id}")
+    print(f"  rayscore status {submission_id} --address {args.address}")
+    print(f"  rayscore logs {submission_id} --address {args.address}")
+    if args.wait:
+        state = wait(args.address, submission_id, args.wait)
+        print(f"{submission_id}: {state}")
+        if state != "SUCCEEDED":
+            from jobs.submit import logs
+
+            print(logs(args.address, submission_id)[-LOG_TAIL_CHARS:], file=sys.stderr)
+            return 1
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from jobs.submit import status
+
+    print(status(args.address, args.submission_id))
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from jobs.submit import logs
+
+    print(logs(args.address, args.submission_id), end="")
+    return 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     from pipeline.spec import JobSpec
 
@@ -79,7 +127,14 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "validate": _validate, "schema": _schema}
+COMMANDS = {
+    "run": _run,
+    "validate": _validate,
+    "submit": _submit,
+    "status": _status,
+    "logs": _logs,
+    "schema": _schema,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -34,7 +34,7 @@ def ray_cluster() -> Iterator[None]:
     """One local Ray cluster for the session; ray.shutdown stops the processes it started."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield
     ray.shutdown()

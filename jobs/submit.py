@@ -1,0 +1,78 @@
+"""Submit a scoring job to a Ray cluster with Ray Jobs, and follow it.
+
+The working directory (the repo, or wherever the spec's relative paths point from) is
+uploaded as the job's runtime env; the job runs `python -m jobs.cli run SPEC` on the cluster,
+so the cluster needs rayscore's dependencies installed (cluster.yaml does that).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.spec import JobSpec
+
+UPLOAD_EXCLUDES = [".venv/", ".git/", "runs/", "__pycache__/", ".mypy_cache/", ".ruff_cache/"]
+FINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+def submit(
+    spec: JobSpec,
+    spec_path: str,
+    address: str,
+    working_dir: str,
+    overwrite: bool = False,
+) -> str:
+    """Submit and return the submission id. The spec path is taken relative to working_dir."""
+    from ray.job_submission import JobSubmissionClient
+
+    root = Path(working_dir).resolve()
+    relative = Path(spec_path).resolve().relative_to(root)
+    command = ["python", "-m", "jobs.cli", "run", relative.as_posix()]
+    if overwrite:
+        command.append("--overwrite")
+    runtime_env: dict[str, Any] = {"working_dir": str(root), "excludes": UPLOAD_EXCLUDES}
+    env = _forwarded_env(spec)
+    if env:
+        runtime_env["env_vars"] = env
+    client = JobSubmissionClient(address)
+    return str(
+        client.submit_job(
+            entrypoint=shlex.join(command),
+            runtime_env=runtime_env,
+            metadata={"rayscore_job": spec.name},
+        )
+    )
+
+
+def _forwarded_env(spec: JobSpec) -> dict[str, str]:
+    """The judge's API key, so the job's actors can call the endpoint (never logged)."""
+    names = ["VLLM_CPU_KVCACHE_SPACE"]
+    if spec.judge is not None and spec.judge.api_key_env:
+        names.append(spec.judge.api_key_env)
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+def status(address: str, submission_id: str) -> str:
+    from ray.job_submission import JobSubmissionClient
+
+    return str(JobSubmissionClient(address).get_job_status(submission_id).value)
+
+
+def logs(address: str, submission_id: str) -> str:
+    from ray.job_submission import JobSubmissionClient
+
+    return str(JobSubmissionClient(address).get_job_logs(submission_id))
+
+
+def wait(address: str, submission_id: str, timeout_s: float, poll_s: float = 2.0) -> str:
+    """Poll until the job ends (or timeout_s passes); return its last status."""
+    deadline = time.monotonic() + timeout_s
+    state = status(address, submission_id)
+    while state not in FINAL_STATES and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        state = status(address, submission_id)
+    return state
