@@ -17,6 +17,7 @@ from pipeline.spec import JobSpec
 
 UPLOAD_EXCLUDES = [".venv/", ".git/", "runs/", "__pycache__/", ".mypy_cache/", ".ruff_cache/"]
 FINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED"}
+AGENT_WAIT_S = 90
 
 
 def submit(
@@ -39,13 +40,21 @@ def submit(
     if env:
         runtime_env["env_vars"] = env
     client = JobSubmissionClient(address)
-    return str(
-        client.submit_job(
-            entrypoint=shlex.join(command),
-            runtime_env=runtime_env,
-            metadata={"rayscore_job": spec.name},
-        )
-    )
+    deadline = time.monotonic() + AGENT_WAIT_S
+    while True:
+        try:
+            return str(
+                client.submit_job(
+                    entrypoint=shlex.join(command),
+                    runtime_env=runtime_env,
+                    metadata={"rayscore_job": spec.name},
+                )
+            )
+        except RuntimeError as exc:
+            # A head that just started has a dashboard before its job agent.
+            if "try again later" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
 
 
 def _forwarded_env(spec: JobSpec) -> dict[str, str]:

@@ -167,3 +167,31 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def fake_judge_job(data: str, out: str, server_url: str, **judge: Any) -> dict[str, Any]:
+    """A one-question checklist job whose judge is the fake server (openai backend)."""
+    return {
+        "name": "fake-judge",
+        "input": {"path": data, "id_column": "id"},
+        "output": {"path": out},
+        "judge": {
+            "backend": "openai",
+            "model": "fake",
+            "base_url": server_url,
+            "tokenizer": "server",
+            "chat_template": "never",
+            **judge,
+        },
+        "definition": {
+            "scorers": [
+                {
+                    "type": "checklist",
+                    "key": "q",
+                    "target_column": "response",
+                    "primary_metric": "normalized",
+                    "checklist": [{"question": "Is it good?"}],
+                }
+            ]
+        },
+    }

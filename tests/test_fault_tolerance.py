@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fake_openai_server import FakeOpenAIServer, Reply
+from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
@@ -36,30 +36,9 @@ def test_a_killed_judge_actor_loses_no_row(tmp_path, ray_cluster):
     with FakeOpenAIServer() as server:
         server.on(Reply(sleep_s=0.05))
         spec = parse_spec(
-            {
-                "name": "fault",
-                "input": {"path": str(data), "id_column": "id"},
-                "output": {"path": str(tmp_path / "run")},
-                "judge": {
-                    "backend": "openai",
-                    "model": "fake",
-                    "base_url": server.url,
-                    "tokenizer": "server",
-                    "batch_size": 5,
-                    "max_concurrency": 1,
-                    "chat_template": "never",
-                },
-                "definition": {
-                    "scorers": [
-                        {
-                            "type": "checklist",
-                            "key": "q",
-                            "target_column": "response",
-                            "checklist": [{"question": "Is it good?"}],
-                        }
-                    ]
-                },
-            }
+            fake_judge_job(
+                str(data), str(tmp_path / "run"), server.url, batch_size=5, max_concurrency=1
+            )
         )
         outcome: dict[str, object] = {}
         job = threading.Thread(target=lambda: outcome.update(result=run_job(spec)))

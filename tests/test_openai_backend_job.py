@@ -6,7 +6,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fake_openai_server import TOKEN_LOGPROBS, FakeOpenAIServer, Reply
+from fake_openai_server import TOKEN_LOGPROBS, FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
@@ -28,31 +28,13 @@ def test_openai_backend_job_scores_fails_alone_and_falls_back_to_text(
     with FakeOpenAIServer() as server:
         server.on(Reply(match="FAILME", status=500))
         server.on(Reply(match="NOLOGPROBS", logprobs=False, answer="No"))
-        spec = {
-            "name": "openai",
-            "input": {"path": str(data), "id_column": "id"},
-            "output": {"path": str(tmp_path / "run")},
-            "judge": {
-                "backend": "openai",
-                "model": "fake",
-                "base_url": server.url,
-                "api_key_env": "FAKE_JUDGE_KEY",
-                "tokenizer": "server",
-                "max_retries": 1,
-                "chat_template": "never",
-            },
-            "definition": {
-                "scorers": [
-                    {
-                        "type": "checklist",
-                        "key": "q",
-                        "target_column": "response",
-                        "primary_metric": "normalized",
-                        "checklist": [{"question": "Is it good?"}],
-                    }
-                ]
-            },
-        }
+        spec = fake_judge_job(
+            str(data),
+            str(tmp_path / "run"),
+            server.url,
+            api_key_env="FAKE_JUDGE_KEY",
+            max_retries=1,
+        )
         result = run_job(parse_spec(spec))
     scores = {r["id"]: r for r in pl.read_parquet(f"{result.run_dir}/scores/*.parquet").to_dicts()}
     p = {t: math.exp(lp) for t, lp in TOKEN_LOGPROBS.items()}
