@@ -192,12 +192,17 @@ def judge_env(judge: JudgeSpec) -> dict[str, str]:
 
 
 def _ensure_ray(address: str | None) -> None:
+    """Connect to `address` (or RAY_ADDRESS); otherwise start a fresh local cluster.
+
+    Plain ray.init() would also join whatever cluster a `ray start` left on this machine,
+    and hang on one that is gone; a cluster is used only when it is named.
+    """
     import ray
 
     if ray.is_initialized():
         return
     ray.init(
-        address=address,
+        address=address or os.environ.get("RAY_ADDRESS") or "local",
         include_dashboard=False,
         configure_logging=True,
         logging_level=logging.WARNING,

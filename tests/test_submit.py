@@ -46,7 +46,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def ray_head(tmp_path: Path) -> Iterator[str]:
-    dashboard = free_port()
+    dashboard, gcs = free_port(), free_port()
     env = TOKEN_AUTH_ENV
     head = subprocess.Popen(
         [
@@ -54,7 +54,7 @@ def ray_head(tmp_path: Path) -> Iterator[str]:
             "start",
             "--head",
             "--block",
-            f"--port={free_port()}",
+            f"--port={gcs}",
             "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}",
             "--num-cpus=2",
@@ -89,6 +89,14 @@ def ray_head(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
+        forget_cluster(gcs)
+
+
+def forget_cluster(gcs_port: int) -> None:
+    """Remove Ray's pointer to this head (ray stop would), so nothing later tries to join it."""
+    pointer = Path("/tmp/ray/ray_current_cluster")
+    if pointer.exists() and pointer.read_text().strip().endswith(f":{gcs_port}"):
+        pointer.unlink()
 
 
 def test_submit_runs_the_job_on_the_cluster_and_reports_its_state(tmp_path, ray_head):
