@@ -57,6 +57,15 @@ def ray_head(tmp_path: Path) -> Iterator[str]:
             f"--port={gcs}",
             "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}",
+            # Own ports for every service: another local cluster (the session's) holds the
+            # defaults, and a head whose agent cannot bind never accepts a job.
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
+            f"--ray-client-server-port={free_port()}",
+            f"--node-manager-port={free_port()}",
+            f"--object-manager-port={free_port()}",
             "--num-cpus=2",
             "--include-dashboard=true",
             "--disable-usage-stats",
