@@ -5,12 +5,12 @@ import math
 import pytest
 
 from scorers.checklist.checklist_input import SampleInput
+from scorers.checklist.prompt import prompt_template
 from scorers.checklist.spec import ChecklistItem
 from scorers.checklist.structured import (
     batch_request,
     item_reasoned_requests,
     read_answers,
-    template,
 )
 from scorers.judge.generation import Generated, answer_confidences, value_prefix_token_ids
 
@@ -77,9 +77,9 @@ def test_requests_fix_question_indices_and_bound_reasoning():
     sample = SampleInput(
         "What?", "That.", (ChecklistItem(question="A?"), ChecklistItem(question="B?"))
     )
-    batch = batch_request(sample, template("batch"), reasoning=True, max_chars=50)
+    batch = batch_request(sample, prompt_template("batch"), reasoning=True, max_chars=50)
     assert "Q1: A?\nQ2: B?" in batch.prompt
     assert '"question_index": 1' in batch.regex and '"question_index": 2' in batch.regex
     assert "{0,50}" in batch.regex and batch.max_tokens >= 2 * 50
-    items = item_reasoned_requests(sample, template("item_reasoned"), max_chars=40)
+    items = item_reasoned_requests(sample, prompt_template("item_reasoned"), max_chars=40)
     assert len(items) == 2 and all(r.prompt.endswith('"answer": "yes"}\n') for r in items)

@@ -7,9 +7,10 @@ from transformers import AutoModelForCausalLM
 
 from pipeline.scoring_stage import score_table
 from scorers.checklist.checklist_input import SampleInput
+from scorers.checklist.prompt import prompt_template
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
-from scorers.checklist.structured import ANSWER_VALUES, item_reasoned_requests, template
+from scorers.checklist.structured import ANSWER_VALUES, item_reasoned_requests
 from scorers.judge.generation import ANSWER_VALUE
 
 pytestmark = pytest.mark.engine
@@ -68,7 +69,7 @@ def test_every_structured_mode_scores_every_item(vllm_judge, options):
 
 def test_reasoned_confidence_equals_the_models_answer_step_probabilities(vllm_judge, tiny_model):
     sample = SampleInput("What is 2 + 2?", "5", (ChecklistItem(question="Is it correct?"),))
-    request = item_reasoned_requests(sample, template("item_reasoned"), 60)[0]
+    request = item_reasoned_requests(sample, prompt_template("item_reasoned"), 60)[0]
     generated = vllm_judge.generate([request], ANSWER_VALUES)[0]
     match = ANSWER_VALUE.search(generated.aligned_text)
     step = generated.token_starts.index(match.end())

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from scorers.checklist.prompt import item_prompts
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.row_text import RowInputError, row_texts
 
@@ -16,6 +17,11 @@ class SampleInput:
     target: str
     items: tuple[ChecklistItem, ...]
     history: str = ""
+
+    def item_prompts(self, template: str) -> list[str]:
+        """One prompt per checklist item, all sharing this sample's prefix."""
+        questions = [item.question for item in self.items]
+        return item_prompts(template, self.input_text, self.target, questions, self.history)
 
 
 def sample_input(spec: ChecklistScorerSpec, row: dict[str, Any]) -> SampleInput:

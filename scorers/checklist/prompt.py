@@ -15,8 +15,13 @@ ITEM_PLACEHOLDERS = frozenset({"input", "target", "question"})
 
 
 @cache
+def prompt_template(name: str) -> str:
+    """A built-in template from scorers/prompts/<name>.md."""
+    return resources.files("scorers").joinpath(f"prompts/{name}.md").read_text()
+
+
 def default_item_template() -> str:
-    return resources.files("scorers").joinpath("prompts/item.md").read_text()
+    return prompt_template("item")
 
 
 def template_placeholders(template: str) -> set[str]:
@@ -50,8 +55,3 @@ def item_prompts(
     shared = {"input": input_text, "target": target, "history": history}
     prefix = render(head, shared)
     return [prefix + render(tail, {**shared, "question": q}) for q in questions]
-
-
-@cache
-def history_item_template() -> str:
-    return resources.files("scorers").joinpath("prompts/item_history.md").read_text()

@@ -18,14 +18,13 @@ from scorers.checklist.formulas import (
     answer_from_confidence,
     confidence_level,
 )
-from scorers.checklist.prompt import default_item_template, history_item_template, item_prompts
+from scorers.checklist.prompt import prompt_template
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.checklist.structured import (
     ParsedItem,
     batch_request,
     item_reasoned_requests,
     read_answers,
-    template,
 )
 from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import YES_NO
@@ -70,15 +69,7 @@ class ChecklistScorer:
                     item_reasoned_requests(sample, self.template, self.spec.reasoning_max_chars)
                 )
             else:
-                prompts.extend(
-                    item_prompts(
-                        self.template,
-                        sample.input_text,
-                        sample.target,
-                        [item.question for item in sample.items],
-                        history=sample.history,
-                    )
-                )
+                prompts.extend(sample.item_prompts(self.template))
         return PreparedBatch(prompts=prompts, label_set=YES_NO, plan=plan, generation=generation)
 
     def finish(
@@ -142,10 +133,10 @@ class ChecklistScorer:
 
 def _builtin_template(spec: ChecklistScorerSpec) -> str:
     if spec.mode == "batch":
-        return template("batch")
+        return prompt_template("batch")
     if spec.capture_reasoning:
-        return template("item_reasoned")
-    return history_item_template() if spec.history_column else default_item_template()
+        return prompt_template("item_reasoned")
+    return prompt_template("item_history" if spec.history_column else "item")
 
 
 def _from_label_read(result: JudgeResult) -> ParsedItem:

@@ -11,21 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 from scorers.checklist.checklist_input import SampleInput
-from scorers.checklist.prompt import item_prompts, render
+from scorers.checklist.prompt import render
 from scorers.judge.generation import Generated, GenerationRequest, answer_confidences
 
 ANSWER_VALUES = ("yes", "no")
 _ANSWER = '"answer": "(yes|no)"'
 _JSON_PUNCTUATION_TOKENS = 40
-
-
-@cache
-def template(name: str) -> str:
-    return resources.files("scorers").joinpath(f"prompts/{name}.md").read_text()
 
 
 def _reasoning(max_chars: int) -> str:
@@ -37,13 +30,7 @@ def item_reasoned_requests(
     sample: SampleInput, prompt_template: str, max_chars: int
 ) -> list[GenerationRequest]:
     regex = r"\{" + _reasoning(max_chars) + ", " + _ANSWER + r"\}"
-    prompts = item_prompts(
-        prompt_template,
-        sample.input_text,
-        sample.target,
-        [i.question for i in sample.items],
-        history=sample.history,
-    )
+    prompts = sample.item_prompts(prompt_template)
     budget = max_chars + _JSON_PUNCTUATION_TOKENS
     return [GenerationRequest(prompt=p, regex=regex, max_tokens=budget) for p in prompts]
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import pyarrow as pa
 
-from scorers.checklist.prompt import render
+from scorers.checklist.prompt import prompt_template, render
 from scorers.judge.generation import Generated
 from scorers.judge.labels import YES_NO, LabelSet
 from scorers.judge.result import JudgeResult
@@ -20,11 +18,6 @@ from scorers.rating.spec import OPTION_LETTERS, BooleanSpec, CategoricalSpec, Li
 from scorers.row_text import RowInputError, row_texts
 
 RatingSpec = LikertSpec | CategoricalSpec | BooleanSpec
-
-
-@cache
-def builtin_template(kind: str) -> str:
-    return resources.files("scorers").joinpath(f"prompts/{kind}.md").read_text()
 
 
 def label_set_for(spec: RatingSpec) -> LabelSet:
@@ -50,7 +43,7 @@ def template_values(spec: RatingSpec) -> dict[str, str]:
 class RatingScorer:
     def __init__(self, spec: RatingSpec) -> None:
         self.spec = spec
-        self.template = spec.custom_prompt or builtin_template(spec.type)
+        self.template = spec.custom_prompt or prompt_template(spec.type)
         self.label_set = label_set_for(spec)
         self.fixed = {**template_values(spec), "question": spec.question}
         self.struct_type, self.fields = _reader(spec)
