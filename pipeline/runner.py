@@ -81,7 +81,7 @@ def run_job(
     if results:
         judged = ray.data.read_parquet(judged_path, filesystem=run_dir.arrow_fs)
         final = join_cross_sample(judged, results, spec.input.id_column, source.num_rows)
-        final.write_parquet(f"{staging}/scores", filesystem=run_dir.arrow_fs)
+        final.write_parquet(f"{staging}/{SCORES}", filesystem=run_dir.arrow_fs)
         run_dir.commit(f"{staging}/{SCORES}", SCORES)
     else:
         run_dir.commit(judged_path, SCORES)

@@ -6,7 +6,7 @@ key's dotted path and the file, before Ray or any engine starts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -94,18 +94,11 @@ class JudgeSpec(StrictModel):
 JudgedSpec = ChecklistScorerSpec | LikertSpec | CategoricalSpec | BooleanSpec
 CrossSampleSpec = PythonAllSamplesSpec | UniquenessSpec | NearDuplicatesSpec
 ScorerSpec = Annotated[JudgedSpec | CrossSampleSpec, Field(discriminator="type")]
-SCORER_TYPES = frozenset(
-    {
-        "checklist",
-        "likert",
-        "categorical",
-        "boolean",
-        "python_all_samples",
-        "uniqueness",
-        "near_duplicates",
-    }
-)
 JUDGED_TYPES = (ChecklistScorerSpec, LikertSpec, CategoricalSpec, BooleanSpec)
+CROSS_SAMPLE_TYPES = (PythonAllSamplesSpec, UniquenessSpec, NearDuplicatesSpec)
+SCORER_TYPES = frozenset(
+    get_args(cls.model_fields["type"].annotation)[0] for cls in (*JUDGED_TYPES, *CROSS_SAMPLE_TYPES)
+)
 
 
 class Definition(StrictModel):
@@ -207,7 +200,7 @@ class JobSpec(StrictModel):
         return needs
 
     def judge_columns(self) -> list[str]:
-        """What the judge stage reads: kept columns plus the checklist scorers' inputs."""
+        """What the judge stage reads: kept columns plus the judged scorers' inputs."""
         cols = self.kept_columns()
         for scorer in self.judged_scorers():
             cols.extend(scorer.input_columns())

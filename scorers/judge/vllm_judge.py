@@ -73,18 +73,14 @@ class VllmJudge:
         results: list[Generated | None] = [None] * len(requests)
         prompts, params, slots = [], [], []
         for i, (request, ids) in enumerate(zip(requests, token_ids, strict=True)):
-            room = self.max_model_len - len(ids)
-            if room < 1:
-                results[i] = Generated.failed(
-                    f"prompt has {len(ids)} tokens; the judge's max_model_len is "
-                    f"{self.max_model_len} (judge.engine_kwargs.max_model_len)",
-                    len(ids),
-                )
+            too_long = self._too_long(ids)
+            if too_long:
+                results[i] = Generated.failed(too_long, len(ids))
                 continue
             prompts.append(self._tokens_prompt(prompt_token_ids=ids))
             params.append(
                 self._sampling_params(
-                    max_tokens=min(request.max_tokens, room),
+                    max_tokens=min(request.max_tokens, self.max_model_len - len(ids)),
                     temperature=0.0,
                     logprob_token_ids=wanted,
                     structured_outputs=self._structured(regex=request.regex),
@@ -131,6 +127,15 @@ class VllmJudge:
             cached_tokens=int(output.num_cached_tokens or 0),
         )
 
+    def _too_long(self, ids: Sequence[int]) -> str | None:
+        """Why a prompt cannot run: it leaves no room for one generated token."""
+        if len(ids) < self.max_model_len:
+            return None
+        return (
+            f"prompt has {len(ids)} tokens; the judge's max_model_len is "
+            f"{self.max_model_len} (judge.engine_kwargs.max_model_len)"
+        )
+
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         if self.use_chat_template:
             texts = [
@@ -148,12 +153,9 @@ class VllmJudge:
         results: list[JudgeResult | None] = [None] * len(prompts)
         runnable: list[int] = []
         for i, ids in enumerate(token_ids):
-            if len(ids) >= self.max_model_len:
-                results[i] = JudgeResult.failed(
-                    f"prompt has {len(ids)} tokens; the judge's max_model_len is "
-                    f"{self.max_model_len} (judge.engine_kwargs.max_model_len)",
-                    prompt_tokens=len(ids),
-                )
+            too_long = self._too_long(ids)
+            if too_long:
+                results[i] = JudgeResult.failed(too_long, prompt_tokens=len(ids))
             else:
                 runnable.append(i)
         judged = self._generate([token_ids[i] for i in runnable], ids_per_label)
