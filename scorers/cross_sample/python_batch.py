@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from scorers.cross_sample.snippet import call_sync, load_function
 from scorers.cross_sample.spec import PythonAllSamplesSpec
+from scorers.snippet import call_sync, load_function
 
 METADATA_FIELD = "metadata"
 _SCALAR_TYPES: tuple[tuple[type, pa.DataType], ...] = (

@@ -7,10 +7,10 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from pipeline.strict_model import StrictModel
-from scorers.cross_sample.snippet import load_function, substitute_config
 from scorers.metrics.spec import MetricSpec
 from scorers.prompt_check import check_metric_fields
 from scorers.scorer_key import check_scorer_key
+from scorers.snippet import load_function, substitute_config
 
 
 class CrossSampleBase(StrictModel):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-import asyncio
-import inspect
 from collections.abc import Callable
 from typing import Any
+
+from scorers.snippet import call_sync, load_function
 
 SNIPPET_FILE = "<compute_metric_snippet>"
 SIGNATURE = "def compute_metric(values: list) -> float | dict"
@@ -41,14 +41,5 @@ def check_snippet(source: str) -> None:
 
 def load_compute_metric(source: str) -> Callable[[list[Any]], Any]:
     """Run the snippet and return its compute_metric; an async def is awaited when called."""
-    namespace: dict[str, Any] = {"__name__": "compute_metric_snippet"}
-    exec(compile(source, SNIPPET_FILE, "exec"), namespace)
-    function = namespace.get("compute_metric")
-    if not callable(function):
-        raise ValueError(f"compute_metric_snippet must define `{SIGNATURE}`")
-
-    def call(values: list[Any]) -> Any:
-        result = function(values)
-        return asyncio.run(result) if inspect.iscoroutine(result) else result
-
-    return call
+    function = load_function(source, "compute_metric", SNIPPET_FILE)
+    return lambda values: call_sync(function, values)

@@ -1,4 +1,5 @@
-"""User Python snippets: `<< config.x >>` substitution, then compile and find the function.
+"""User Python snippets (scorers and metrics): `<< config.x >>` substitution, compile, find
+the function, call a def or an async def alike.
 
 Errors surface at spec load, before any engine starts: an unknown config key, a syntax error
 (with its line), a snippet that does not define the function it must.
