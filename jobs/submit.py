@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.spec import JobSpec
+from scorers.judge.api_key import api_key_env_vars
 
 UPLOAD_EXCLUDES = [".venv/", ".git/", "runs/", "__pycache__/", ".mypy_cache/", ".ruff_cache/"]
 FINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED"}
 AGENT_WAIT_S = 90
+FORWARDED_ENV = ["VLLM_CPU_KVCACHE_SPACE"]
 
 
 def submit(
@@ -59,10 +61,11 @@ def submit(
 
 def _forwarded_env(spec: JobSpec) -> dict[str, str]:
     """The judge's API key, so the job's actors can call the endpoint (never logged)."""
-    names = ["VLLM_CPU_KVCACHE_SPACE"]
-    if spec.judge is not None and spec.judge.api_key_env:
-        names.append(spec.judge.api_key_env)
-    return {name: os.environ[name] for name in names if name in os.environ}
+    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+    key_env = spec.judge.api_key_env if spec.judge is not None else None
+    if key_env and os.environ.get(key_env):
+        env.update(api_key_env_vars(key_env))
+    return env
 
 
 def status(address: str, submission_id: str) -> str:

@@ -2,13 +2,13 @@
 
 import pyarrow as pa
 import pytest
+from fake_judge import FakeJudge, fake_probability
 
 from pipeline.scoring_stage import score_table
 from scorers.checklist.formulas import answer_from_confidence
 from scorers.checklist.prompt import default_item_template, item_prompts
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
-from scorers.judge.fake import FakeJudge, fake_probability
 
 CHECKLIST = [
     ChecklistItem(question="Is it right?", weight=100),

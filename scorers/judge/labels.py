@@ -9,7 +9,7 @@ would find only one of them; reading a top-k list and matching strings can inver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 MAX_LABEL_TOKENS = 128  # vLLM's bound on SamplingParams.logprob_token_ids
@@ -46,7 +46,12 @@ def label_token_ids(
         if not ids:
             raise ValueError(f"label {label!r}: no token in this vocabulary decodes to {forms}")
         per_label.append(tuple(ids))
+    return checked_label_ids(per_label)
+
+
+def checked_label_ids(per_label: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    """The token ids per label as tuples; ValueError when there are more than the engine reads."""
     total = sum(len(ids) for ids in per_label)
     if total > MAX_LABEL_TOKENS:
         raise ValueError(f"{total} label tokens; the engine reads at most {MAX_LABEL_TOKENS}")
-    return tuple(per_label)
+    return tuple(tuple(ids) for ids in per_label)

@@ -20,15 +20,17 @@ and never appears in a repr, log, reason or result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 from typing import Any, Literal
 
 import openai
 
+from scorers.judge.api_key import read_api_key
 from scorers.judge.http_retry import RequestFailed, RetryPolicy, call_with_retries
 from scorers.judge.labels import LabelSet, label_token_ids
 from scorers.judge.openai_reading import (
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 
 LogprobMode = Literal["auto", "token_ids", "top_k"]
 SERVER_TOKENIZER = "server"
-NO_KEY = "EMPTY"  # what vLLM servers without --api-key accept
 
 
 class OpenAIJudge:
@@ -75,7 +76,7 @@ class OpenAIJudge:
         self.logprob_mode = logprob_mode
         self.top_logprobs = top_logprobs
         self.retry = RetryPolicy(max_retries, backoff_base_s, backoff_max_s)
-        key = _read_key(api_key_env)
+        key = read_api_key(api_key_env)
         self._redact = _Redactor(key if api_key_env else "")
         self._client = openai.OpenAI(
             api_key=key, base_url=self.base_url, timeout=timeout_s, max_retries=0
@@ -95,7 +96,27 @@ class OpenAIJudge:
         )
 
     def close(self) -> None:
+        """Close the HTTP client's connections. Also done on `with` exit and, as a fallback for
+        judge actors that Ray tears down without a call, when the judge is garbage-collected."""
         self._client.close()
+
+    def __enter__(self) -> OpenAIJudge:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        client = getattr(self, "_client", None)  # absent when __init__ raised before it
+        if client is None:
+            return
+        with contextlib.suppress(Exception):  # a finaliser never raises (interpreter shutdown)
+            client.close()
 
     def label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...] | None:
         """Token ids per label for `logprob_token_ids`; None when reading the top-k."""
@@ -205,15 +226,6 @@ class _Redactor:
 
     def __repr__(self) -> str:
         return "_Redactor(***)"
-
-
-def _read_key(api_key_env: str | None) -> str:
-    if api_key_env is None:
-        return NO_KEY
-    key = os.environ.get(api_key_env)
-    if not key:
-        raise ValueError(f"environment variable {api_key_env} (the judge's API key) is not set")
-    return key
 
 
 def _load_tokenizer(name: str, required: bool) -> Any:

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from scorers.judge.labels import LabelSet
-from scorers.judge.result import JudgeResult, TextAnswerResult, result_from_logprobs
+from scorers.judge.result import (
+    JudgeResult,
+    TextAnswerResult,
+    result_from_logprobs,
+    result_from_token_logprobs,
+)
 
 TOKEN_ID_PREFIX = "token_id:"
 MAX_ANSWER_CHARS = 200
@@ -71,15 +76,8 @@ def read_token_ids(step: FirstToken, ids_per_label: tuple[tuple[int, ...], ...])
     for token, logprob in step.logprobs or []:
         if token.startswith(TOKEN_ID_PREFIX):
             by_id[int(token[len(TOKEN_ID_PREFIX) :])] = logprob
-    missing = [t for ids in ids_per_label for t in ids if t not in by_id]
-    if missing:
-        return JudgeResult.failed(
-            f"endpoint returned no log-prob for tokens {missing}", step.prompt_tokens
-        )
-    return result_from_logprobs(
-        [[by_id[t] for t in ids] for ids in ids_per_label],
-        prompt_tokens=step.prompt_tokens,
-        cached_tokens=step.cached_tokens,
+    return result_from_token_logprobs(
+        by_id, ids_per_label, step.prompt_tokens, step.cached_tokens, source="endpoint"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,6 +62,27 @@ def result_from_logprobs(
         probs=probs,
         label_mass=math.exp(total),
         error=None,
+        prompt_tokens=prompt_tokens,
+        cached_tokens=cached_tokens,
+    )
+
+
+def result_from_token_logprobs(
+    logprob_of: Mapping[int, float],
+    ids_per_label: Sequence[Sequence[int]],
+    prompt_tokens: int,
+    cached_tokens: int,
+    source: str,
+) -> JudgeResult:
+    """The label probabilities from the log-prob of every label token id, or a failed result
+    naming the ids `source` ("engine", "endpoint") returned no log-prob for."""
+    missing = [t for ids in ids_per_label for t in ids if t not in logprob_of]
+    if missing:
+        return JudgeResult.failed(
+            f"{source} returned no log-prob for tokens {missing}", prompt_tokens
+        )
+    return result_from_logprobs(
+        [[logprob_of[t] for t in ids] for ids in ids_per_label],
         prompt_tokens=prompt_tokens,
         cached_tokens=cached_tokens,
     )

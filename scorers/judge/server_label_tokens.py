@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scorers.judge.labels import MAX_LABEL_TOKENS, LabelSet
+from scorers.judge.labels import LabelSet, checked_label_ids
 
 PREFIXES = ("", " ", "\n", "\n\n", "\t", "  ")
 
@@ -35,7 +35,4 @@ def server_label_token_ids(
         if not ids:
             raise ValueError(f"label {label!r}: the server has no single token for {forms}")
         per_label.append(tuple(sorted(ids)))
-    total = sum(len(ids) for ids in per_label)
-    if total > MAX_LABEL_TOKENS:
-        raise ValueError(f"{total} label tokens; the engine reads at most {MAX_LABEL_TOKENS}")
-    return tuple(per_label)
+    return checked_label_ids(per_label)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
 from scorers.judge.labels import LabelSet, label_token_ids
-from scorers.judge.result import JudgeResult, result_from_logprobs
+from scorers.judge.result import JudgeResult, result_from_token_logprobs
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +190,11 @@ def _read_output(output: Any, ids_per_label: tuple[tuple[int, ...], ...]) -> Jud
     steps = output.outputs[0].logprobs
     if not steps:
         return JudgeResult.failed("engine returned no log-probs", prompt_tokens)
-    logprobs = steps[0]
-    missing = [t for ids in ids_per_label for t in ids if t not in logprobs]
-    if missing:
-        return JudgeResult.failed(
-            f"engine returned no log-prob for tokens {missing}", prompt_tokens
-        )
-    return result_from_logprobs(
-        [[logprobs[t].logprob for t in ids] for ids in ids_per_label],
-        prompt_tokens=prompt_tokens,
-        cached_tokens=int(output.num_cached_tokens or 0),
+    logprob_of = {t: float(lp.logprob) for t, lp in steps[0].items()}  # id -> vLLM Logprob
+    return result_from_token_logprobs(
+        logprob_of,
+        ids_per_label,
+        prompt_tokens,
+        int(output.num_cached_tokens or 0),
+        source="engine",
     )
