@@ -2,11 +2,13 @@
 the function, call a def or an async def alike.
 
 Errors surface at spec load, before any engine starts: an unknown config key, a syntax error
-(with its line), a snippet that does not define the function it must.
+(with its line), a snippet that does not define the function it must. `check_defines` checks
+the shape only and never runs the snippet; `load_function` runs its top level.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import re
@@ -25,6 +27,38 @@ def substitute_config(template: str, config: Mapping[str, Any]) -> str:
             f"config keys: {listed}"
         )
     return CONFIG_REFERENCE.sub(lambda m: str(config[m.group(1)]), template)
+
+
+def parse_snippet(code: str, source: str) -> ast.Module:
+    """Parse and compile `code` without running it; raises SyntaxError as `compile` would
+    (compiling also catches what parsing lets through, such as `return` outside a function)."""
+    tree = ast.parse(code, filename=source)
+    compile(tree, source, "exec")
+    return tree
+
+
+def top_level_functions(
+    tree: ast.Module, name: str
+) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The module-level `def name`/`async def name` statements, in source order."""
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
+    ]
+
+
+def check_defines(code: str, name: str, source: str) -> None:
+    """Raise ValueError unless `code` compiles and defines a function `name` at top level.
+
+    Checks the shape only: the snippet is never executed.
+    """
+    try:
+        tree = parse_snippet(code, source)
+    except SyntaxError as exc:
+        raise ValueError(f"{source}: syntax error at line {exc.lineno}: {exc.msg}") from None
+    if not top_level_functions(tree, name):
+        raise ValueError(f"{source}: the snippet must define a function {name}(...)")
 
 
 def load_function(code: str, name: str, source: str) -> Callable[..., Any]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from typing import Any
 
-from scorers.snippet import call_sync, load_function
+from scorers.snippet import call_sync, load_function, parse_snippet, top_level_functions
 
 SNIPPET_FILE = "<compute_metric_snippet>"
 SIGNATURE = "def compute_metric(values: list) -> float | dict"
@@ -15,18 +14,12 @@ SIGNATURE = "def compute_metric(values: list) -> float | dict"
 def check_snippet(source: str) -> None:
     """Raise ValueError unless the code compiles and defines compute_metric taking one argument."""
     try:
-        tree = ast.parse(source, filename=SNIPPET_FILE)
-        compile(tree, SNIPPET_FILE, "exec")
+        tree = parse_snippet(source, SNIPPET_FILE)
     except SyntaxError as exc:
         raise ValueError(
             f"compute_metric_snippet does not compile: line {exc.lineno}: {exc.msg}"
         ) from None
-    defs = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.name == "compute_metric"
-    ]
+    defs = top_level_functions(tree, "compute_metric")
     if not defs:
         raise ValueError(f"compute_metric_snippet must define `{SIGNATURE}` at top level")
     args = defs[-1].args
