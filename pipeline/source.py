@@ -7,7 +7,6 @@ problem is reported with the file, the column and the spec key that asked for it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from pipeline.filesystems import arrow_filesystem
-from pipeline.spec import JobSpec
+from pipeline.spec import ColumnNeed, JobSpec
+from scorers.columns import KIND_NEEDS, accepts
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -72,28 +72,19 @@ def _list_parquet(fs: Any, root: str, uri: str) -> list[str]:
     return [str(p) for p in files]
 
 
-def _check_columns(path: str, schema: pa.Schema, needs: dict[str, list[str]]) -> None:
-    for column, wanted_by in needs.items():
-        keys = ", ".join(wanted_by)
+def _check_columns(path: str, schema: pa.Schema, needs: dict[str, ColumnNeed]) -> None:
+    for column, need in needs.items():
+        keys = ", ".join(need.wanted_by)
         if column not in schema.names:
             raise InputError(
                 f"{path}: no column {column!r} (needed by {keys}); columns are {schema.names}"
             )
-        kind = _column_kind(wanted_by)
         dtype = schema.field(column).type
-        if kind == "text" and not (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
-            raise InputError(f"{path}: column {column!r} is {dtype}; {keys} needs text")
-        if kind == "list" and not (pa.types.is_list(dtype) or pa.types.is_large_list(dtype)):
-            raise InputError(f"{path}: column {column!r} is {dtype}; {keys} needs a list")
-
-
-def _column_kind(wanted_by: Sequence[str]) -> str:
-    for key in wanted_by:
-        if key.endswith(("target_column", "input_column", ".column")):
-            return "text"
-        if key.endswith("checklist_column"):
-            return "list"
-    return "any"
+        for kind in sorted(need.kinds):
+            if not accepts(kind, dtype):
+                raise InputError(
+                    f"{path}: column {column!r} is {dtype}; {keys} needs {KIND_NEEDS[kind]}"
+                )
 
 
 def _check_ids(source: InputSource, id_column: str) -> None:

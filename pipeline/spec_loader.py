@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipeline.spec import SCORER_TYPES, JobSpec
+from pipeline.spec import JobSpec
 
 
 class SpecError(ValueError):
@@ -38,23 +38,12 @@ def parse_spec(raw: Any, source: str = "<spec>") -> JobSpec:
 def format_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in _without_union_tags(err["loc"])) or "(top level)"
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (not part of the spec format)"
         lines.append(f"  {where}: {message}")
     return "\n".join(lines)
-
-
-def _without_union_tags(loc: tuple[int | str, ...]) -> list[int | str]:
-    """pydantic puts a tagged union's tag into the path (scorers.0.checklist.key); drop it."""
-    parts = list(loc)
-    for i in range(len(parts) - 2):
-        if parts[i] == "scorers" and isinstance(parts[i + 1], int):
-            if parts[i + 2] in SCORER_TYPES:
-                del parts[i + 2]
-            break
-    return parts
 
 
 def _include_loader(root: Path) -> type[yaml.SafeLoader]:

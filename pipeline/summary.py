@@ -9,10 +9,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.scoring_stage import ERROR_COLUMN
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
-
-USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens")
+from scorers.usage import ERROR_COLUMN, USAGE_FIELDS
 
 
 def block_summary(

@@ -43,14 +43,3 @@ class JudgedScorer(Protocol):
     def finish(
         self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]
     ) -> ScoredBatch: ...
-
-
-def usage_of(results: Sequence[JudgeResult] | Sequence[Generated]) -> dict[str, int]:
-    return {
-        "judge_requests": len(results),
-        "prompt_tokens": sum(r.prompt_tokens for r in results),
-        "cached_prompt_tokens": sum(r.cached_tokens for r in results),
-    }
-
-
-NO_USAGE = {"judge_requests": 0, "prompt_tokens": 0, "cached_prompt_tokens": 0}

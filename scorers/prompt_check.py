@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from scorers.checklist.prompt import template_placeholders
 from scorers.metrics.spec import MetricSpec
+from scorers.templates import template_placeholders
 
 
 def check_template(template: str, available: Iterable[str], required: Iterable[str]) -> None:

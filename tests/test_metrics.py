@@ -8,9 +8,10 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from metric_blocks import compute_metrics
 
 from scorers.checklist.fields import SCORE_TYPE
-from scorers.metrics.aggregate import BoundMetric, compute_metrics
+from scorers.metrics.aggregate import BoundMetric
 
 METRICS = [
     BoundMetric(name=t, type=t, scorer="q", field="primary_score")

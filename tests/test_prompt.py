@@ -1,12 +1,7 @@
 import pytest
 
-from scorers.checklist.prompt import (
-    default_item_template,
-    item_prompts,
-    render,
-    split_at_question,
-    template_placeholders,
-)
+from scorers.checklist.prompt import default_item_template, item_prompts, split_at_question
+from scorers.templates import render, template_placeholders
 
 
 def test_a_samples_prompts_share_everything_before_the_question():

@@ -46,7 +46,10 @@ def test_the_issue_spec_is_accepted_as_written(tmp_path):
 
 
 def test_repo_example_specs_are_valid():
-    for path in sorted(Path("jobs/examples").glob("*.yaml")):
+    examples = Path(__file__).resolve().parents[1] / "jobs/examples"
+    paths = sorted(examples.glob("*.yaml"))
+    assert paths, f"no example specs found in {examples}"
+    for path in paths:
         load_spec(path)
 
 

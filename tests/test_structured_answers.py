@@ -5,7 +5,6 @@ import math
 import pytest
 
 from scorers.checklist.checklist_input import SampleInput
-from scorers.checklist.prompt import prompt_template
 from scorers.checklist.spec import ChecklistItem
 from scorers.checklist.structured import (
     batch_request,
@@ -13,6 +12,7 @@ from scorers.checklist.structured import (
     read_answers,
 )
 from scorers.judge.generation import Generated, answer_confidences, value_prefix_token_ids
+from scorers.templates import prompt_template
 
 YES_IDS, NO_IDS = (1, 2, 3), (4, 5)  # "y", "ye", "yes" / "n", "no"
 

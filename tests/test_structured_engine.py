@@ -7,11 +7,11 @@ from transformers import AutoModelForCausalLM
 
 from pipeline.scoring_stage import score_table
 from scorers.checklist.checklist_input import SampleInput
-from scorers.checklist.prompt import prompt_template
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.checklist.structured import ANSWER_VALUES, item_reasoned_requests
 from scorers.judge.generation import ANSWER_VALUE
+from scorers.templates import prompt_template
 
 pytestmark = pytest.mark.engine
 QUESTIONS = [{"question": "Does it answer the question?"}, {"question": "Is it correct?"}]

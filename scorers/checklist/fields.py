@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from scorers.usage import USAGE_TYPE
+
 SCORE_FIELDS = (
     "primary_score",
     "pass_rate",
@@ -25,13 +27,6 @@ ITEM_TYPE = pa.struct(
     ]
 )
 
-USAGE_TYPE = pa.struct(
-    [
-        ("judge_requests", pa.int64()),
-        ("prompt_tokens", pa.int64()),
-        ("cached_prompt_tokens", pa.int64()),
-    ]
-)
 
 SCORE_TYPE = pa.struct(
     [

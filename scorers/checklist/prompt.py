@@ -6,31 +6,11 @@ prefix caching the engine computes the request and response once per sample.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from importlib import resources
-
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
-ITEM_PLACEHOLDERS = frozenset({"input", "target", "question"})
-
-
-@cache
-def prompt_template(name: str) -> str:
-    """A built-in template from scorers/prompts/<name>.md."""
-    return resources.files("scorers").joinpath(f"prompts/{name}.md").read_text()
+from scorers.templates import prompt_template, render
 
 
 def default_item_template() -> str:
     return prompt_template("item")
-
-
-def template_placeholders(template: str) -> set[str]:
-    return set(PLACEHOLDER.findall(template))
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """Fill `{name}` placeholders; other braces (JSON examples, code) stay as written."""
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 def split_at_question(template: str) -> tuple[str, str]:

@@ -18,7 +18,6 @@ from scorers.checklist.formulas import (
     answer_from_confidence,
     confidence_level,
 )
-from scorers.checklist.prompt import prompt_template
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.checklist.structured import (
     ParsedItem,
@@ -29,14 +28,16 @@ from scorers.checklist.structured import (
 from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import YES_NO
 from scorers.judge.result import JudgeResult, parsed_answer
-from scorers.judged import NO_USAGE, PreparedBatch, ScoredBatch, usage_of
+from scorers.judged import PreparedBatch, ScoredBatch
 from scorers.row_text import RowInputError
+from scorers.templates import prompt_template
+from scorers.usage import NO_USAGE, usage_of
 
 
 class ChecklistScorer:
     def __init__(self, spec: ChecklistScorerSpec) -> None:
         self.spec = spec
-        self.structured = spec.mode == "batch" or spec.capture_reasoning
+        self.structured = spec.generates()
         self.template = spec.custom_prompt or _builtin_template(spec)
 
     @property
@@ -48,7 +49,7 @@ class ChecklistScorer:
         plan: list[SampleInput | str] = []
         prompts: list[str] = []
         generation: list[GenerationRequest] = []
-        for row in table.select(self.spec.input_columns()).to_pylist():
+        for row in table.select(self.spec.column_names()).to_pylist():
             try:
                 sample = sample_input(self.spec, row)
             except RowInputError as exc:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
+import pyarrow as pa
 from pydantic import Field, model_validator
 
-from pipeline.strict_model import StrictModel
-from scorers.checklist.fields import SCORE_FIELDS
-from scorers.metrics.spec import MetricSpec
-from scorers.prompt_check import check_metric_fields, check_template
-from scorers.scorer_key import check_scorer_key
+from scorers.checklist.fields import SCORE_FIELDS, SCORE_TYPE
+from scorers.columns import InputColumn, columns_named
+from scorers.prompt_check import check_template
+from scorers.scorer_spec import ScorerSpec
+from scorers.strict_model import StrictModel
 
 
 class ChecklistItem(StrictModel):
@@ -18,9 +19,9 @@ class ChecklistItem(StrictModel):
     weight: float = Field(default=100.0, ge=0, le=100, description="Importance, 0-100.")
 
 
-class ChecklistScorerSpec(StrictModel):
+class ChecklistScorerSpec(ScorerSpec):
     type: Literal["checklist"]
-    key: str = Field(description="Names the scorer's output column.")
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = SCORE_FIELDS
     mode: Literal["item", "batch"] = Field(
         default="item",
         description=(
@@ -57,11 +58,9 @@ class ChecklistScorerSpec(StrictModel):
             "Keep everything shared by a sample before {question}: it is computed once."
         ),
     )
-    metrics: list[MetricSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> ChecklistScorerSpec:
-        check_scorer_key(self.key)
         if (self.checklist is None) == (self.checklist_column is None):
             raise ValueError("give exactly one of 'checklist' and 'checklist_column'")
         if self.checklist is not None:
@@ -74,10 +73,18 @@ class ChecklistScorerSpec(StrictModel):
                 {"history"} if self.history_column else set()
             )
             check_template(self.custom_prompt, available, required={"question", "target"})
-        check_metric_fields(self.metrics, SCORE_FIELDS)
         return self
 
-    def input_columns(self) -> list[str]:
-        """Input columns this scorer reads, in a stable order."""
-        cols = [self.input_column, self.history_column, self.target_column, self.checklist_column]
-        return list(dict.fromkeys(c for c in cols if c is not None))
+    def input_columns(self) -> list[InputColumn]:
+        return columns_named(
+            (self.input_column, "text", "input_column"),
+            (self.history_column, "text_or_list", "history_column"),
+            (self.target_column, "text", "target_column"),
+            (self.checklist_column, "items", "checklist_column"),
+        )
+
+    def output_type(self) -> pa.DataType:
+        return SCORE_TYPE
+
+    def generates(self) -> bool:
+        return self.mode == "batch" or self.capture_reasoning

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 
 from scorers.checklist.checklist_input import SampleInput
-from scorers.checklist.prompt import render
 from scorers.judge.generation import Generated, GenerationRequest, answer_confidences
+from scorers.templates import render
 
 ANSWER_VALUES = ("yes", "no")
 _ANSWER = '"answer": "(yes|no)"'

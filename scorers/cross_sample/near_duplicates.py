@@ -12,13 +12,15 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from scorers.cross_sample.fields import NEAR_DUP_TYPE
 from scorers.cross_sample.spec import NearDuplicatesSpec
+from scorers.cross_sample.steps import SharedGroups
 
-NEAR_DUP_TYPE = pa.struct([("near_dup_cluster", pa.string()), ("is_near_duplicate", pa.bool_())])
 _WORD = re.compile(r"\w+")
 
 
@@ -83,3 +85,73 @@ def clusters(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     return {x: find(x) for x in parent}
+
+
+class NearDuplicatesScorer:
+    """Grouped steps: band buckets per row, group on (band, bucket), an edge from each row to
+    its bucket's smallest id, then clusters (connected components) on the driver."""
+
+    group_on = ("band", "bucket")
+    output_type = NEAR_DUP_TYPE
+
+    def __init__(self, spec: NearDuplicatesSpec) -> None:
+        self.spec = spec
+        self.key = spec.key
+        self.read_columns = (spec.column,)
+        self.default: dict[str, Any] = {"near_dup_cluster": None, "is_near_duplicate": False}
+
+    def map_block(self, batch: pa.Table, id_col: str) -> pa.Table:
+        ids, bands, buckets = [], [], []
+        for row_id, row_buckets in zip(
+            batch[id_col].to_pylist(),
+            band_buckets(batch[self.spec.column].to_pylist(), self.spec),
+            strict=True,
+        ):
+            for band, bucket in enumerate(row_buckets or []):
+                ids.append(row_id)
+                bands.append(band)
+                buckets.append(bucket)
+        return pa.table(
+            {
+                id_col: pa.array(ids, batch.schema.field(id_col).type),
+                "band": pa.array(bands, pa.int32()),
+                "bucket": pa.array(buckets, pa.int64()),
+            }
+        )
+
+    def finish_block(self, keyed: pa.Table, shared: SharedGroups, id_col: str) -> pa.Table:
+        """Edges (first id, id) as text, for rows in a bucket that other rows share."""
+        pairs = []
+        for row_id, band, bucket in zip(
+            keyed[id_col].to_pylist(),
+            keyed["band"].to_pylist(),
+            keyed["bucket"].to_pylist(),
+            strict=True,
+        ):
+            first = shared.get((band, bucket))
+            if first is not None and first[0] != row_id:
+                pairs.append((str(first[0]), str(row_id)))
+        return pa.table(
+            {
+                "a": pa.array([a for a, _ in pairs], pa.string()),
+                "b": pa.array([b for _, b in pairs], pa.string()),
+            }
+        )
+
+    def combine(self, finished: Sequence[pa.Table], id_col: str, id_type: pa.DataType) -> pa.Table:
+        """One row per member of a cluster; every other row takes `default`."""
+        edges = (
+            (a, b)
+            for table in finished
+            for a, b in zip(table["a"].to_pylist(), table["b"].to_pylist(), strict=True)
+        )
+        cluster_of = clusters(edges)
+        members = sorted(cluster_of)
+        parse = int if pa.types.is_integer(id_type) else str
+        found = [{"near_dup_cluster": cluster_of[m], "is_near_duplicate": True} for m in members]
+        return pa.table(
+            {
+                id_col: pa.array([parse(m) for m in members], id_type),
+                self.key: pa.array(found, NEAR_DUP_TYPE),
+            }
+        )

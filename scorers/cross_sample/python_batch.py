@@ -30,13 +30,37 @@ class ScorerOutputError(ValueError):
 
 
 def compute_scores_function(spec: PythonAllSamplesSpec) -> Callable[..., Any]:
-    return load_function(spec.code(), "compute_scores", f"<{spec.key}.compute_scores_snippet>")
+    return load_function(spec.code(), "compute_scores", spec.snippet_name())
 
 
 def run_python_scorer(spec: PythonAllSamplesSpec, samples: list[dict[str, Any]]) -> pa.Array:
     """The scorer's struct column for `samples`, in their order."""
     entries = call_sync(compute_scores_function(spec), samples)
     return entries_to_struct(entries, len(samples))
+
+
+class PythonAllSamplesScorer:
+    """Whole-dataset steps: the snippet runs here, once, where its scores are computed."""
+
+    def __init__(self, spec: PythonAllSamplesSpec) -> None:
+        self.spec = spec
+        self.key = spec.key
+
+    def sample_columns(self, input_columns: Sequence[str], judged_keys: Sequence[str]) -> list[str]:
+        return list(self.spec.columns or [*input_columns, *judged_keys])
+
+    def score_samples(self, samples: list[dict[str, Any]]) -> tuple[pa.Array, pa.Array]:
+        """The scores, or when the snippet fails or breaks the contract, every row unscored
+        with the reason (the job goes on)."""
+        try:
+            return run_python_scorer(self.spec, samples), pa.nulls(len(samples), pa.string())
+        except Exception as exc:
+            message = f"{self.key}: compute_scores failed: {type(exc).__name__}: {exc}"
+            column = pa.array(
+                [{"unscored_reason": message}] * len(samples),
+                pa.struct([("unscored_reason", pa.string())]),
+            )
+            return column, pa.array([message] * len(samples), pa.string())
 
 
 def entries_to_struct(entries: Any, expected: int) -> pa.Array:

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import pyarrow as pa
 from pydantic import Field, model_validator
 
-from pipeline.strict_model import StrictModel
-from scorers.metrics.spec import MetricSpec
-from scorers.prompt_check import check_metric_fields
-from scorers.scorer_key import check_scorer_key
-from scorers.snippet import load_function, substitute_config
+from scorers.columns import InputColumn, columns_named
+from scorers.cross_sample.fields import NEAR_DUP_TYPE, UNIQUENESS_TYPE
+from scorers.scorer_spec import ScorerSpec
+from scorers.snippet import check_defines, substitute_config
 
 
-class CrossSampleBase(StrictModel):
-    key: str = Field(description="Names the scorer's output column.")
+class CrossSampleBase(ScorerSpec):
     display_name: str | None = None
     purpose: Literal["score", "qa"] = Field(
         default="score", description="score: scores the output; qa: a quality check over it."
     )
-    metrics: list[MetricSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _check_key(self) -> CrossSampleBase:
-        check_scorer_key(self.key)
-        return self
 
 
 class PythonAllSamplesSpec(CrossSampleBase):
@@ -47,34 +40,48 @@ class PythonAllSamplesSpec(CrossSampleBase):
     )
 
     @model_validator(mode="after")
-    def _compile(self) -> PythonAllSamplesSpec:
-        load_function(self.code(), "compute_scores", f"<{self.key}.compute_scores_snippet>")
+    def _check_snippet(self) -> PythonAllSamplesSpec:
+        check_defines(self.code(), "compute_scores", self.snippet_name())
         return self
 
     def code(self) -> str:
         return substitute_config(self.compute_scores_snippet, self.config)
 
+    def snippet_name(self) -> str:
+        return f"<{self.key}.compute_scores_snippet>"
 
-class UniquenessSpec(CrossSampleBase):
+    def input_columns(self) -> list[InputColumn]:
+        return [
+            InputColumn(column, "any", "columns", may_be_scorer_output=True)
+            for column in self.columns or []
+        ]
+
+
+class TextColumnSpec(CrossSampleBase):
+    column: str = Field(description="Text column compared across the dataset.")
+
+    def input_columns(self) -> list[InputColumn]:
+        return columns_named((self.column, "text", "column"))
+
+
+class UniquenessSpec(TextColumnSpec):
     """Exact duplicates of a normalised text column, grouped by hash on the cluster."""
 
     type: Literal["uniqueness"]
-    column: str = Field(description="Text column compared across the dataset.")
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = tuple(UNIQUENESS_TYPE.names)
     lowercase: bool = True
     collapse_whitespace: bool = Field(default=True, description="Runs of whitespace count as one.")
     strip_punctuation: bool = False
 
-    @model_validator(mode="after")
-    def _check_metrics(self) -> UniquenessSpec:
-        check_metric_fields(self.metrics, ("is_unique", "duplicate_count", "duplicate_group"))
-        return self
+    def output_type(self) -> pa.DataType:
+        return UNIQUENESS_TYPE
 
 
-class NearDuplicatesSpec(CrossSampleBase):
+class NearDuplicatesSpec(TextColumnSpec):
     """Near duplicates by MinHash + LSH banding; clusters are connected components."""
 
     type: Literal["near_duplicates"]
-    column: str = Field(description="Text column compared across the dataset.")
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = tuple(NEAR_DUP_TYPE.names)
     threshold: float = Field(
         default=0.8, gt=0, lt=1, description="Jaccard similarity above which texts are near dups."
     )
@@ -84,7 +91,5 @@ class NearDuplicatesSpec(CrossSampleBase):
     )
     seed: int = 1
 
-    @model_validator(mode="after")
-    def _check_metrics(self) -> NearDuplicatesSpec:
-        check_metric_fields(self.metrics, ("near_dup_cluster", "is_near_duplicate"))
-        return self
+    def output_type(self) -> pa.DataType:
+        return NEAR_DUP_TYPE

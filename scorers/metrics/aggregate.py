@@ -7,9 +7,9 @@ label) is null or NaN are skipped and counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,15 +20,10 @@ from scorers.metrics.groups import group_rows
 from scorers.metrics.registry import metric_for
 from scorers.metrics.values import usable
 
-if TYPE_CHECKING:
-    from pipeline.spec import JobSpec
-
 __all__ = [
     "BoundMetric",
     "MetricError",
     "Partials",
-    "bound_metrics",
-    "compute_metrics",
     "field_values",
     "finalize",
     "merge_partials",
@@ -40,10 +35,6 @@ Partials = dict[str, dict[str, Any]]
 
 class MetricError(ValueError):
     """A metric that cannot be computed; the message names the metric."""
-
-
-def bound_metrics(spec: JobSpec) -> list[BoundMetric]:
-    return [BoundMetric.from_spec(s.key, m) for s in spec.definition.scorers for m in s.metrics]
 
 
 def field_values(table: pa.Table, scorer: str, field: str) -> pa.Array:
@@ -89,14 +80,6 @@ def finalize(partials: Partials, metrics: Iterable[BoundMetric]) -> dict[str, di
                 "groups": groups,
             }
     return result
-
-
-def compute_metrics(tables: Iterable[pa.Table], metrics: Sequence[BoundMetric]) -> dict[str, Any]:
-    """Metrics over a sequence of blocks (in-process; the runner does the same on Ray)."""
-    total: Partials = {}
-    for table in tables:
-        total = merge_partials(total, partial_states(table, metrics), metrics)
-    return finalize(total, metrics)
 
 
 def _block_partial(table: pa.Table, m: BoundMetric) -> dict[str, Any]:

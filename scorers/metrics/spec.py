@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from pipeline.strict_model import StrictModel
+from scorers.metrics.registry import METRIC_TYPES
 from scorers.metrics.snippet import check_snippet
+from scorers.strict_model import StrictModel
 
-MetricType = Literal[
-    "mean",
-    "min",
-    "max",
-    "stddev",
-    "frequency",
-    "binary_classification",
-    "multiclass_classification",
-    "precision",
-    "recall",
-    "f1",
-    "python",
-]
+if TYPE_CHECKING:
+    MetricType = str
+else:
+    MetricType = Literal[METRIC_TYPES]  # pydantic checks it and lists the names in the schema
+
 BINARY_TYPES = frozenset({"binary_classification", "precision", "recall", "f1"})
 LABELLED_TYPES = BINARY_TYPES | {"multiclass_classification"}
 

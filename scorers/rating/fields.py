@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from scorers.checklist.fields import USAGE_TYPE
+from scorers.usage import USAGE_TYPE
 
 COMMON = [("label_mass", pa.float64()), ("usage", USAGE_TYPE), ("unscored_reason", pa.string())]
 

@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from scorers.checklist.prompt import prompt_template, render
 from scorers.judge.generation import Generated
-from scorers.judge.labels import YES_NO, LabelSet
 from scorers.judge.result import JudgeResult
-from scorers.judged import NO_USAGE, PreparedBatch, ScoredBatch, usage_of
-from scorers.rating.fields import BOOLEAN_TYPE, CATEGORICAL_TYPE, LIKERT_TYPE
-from scorers.rating.interpret import boolean_fields, categorical_fields, likert_fields
-from scorers.rating.spec import OPTION_LETTERS, BooleanSpec, CategoricalSpec, LikertSpec
+from scorers.judged import PreparedBatch, ScoredBatch
+from scorers.rating.spec import RatingBase
 from scorers.row_text import RowInputError, row_texts
-
-RatingSpec = LikertSpec | CategoricalSpec | BooleanSpec
-
-
-def label_set_for(spec: RatingSpec) -> LabelSet:
-    if isinstance(spec, LikertSpec):
-        digits = [str(i) for i in range(1, spec.scale + 1)]
-        return LabelSet(tuple(digits), tuple((d,) for d in digits))
-    if isinstance(spec, CategoricalSpec):
-        letters = OPTION_LETTERS[: len(spec.labels)]
-        return LabelSet(tuple(letters), tuple((letter,) for letter in letters))
-    return YES_NO
-
-
-def template_values(spec: RatingSpec) -> dict[str, str]:
-    if isinstance(spec, LikertSpec):
-        anchors = ", ".join(f"{k} = {v}" for k, v in sorted(spec.anchors.items()))
-        return {"scale": str(spec.scale), "anchors": f" ({anchors})" if anchors else ""}
-    if isinstance(spec, CategoricalSpec):
-        options = "\n".join(f"{OPTION_LETTERS[i]}) {label}" for i, label in enumerate(spec.labels))
-        return {"options": options}
-    return {}
+from scorers.templates import prompt_template, render
+from scorers.usage import NO_USAGE, usage_of
 
 
 class RatingScorer:
-    def __init__(self, spec: RatingSpec) -> None:
+    def __init__(self, spec: RatingBase) -> None:
         self.spec = spec
         self.template = spec.custom_prompt or prompt_template(spec.type)
-        self.label_set = label_set_for(spec)
-        self.fixed = {**template_values(spec), "question": spec.question}
-        self.struct_type, self.fields = _reader(spec)
+        self.label_set = spec.label_set()
+        self.fixed = {**spec.template_values(), "question": spec.question}
 
     @property
     def key(self) -> str:
@@ -55,7 +30,7 @@ class RatingScorer:
     def prepare(self, table: pa.Table) -> PreparedBatch:
         prompts: list[str] = []
         plan: list[str | None] = []
-        for row in table.select(self.spec.input_columns()).to_pylist():
+        for row in table.select(self.spec.column_names()).to_pylist():
             try:
                 input_text, target = row_texts(row, self.spec.input_column, self.spec.target_column)
             except RowInputError as exc:
@@ -82,18 +57,9 @@ class RatingScorer:
             if result.probs is None:
                 record["unscored_reason"] = result.error
             else:
-                record.update(self.fields(result.probs))
+                record.update(self.spec.score_fields(result.probs))
             records.append(record)
         return ScoredBatch(
-            scores=pa.array(records, type=self.struct_type),
+            scores=pa.array(records, type=self.spec.output_type()),
             errors=[r.get("unscored_reason") for r in records],
         )
-
-
-def _reader(spec: RatingSpec) -> tuple[pa.DataType, Callable[[Sequence[float]], dict[str, Any]]]:
-    if isinstance(spec, LikertSpec):
-        return LIKERT_TYPE, likert_fields
-    if isinstance(spec, CategoricalSpec):
-        labels = spec.labels
-        return CATEGORICAL_TYPE, lambda probs: categorical_fields(probs, labels)
-    return BOOLEAN_TYPE, boolean_fields

@@ -1,22 +1,29 @@
-"""Single-question scorers with a fixed label set: likert (1..N), categorical, boolean."""
+"""Single-question scorers with a fixed label set: likert (1..N), categorical, boolean.
+
+Each spec says which labels the judge is read over, what its template is filled with, and
+how a label distribution becomes its score fields.
+"""
 
 from __future__ import annotations
 
 import string
-from typing import ClassVar, Literal
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
+import pyarrow as pa
 from pydantic import Field, model_validator
 
-from pipeline.strict_model import StrictModel
-from scorers.metrics.spec import MetricSpec
-from scorers.prompt_check import check_metric_fields, check_template
-from scorers.scorer_key import check_scorer_key
+from scorers.columns import InputColumn, columns_named
+from scorers.judge.labels import YES_NO, LabelSet
+from scorers.prompt_check import check_template
+from scorers.rating.fields import BOOLEAN_TYPE, CATEGORICAL_TYPE, LIKERT_TYPE
+from scorers.rating.interpret import boolean_fields, categorical_fields, likert_fields
+from scorers.scorer_spec import ScorerSpec
 
 OPTION_LETTERS = string.ascii_uppercase
 
 
-class RatingBase(StrictModel):
-    key: str = Field(description="Names the scorer's output column.")
+class RatingBase(ScorerSpec):
     question: str = Field(min_length=1, description="What the judge is asked about the response.")
     input_column: str | None = Field(default=None, description="The prompt the response answers.")
     target_column: str = Field(description="The response being scored.")
@@ -28,25 +35,34 @@ class RatingBase(StrictModel):
             "what comes first is computed once per sample across all its questions."
         ),
     )
-    metrics: list[MetricSpec] = Field(default_factory=list)
 
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset()
-    SCORE_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _check(self) -> RatingBase:
-        check_scorer_key(self.key)
+    def _check_template(self) -> RatingBase:
         if self.custom_prompt is not None:
             check_template(
                 self.custom_prompt,
                 available={"input", "target", "question", *self.TEMPLATE_EXTRAS},
                 required={"target", *self.TEMPLATE_EXTRAS},
             )
-        check_metric_fields(self.metrics, self.SCORE_FIELDS)
         return self
 
-    def input_columns(self) -> list[str]:
-        return [c for c in (self.input_column, self.target_column) if c is not None]
+    def input_columns(self) -> list[InputColumn]:
+        return columns_named(
+            (self.input_column, "text", "input_column"),
+            (self.target_column, "text", "target_column"),
+        )
+
+    def label_set(self) -> LabelSet:
+        return YES_NO
+
+    def template_values(self) -> dict[str, str]:
+        """Values of the template's kind-specific placeholders."""
+        return {}
+
+    def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
+        raise NotImplementedError
 
 
 class LikertSpec(RatingBase):
@@ -54,7 +70,7 @@ class LikertSpec(RatingBase):
 
     type: Literal["likert"]
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset({"scale", "anchors"})
-    SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("score", "mode", "label_mass")
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = ("score", "mode", "label_mass")
     scale: int = Field(default=5, ge=2, le=9, description="Highest rating; digits 1..scale.")
     anchors: dict[int, str] = Field(
         default_factory=dict, description="Meaning of some ratings, e.g. {1: poor, 5: excellent}."
@@ -67,13 +83,32 @@ class LikertSpec(RatingBase):
             raise ValueError(f"anchors {outside} are outside the scale 1..{self.scale}")
         return self
 
+    def label_set(self) -> LabelSet:
+        digits = [str(i) for i in range(1, self.scale + 1)]
+        return LabelSet(tuple(digits), tuple((d,) for d in digits))
+
+    def template_values(self) -> dict[str, str]:
+        anchors = ", ".join(f"{k} = {v}" for k, v in sorted(self.anchors.items()))
+        return {"scale": str(self.scale), "anchors": f" ({anchors})" if anchors else ""}
+
+    def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
+        return likert_fields(probs)
+
+    def output_type(self) -> pa.DataType:
+        return LIKERT_TYPE
+
 
 class CategoricalSpec(RatingBase):
     """Named labels, asked as lettered options so every label is one token."""
 
     type: Literal["categorical"]
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset({"options"})
-    SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("label", "probability", "entropy_bits", "label_mass")
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = (
+        "label",
+        "probability",
+        "entropy_bits",
+        "label_mass",
+    )
     labels: list[str] = Field(min_length=2, max_length=len(OPTION_LETTERS))
 
     @model_validator(mode="after")
@@ -82,9 +117,29 @@ class CategoricalSpec(RatingBase):
             raise ValueError("labels must be distinct")
         return self
 
+    def label_set(self) -> LabelSet:
+        letters = OPTION_LETTERS[: len(self.labels)]
+        return LabelSet(tuple(letters), tuple((letter,) for letter in letters))
+
+    def template_values(self) -> dict[str, str]:
+        options = "\n".join(f"{OPTION_LETTERS[i]}) {label}" for i, label in enumerate(self.labels))
+        return {"options": options}
+
+    def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
+        return categorical_fields(probs, self.labels)
+
+    def output_type(self) -> pa.DataType:
+        return CATEGORICAL_TYPE
+
 
 class BooleanSpec(RatingBase):
     """One yes/no question as a boolean score with its confidence."""
 
     type: Literal["boolean"]
-    SCORE_FIELDS: ClassVar[tuple[str, ...]] = ("value", "confidence", "label_mass")
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = ("value", "confidence", "label_mass")
+
+    def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
+        return boolean_fields(probs)
+
+    def output_type(self) -> pa.DataType:
+        return BOOLEAN_TYPE

@@ -1,0 +1,196 @@
+"""The stages of a run, each a function from what earlier stages produced to its own output.
+
+The runner lists them in order; every output is staged under the run directory's staging
+folder and committed only after the row count is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ParamSpec, TypeVar
+
+import pyarrow as pa
+
+from pipeline.assemble import join_cross_sample
+from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
+from pipeline.resolve import resolve_spec_paths
+from pipeline.run_dir import METRICS, METRICS_TABLE, SCORES, SCORES_LONG, RunDirectory
+from pipeline.score_records import RECORD_SCHEMA, score_records
+from pipeline.source import InputSource, resolve_input
+from pipeline.spec import JobSpec
+from pipeline.summary import merge_summaries, summary_batch
+from scorers.judge.api_key import api_key_env_vars
+from scorers.metrics.aggregate import finalize
+from scorers.metrics.metrics_table import metrics_rows
+from scorers.registry import judged_scorer
+from scorers.usage import ERROR_COLUMN
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class RowCountMismatch(RuntimeError):
+    pass
+
+
+@dataclass
+class StageClock:
+    """Runs stages in order and records each one's wall time in seconds."""
+
+    started: float = field(default_factory=time.time)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def run(self, name: str, stage: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        began = time.time()
+        output = stage(*args, **kwargs)
+        self.timings[name] = round(time.time() - began, 3)
+        return output
+
+
+@dataclass(frozen=True)
+class Run:
+    """One attempt at a job: its resolved spec, checked input and run directory."""
+
+    spec: JobSpec
+    spec_file: str | None
+    run_id: str
+    started_at: str
+    source: InputSource
+    run_dir: RunDirectory
+    judge_env: dict[str, str]
+
+    @property
+    def staging(self) -> str:
+        return self.run_dir.staging_path(self.run_id)
+
+
+def check_job(spec: JobSpec, overwrite: bool, spec_file: str | None) -> Run:
+    """Everything that can fail cheaply, before Ray or any engine starts."""
+    now = datetime.now(timezone.utc)
+    spec = resolve_spec_paths(spec)
+    judge_env = api_key_env_vars(spec.judge.api_key_env) if spec.judge else {}
+    source = resolve_input(spec)
+    run_dir = RunDirectory(spec.output.path)
+    run_dir.prepare(overwrite)
+    return Run(
+        spec=spec,
+        spec_file=spec_file,
+        run_id=f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
+        started_at=now.isoformat(timespec="seconds"),
+        source=source,
+        run_dir=run_dir,
+        judge_env=judge_env,
+    )
+
+
+def judge_stage(run: Run) -> JudgedRows:
+    """Read the needed columns, score them on the judge actors, stage the rows."""
+    import ray
+
+    from pipeline.scoring_stage import ScoringStage
+
+    spec = run.spec
+    rows = ray.data.read_parquet(
+        list(run.source.files), filesystem=run.source.filesystem, columns=spec.judge_columns()
+    )
+    judged_specs = spec.judged_scorers()
+    if spec.judge is None or not judged_specs:
+        kept = spec.kept_columns()
+        rows = rows.map_batches(
+            lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
+            batch_format="pyarrow",
+        )
+    else:
+        rows = rows.map_batches(
+            ScoringStage,
+            fn_constructor_kwargs={
+                "judge": spec.judge,
+                "scorers": [judged_scorer(s) for s in judged_specs],
+                "keep_columns": spec.kept_columns(),
+            },
+            batch_size=spec.judge.batch_size,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=spec.judge.concurrency),
+            num_cpus=spec.judge.num_cpus,
+            num_gpus=spec.judge.num_gpus,
+            runtime_env={"env_vars": run.judge_env},
+        )
+    path = f"{run.staging}/judged"
+    rows.write_parquet(path, filesystem=run.run_dir.arrow_fs)
+    return JudgedRows(path, run.run_dir.arrow_fs, tuple(s.key for s in judged_specs))
+
+
+def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleResult]) -> str:
+    """The staged scores/: judged rows, with each cross-sample result joined on by id."""
+    import ray
+
+    if not results:
+        return judged.path
+    rows = ray.data.read_parquet(judged.path, filesystem=judged.filesystem)
+    final = join_cross_sample(rows, results, run.spec.input.id_column, run.source.num_rows)
+    path = f"{run.staging}/{SCORES}"
+    final.write_parquet(path, filesystem=run.run_dir.arrow_fs)
+    return path
+
+
+def records_stage(run: Run, scores: str) -> str:
+    """The staged scores_long/: one score record per (sample, score name)."""
+    import ray
+
+    path = f"{run.staging}/{SCORES_LONG}"
+    ray.data.read_parquet(scores, filesystem=run.run_dir.arrow_fs).map_batches(
+        score_records,
+        fn_kwargs={
+            "id_col": run.spec.input.id_column,
+            "scorer_keys": [s.key for s in run.spec.definition.scorers],
+            "run_id": run.run_id,
+            "created_at": run.started_at,
+        },
+        batch_format="pyarrow",
+    ).write_parquet(path, filesystem=run.run_dir.arrow_fs)
+    run.run_dir.ensure_table(path, RECORD_SCHEMA)
+    return path
+
+
+def summary_stage(run: Run, scores: str) -> dict[str, Any]:
+    """One pass over the staged scores: counts and metric partials, merged; the row count is
+    checked here, so a run that lost or repeated rows commits nothing."""
+    import ray
+
+    metrics = run.spec.bound_metrics()
+    blocks = (
+        ray.data.read_parquet(scores, filesystem=run.run_dir.arrow_fs)
+        .map_batches(
+            summary_batch,
+            fn_kwargs={
+                "scorer_keys": [s.key for s in run.spec.judged_scorers()],
+                "metrics": metrics,
+            },
+            batch_format="pyarrow",
+            batch_size=None,
+        )
+        .take_all()
+    )
+    summary = merge_summaries([json.loads(row["summary"]) for row in blocks], metrics)
+    if summary["rows"] != run.source.num_rows:
+        raise RowCountMismatch(
+            f"{run.source.num_rows} input rows but {summary['rows']} scored rows in {scores}; "
+            "nothing was committed"
+        )
+    return summary
+
+
+def commit_stage(run: Run, scores: str, records: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """Move scores/ and scores_long/ into place, then write the metrics; returns them."""
+    run.run_dir.commit(scores, SCORES)
+    run.run_dir.commit(records, SCORES_LONG)
+    run.run_dir.remove(run.staging)
+    metrics = finalize(summary["metrics"], run.spec.bound_metrics())
+    run.run_dir.write_json(METRICS, metrics)
+    run.run_dir.write_table(METRICS_TABLE, metrics_rows(metrics))
+    return metrics

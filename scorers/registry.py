@@ -1,0 +1,110 @@
+"""Scorer kinds by the `type` a job spec names: one registry that the spec, the input checks,
+the judge stage and the cross-sample stage all read.
+
+A kind is its spec class plus how to build the scorer, in one of three shapes the pipeline
+knows how to run: judged (prepare/finish around the judge), grouped (per-block map, group-by,
+finish, combine) or whole-dataset (every sample in one call). The built-in kinds are listed in
+`scorers.kinds`; `register` adds one more (a plug-in, or a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, get_args
+
+from scorers.cross_sample.steps import GroupedScorer, WholeDatasetScorer
+from scorers.judged import JudgedScorer
+from scorers.scorer_spec import ScorerSpec
+
+S = TypeVar("S", bound=ScorerSpec)
+
+
+@dataclass(frozen=True)
+class JudgedKind(Generic[S]):
+    """Asks the judge: every judged scorer's requests for a batch go to the engine together."""
+
+    spec: type[S]
+    build: Callable[[S], JudgedScorer]
+
+
+@dataclass(frozen=True)
+class GroupedKind(Generic[S]):
+    """Across samples, by a distributed group-by (see GroupedScorer)."""
+
+    spec: type[S]
+    build: Callable[[S], GroupedScorer]
+
+
+@dataclass(frozen=True)
+class WholeDatasetKind(Generic[S]):
+    """Across samples, with every sample in one call, in dataset order."""
+
+    spec: type[S]
+    build: Callable[[S], WholeDatasetScorer]
+
+
+ScorerKind = JudgedKind[Any] | GroupedKind[Any] | WholeDatasetKind[Any]
+
+_kinds: dict[str, ScorerKind] = {}
+
+
+def type_name(spec_class: type[ScorerSpec]) -> str:
+    """The `type` value a spec class accepts: its `type: Literal["..."]` field."""
+    (name,) = get_args(spec_class.model_fields["type"].annotation)
+    return str(name)
+
+
+def register(kind: ScorerKind) -> ScorerKind:
+    registry = _registry()
+    name = type_name(kind.spec)
+    if name in registry and registry[name] != kind:
+        raise ValueError(f"scorer type {name!r} is already registered")
+    registry[name] = kind
+    return kind
+
+
+def kinds() -> dict[str, ScorerKind]:
+    return dict(_registry())
+
+
+def kind_named(name: str) -> ScorerKind:
+    registry = _registry()
+    if name not in registry:
+        raise ValueError(f"unknown scorer type {name!r}; known: {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def kind_of(spec: ScorerSpec) -> ScorerKind:
+    return kind_named(spec.type)
+
+
+def is_judged(spec: ScorerSpec) -> bool:
+    return isinstance(kind_of(spec), JudgedKind)
+
+
+def judged_scorer(spec: ScorerSpec) -> JudgedScorer:
+    kind = kind_of(spec)
+    if not isinstance(kind, JudgedKind):
+        raise TypeError(f"scorer {spec.key!r} ({spec.type}) does not ask the judge")
+    return kind.build(spec)
+
+
+def parse_scorer(raw: Any) -> Any:
+    """A spec's scorer entry validated by its kind's spec class (pydantic BeforeValidator)."""
+    if isinstance(raw, ScorerSpec):
+        return raw
+    if not isinstance(raw, dict):
+        raise ValueError(f"a scorer is a mapping with a 'type', got {type(raw).__name__}")
+    if "type" not in raw:
+        raise ValueError(f"a scorer needs a 'type'; known: {', '.join(sorted(_registry()))}")
+    return kind_named(str(raw["type"])).spec.model_validate(raw)
+
+
+def _registry() -> dict[str, ScorerKind]:
+    if not _kinds:
+        from scorers.kinds import BUILTIN_KINDS
+
+        for kind in BUILTIN_KINDS:
+            _kinds[type_name(kind.spec)] = kind
+    return _kinds

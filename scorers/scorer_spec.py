@@ -1,0 +1,49 @@
+"""What every scorer spec has: a type, a key naming its output column, metrics over its fields.
+
+A kind's spec class adds its own settings and says which input columns it reads (with their
+kind) and the Arrow type of the struct it writes per row.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pyarrow as pa
+from pydantic import Field, model_validator
+
+from scorers.columns import InputColumn
+from scorers.metrics.spec import MetricSpec
+from scorers.prompt_check import check_metric_fields
+from scorers.scorer_key import check_scorer_key
+from scorers.strict_model import StrictModel
+
+
+class ScorerSpec(StrictModel):
+    type: str
+    key: str = Field(description="Names the scorer's output column.")
+    metrics: list[MetricSpec] = Field(default_factory=list)
+
+    # The fields a metric may aggregate; None when they are only known at run time.
+    SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = None
+
+    @model_validator(mode="after")
+    def _check_key_and_metrics(self) -> ScorerSpec:
+        check_scorer_key(self.key)
+        if self.SCORE_FIELDS is not None:
+            check_metric_fields(self.metrics, self.SCORE_FIELDS)
+        return self
+
+    def input_columns(self) -> list[InputColumn]:
+        """The input columns this scorer reads, in a stable order."""
+        return []
+
+    def column_names(self) -> list[str]:
+        return list(dict.fromkeys(c.name for c in self.input_columns()))
+
+    def output_type(self) -> pa.DataType | None:
+        """The struct written per row; None when the scorer's own code decides it at run time."""
+        return None
+
+    def generates(self) -> bool:
+        """Whether the judge must generate text (constrained JSON) rather than read one token."""
+        return False

@@ -1,0 +1,29 @@
+"""What every judged scorer reports about its judge work, and the error column every row has."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import pyarrow as pa
+
+ERROR_COLUMN = "error"
+USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens")
+USAGE_TYPE = pa.struct([(name, pa.int64()) for name in USAGE_FIELDS])
+NO_USAGE: dict[str, int] = dict.fromkeys(USAGE_FIELDS, 0)
+
+
+class CountedRequest(Protocol):
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def cached_tokens(self) -> int: ...
+
+
+def usage_of(results: Sequence[CountedRequest]) -> dict[str, int]:
+    return {
+        "judge_requests": len(results),
+        "prompt_tokens": sum(r.prompt_tokens for r in results),
+        "cached_prompt_tokens": sum(r.cached_tokens for r in results),
+    }
