@@ -38,7 +38,7 @@ class ChecklistScorer:
     def __init__(self, spec: ChecklistScorerSpec) -> None:
         self.spec = spec
         self.structured = spec.generates()
-        self.template = spec.custom_prompt or _builtin_template(spec)
+        self.template = spec.custom_prompt or prompt_template(spec.builtin_template())
 
     @property
     def key(self) -> str:
@@ -130,14 +130,6 @@ class ChecklistScorer:
             "usage": usage,
             "unscored_reason": None,
         }
-
-
-def _builtin_template(spec: ChecklistScorerSpec) -> str:
-    if spec.mode == "batch":
-        return prompt_template("batch")
-    if spec.capture_reasoning:
-        return prompt_template("item_reasoned")
-    return prompt_template("item_history" if spec.history_column else "item")
 
 
 def _from_label_read(result: JudgeResult) -> ParsedItem:

@@ -49,13 +49,18 @@ class ChecklistScorerSpec(ScorerSpec):
     )
     history_column: str | None = Field(
         default=None,
-        description="Conversation so far (RocketEval style); uses the {history} template.",
+        description=(
+            "Conversation so far (RocketEval style): every mode puts it in the prompt, "
+            "as {history}."
+        ),
     )
     custom_prompt: str | None = Field(
         default=None,
         description=(
-            "Template replacing the built-in one: {input}, {target}, {question}, {history}. "
-            "Keep everything shared by a sample before {question}: it is computed once."
+            "Template replacing the built-in one: {input}, {target}, {history} (with "
+            "history_column), and {question} in item mode or {questions} (the numbered "
+            "'Q1: ...' list) in batch mode. Keep everything shared by a sample before "
+            "{question}: it is computed once."
         ),
     )
 
@@ -69,11 +74,22 @@ class ChecklistScorerSpec(ScorerSpec):
             if self.primary_metric == "weighted" and sum(i.weight for i in self.checklist) == 0:
                 raise ValueError("primary_metric 'weighted' needs a checklist weight above 0")
         if self.custom_prompt is not None:
-            available = {"input", "target", "question"} | (
-                {"history"} if self.history_column else set()
-            )
-            check_template(self.custom_prompt, available, required={"question", "target"})
+            required = {"target", self.question_placeholder()}
+            if self.history_column is not None:
+                required.add("history")
+            check_template(self.custom_prompt, {"input", *required}, required=required)
         return self
+
+    def question_placeholder(self) -> str:
+        """Batch mode asks every question in one prompt: `{questions}`; item mode `{question}`."""
+        return "questions" if self.mode == "batch" else "question"
+
+    def builtin_template(self) -> str:
+        """The name of the built-in template for this mode, with a {history} section if any."""
+        name = "batch" if self.mode == "batch" else "item"
+        if self.mode == "item" and self.capture_reasoning:
+            name = "item_reasoned"
+        return f"{name}_history" if self.history_column is not None else name
 
     def input_columns(self) -> list[InputColumn]:
         return columns_named(
