@@ -61,6 +61,10 @@ def cross_sample_results(
             results.append(run_grouped(kind.build(scorer_spec), id_col, source))
         elif isinstance(kind, WholeDatasetKind):
             results.append(run_whole_dataset(kind.build(scorer_spec), id_col, source, judged))
+        else:
+            raise TypeError(
+                f"scorer {scorer_spec.key!r}: {type(kind).__name__} is not cross-sample"
+            )
     return results
 
 
@@ -79,7 +83,9 @@ def run_grouped(scorer: GroupedScorer, id_col: str, source: InputSource) -> Cros
         batch_format="pyarrow",
     )
     if scorer.combine is not None:
-        tables = ray.get(finished.to_arrow_refs())
+        # With no shared key there is nothing to combine: every row takes the default.
+        blocks = ray.get(finished.to_arrow_refs()) if shared else []
+        tables = [t for t in blocks if t.num_rows]
         id_type = source.schema.field(id_col).type
         finished = ray.data.from_arrow(scorer.combine(tables, id_col, id_type))
     return CrossSampleResult(scorer.key, finished, scorer.default, scorer.output_type)

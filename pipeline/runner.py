@@ -1,16 +1,18 @@
-"""Run a job: a plan of named stages, each returning its output; their times go in the manifest.
+"""Run a job: a plan of named stages, each returning its output; each stage's wall time goes
+into the manifest's `timings_s` under its name.
 
-check       spec paths, input files, columns and ids, run directory: before Ray or any engine
-judge       read Parquet (needed columns) -> judge actors, one engine each; a batch of samples
-            = one engine call per label set -> staged judged rows
-cross       cross-sample scorers over the input (and judged rows): Ray Data group-bys, or one
-            task per whole-dataset scorer -> (id, struct) datasets
-assemble    judged rows + cross-sample results, hash-joined by id -> staged scores/
-records     staged scores/ -> staged scores_long/ (one record per sample and score name)
-summary     one pass over staged scores/: row, error and token counts, metric partials;
-            the row count is checked here
-commit      scores/ and scores_long/ moved into place; metrics.json and metrics.parquet
-manifest    built from the stages' outputs and times
+checks         spec paths, input files, columns and ids, run directory: before Ray starts
+ray            join the named cluster, or start a local one
+judge          read Parquet (needed columns) -> judge actors, one engine each; a batch of
+               samples = one engine call per label set -> staged judged rows
+cross_sample   cross-sample scorers over the input (and judged rows): Ray Data group-bys, or
+               one task per whole-dataset scorer -> (id, struct) datasets
+assemble       judged rows + cross-sample results, hash-joined by id -> staged scores/
+score_records  staged scores/ -> staged scores_long/ (one record per sample and score name)
+summary        one pass over staged scores/: row, error and token counts, metric partials;
+               the row count is checked here (a mismatch commits nothing, staging is kept)
+commit         scores/ and scores_long/ moved into place; metrics.json and metrics.parquet
+then the manifest, built from the stages' outputs and times.
 """
 
 from __future__ import annotations

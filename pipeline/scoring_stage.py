@@ -7,7 +7,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from scorers.checklist.structured import ANSWER_VALUES
 from scorers.judge.build import build_judge
 from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
@@ -49,7 +48,8 @@ def score_table(
 def judge_all(
     prepared: Sequence[PreparedBatch], judge: LogprobJudge
 ) -> list[list[JudgeResult] | list[Generated]]:
-    """Results per prepared batch: one judge call per label set, one for all generations."""
+    """Results per prepared batch: one judge call per label set, one per set of answer values
+    for all generations."""
     results: list[list[JudgeResult] | list[Generated]] = [[] for _ in prepared]
     by_labels: dict[LabelSet, list[int]] = {}
     for index, ready in enumerate(prepared):
@@ -59,16 +59,20 @@ def judge_all(
         prompts = [p for i in indices for p in prepared[i].prompts]
         answers = judge.judge(prompts, label_set) if prompts else []
         _deal(results, indices, [len(prepared[i].prompts) for i in indices], answers)
-    generating = [i for i, ready in enumerate(prepared) if ready.generation]
-    if generating:
-        if not isinstance(judge, GeneratingJudge):
-            raise TypeError(
-                f"{type(judge).__name__} cannot generate: batch mode and capture_reasoning "
-                "need the vllm backend"
-            )
-        requests = [r for i in generating for r in prepared[i].generation]
-        generated = judge.generate(requests, ANSWER_VALUES)
-        _deal(results, generating, [len(prepared[i].generation) for i in generating], generated)
+    by_values: dict[tuple[str, ...], list[int]] = {}
+    for index, ready in enumerate(prepared):
+        if ready.generation:
+            by_values.setdefault(ready.answer_values, []).append(index)
+    if by_values and not isinstance(judge, GeneratingJudge):
+        raise TypeError(
+            f"{type(judge).__name__} cannot generate constrained answers; they need the "
+            "vllm backend"
+        )
+    for values, indices in by_values.items():
+        assert isinstance(judge, GeneratingJudge)
+        requests = [r for i in indices for r in prepared[i].generation]
+        generated = judge.generate(requests, values)
+        _deal(results, indices, [len(prepared[i].generation) for i in indices], generated)
     return results
 
 

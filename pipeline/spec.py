@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, model_validator
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
 from scorers.metrics.bound import BoundMetric
-from scorers.registry import is_judged, parse_scorer
+from scorers.registry import is_judged, kinds, parse_scorer
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 
@@ -159,19 +159,19 @@ def _raise_on_duplicates(what: str, names: list[str]) -> None:
 
 def job_spec_json_schema() -> dict[str, Any]:
     """JobSpec's JSON schema with each registered scorer kind's spec under `scorers`."""
-    from scorers.registry import kinds
-
     schema = JobSpec.model_json_schema()
-    specs = tuple(kind.spec for kind in kinds().values())
-    refs = []
-    for spec in specs:
-        sub = spec.model_json_schema(ref_template="#/$defs/{model}")
-        schema["$defs"].update(sub.pop("$defs", {}))
-        schema["$defs"][spec.__name__] = sub
-        refs.append({"$ref": f"#/$defs/{spec.__name__}"})
-    schema["$defs"].pop(ScorerSpec.__name__, None)
-    schema["$defs"]["Definition"]["properties"]["scorers"]["items"] = {
-        "oneOf": refs,
-        "discriminator": {"propertyName": "type"},
+    defs = schema["$defs"]
+    defs.pop(ScorerSpec.__name__, None)
+    mapping = {}
+    for name, kind in kinds().items():
+        sub = kind.spec.model_json_schema(ref_template="#/$defs/{model}")
+        for def_name, definition in {**sub.pop("$defs", {}), kind.spec.__name__: sub}.items():
+            if defs.get(def_name, definition) != definition:
+                raise ValueError(f"scorer type {name!r}: schema name {def_name!r} is taken")
+            defs[def_name] = definition
+        mapping[name] = f"#/$defs/{kind.spec.__name__}"
+    defs["Definition"]["properties"]["scorers"]["items"] = {
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
     }
     return schema

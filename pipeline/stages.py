@@ -62,7 +62,7 @@ class Run:
     started_at: str
     source: InputSource
     run_dir: RunDirectory
-    judge_env: dict[str, str]
+    judge_env: dict[str, str] = field(repr=False)  # holds the API key
 
     @property
     def staging(self) -> str:
@@ -73,7 +73,11 @@ def check_job(spec: JobSpec, overwrite: bool, spec_file: str | None) -> Run:
     """Everything that can fail cheaply, before Ray or any engine starts."""
     now = datetime.now(timezone.utc)
     spec = resolve_spec_paths(spec)
-    judge_env = api_key_env_vars(spec.judge.api_key_env) if spec.judge else {}
+    judge_env = (
+        api_key_env_vars(spec.judge.api_key_env)
+        if spec.judge is not None and spec.judge.backend == "openai"
+        else {}
+    )
     source = resolve_input(spec)
     run_dir = RunDirectory(spec.output.path)
     run_dir.prepare(overwrite)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
-from scorers.usage import ERROR_COLUMN, USAGE_FIELDS
+from scorers.usage import ERROR_COLUMN, USAGE_FIELD, USAGE_FIELDS
 
 
 def block_summary(
@@ -18,10 +18,11 @@ def block_summary(
 ) -> dict[str, Any]:
     usage = dict.fromkeys(USAGE_FIELDS, 0)
     for key in scorer_keys:
-        column = table[key].combine_chunks()
+        if USAGE_FIELD not in table.schema.field(key).type.names:
+            continue  # a kind that does not report its judge work
+        column = pc.struct_field(table[key].combine_chunks(), USAGE_FIELD)
         for name in USAGE_FIELDS:
-            value = pc.sum(pc.struct_field(pc.struct_field(column, "usage"), name)).as_py()
-            usage[name] += value or 0
+            usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
     return {
         "rows": table.num_rows,
         "errored": table.num_rows - table[ERROR_COLUMN].null_count,

@@ -26,6 +26,7 @@ class PreparedBatch:
     label_set: LabelSet
     plan: Any
     generation: list[GenerationRequest] = field(default_factory=list)
+    answer_values: tuple[str, ...] = ()  # the values a generation's answer field may take
 
 
 @dataclass(frozen=True)

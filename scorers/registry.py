@@ -51,17 +51,27 @@ _kinds: dict[str, ScorerKind] = {}
 
 def type_name(spec_class: type[ScorerSpec]) -> str:
     """The `type` value a spec class accepts: its `type: Literal["..."]` field."""
-    (name,) = get_args(spec_class.model_fields["type"].annotation)
-    return str(name)
+    names = get_args(spec_class.model_fields["type"].annotation)
+    if len(names) != 1 or not isinstance(names[0], str):
+        raise TypeError(f"{spec_class.__name__}.type must be Literal['<one name>']")
+    return names[0]
 
 
 def register(kind: ScorerKind) -> ScorerKind:
+    """Add a kind; its spec's `type` must be new (registering the same kind again is a no-op)."""
+    if not isinstance(kind, JudgedKind | GroupedKind | WholeDatasetKind):
+        raise TypeError(f"{kind!r} is not a JudgedKind, GroupedKind or WholeDatasetKind")
     registry = _registry()
     name = type_name(kind.spec)
     if name in registry and registry[name] != kind:
         raise ValueError(f"scorer type {name!r} is already registered")
     registry[name] = kind
     return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind registered with `register` (a plug-in's, a test's)."""
+    _registry().pop(name, None)
 
 
 def kinds() -> dict[str, ScorerKind]:

@@ -27,11 +27,15 @@ class ScorerSpec(StrictModel):
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = None
 
     @model_validator(mode="after")
-    def _check_key_and_metrics(self) -> ScorerSpec:
+    def _check(self) -> ScorerSpec:
         check_scorer_key(self.key)
+        self.check_kind()
         if self.SCORE_FIELDS is not None:
             check_metric_fields(self.metrics, self.SCORE_FIELDS)
         return self
+
+    def check_kind(self) -> None:
+        """The kind's own checks, after the key's and before the metrics'; raise ValueError."""
 
     def input_columns(self) -> list[InputColumn]:
         """The input columns this scorer reads, in a stable order."""

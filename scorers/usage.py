@@ -8,6 +8,7 @@ from typing import Protocol
 import pyarrow as pa
 
 ERROR_COLUMN = "error"
+USAGE_FIELD = "usage"  # the struct field of a judged scorer's output that holds these counts
 USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens")
 USAGE_TYPE = pa.struct([(name, pa.int64()) for name in USAGE_FIELDS])
 NO_USAGE: dict[str, int] = dict.fromkeys(USAGE_FIELDS, 0)

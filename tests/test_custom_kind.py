@@ -8,7 +8,7 @@ response length bucket, a Ray Data group-by). Neither is known to `pipeline/`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -17,13 +17,14 @@ import pyarrow as pa
 import pytest
 
 from pipeline.runner import run_job
+from pipeline.spec import job_spec_json_schema
 from pipeline.spec_loader import SpecError, parse_spec
 from scorers.columns import InputColumn, columns_named
 from scorers.cross_sample.steps import SharedGroups
 from scorers.judge.labels import YES_NO
 from scorers.judge.result import JudgeResult
 from scorers.judged import PreparedBatch, ScoredBatch
-from scorers.registry import GroupedKind, JudgedKind, kinds, register
+from scorers.registry import GroupedKind, JudgedKind, kinds, register, unregister
 from scorers.scorer_spec import ScorerSpec
 from scorers.usage import USAGE_TYPE, usage_of
 
@@ -100,13 +101,16 @@ LENGTH_BUCKET = GroupedKind(LengthBucketSpec, LengthBucketScorer)
 
 
 @pytest.fixture(scope="module")
-def registered() -> None:
+def registered() -> Iterator[None]:
     import ray.cloudpickle
 
     # Judge actors import nothing from this test file: its classes travel by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     register(SHOUTING)
     register(LENGTH_BUCKET)
+    yield
+    unregister("shouting")
+    unregister("length_bucket")
 
 
 def job(tmp_path: Path, model: Path, data: Path) -> dict:
@@ -139,6 +143,8 @@ def test_a_registered_kind_is_validated_by_its_own_spec_class(registered, tmp_pa
     with pytest.raises(SpecError, match=r"definition\.scorers\.0\.colum: unknown key"):
         parse_spec(raw)
     assert {"shouting", "length_bucket", "checklist"} <= set(kinds())
+    schema = job_spec_json_schema()["$defs"]["Definition"]["properties"]["scorers"]["items"]
+    assert schema["discriminator"]["mapping"]["shouting"] == "#/$defs/ShoutingSpec"
     with pytest.raises(ValueError, match="already registered"):
         register(JudgedKind(LengthBucketSpec, ShoutingScorer))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from scorers.usage import USAGE_TYPE
+from scorers.usage import USAGE_FIELD, USAGE_TYPE
 
 SCORE_FIELDS = (
     "primary_score",
@@ -33,7 +33,7 @@ SCORE_TYPE = pa.struct(
         *((name, pa.float64()) for name in SCORE_FIELDS),
         ("primary_metric", pa.string()),
         ("items", pa.list_(ITEM_TYPE)),
-        ("usage", USAGE_TYPE),
+        (USAGE_FIELD, USAGE_TYPE),
         ("unscored_reason", pa.string()),
     ]
 )

@@ -20,6 +20,7 @@ from scorers.checklist.formulas import (
 )
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.checklist.structured import (
+    ANSWER_VALUES,
     ParsedItem,
     batch_request,
     item_reasoned_requests,
@@ -71,7 +72,13 @@ class ChecklistScorer:
                 )
             else:
                 prompts.extend(sample.item_prompts(self.template))
-        return PreparedBatch(prompts=prompts, label_set=YES_NO, plan=plan, generation=generation)
+        return PreparedBatch(
+            prompts=prompts,
+            label_set=YES_NO,
+            plan=plan,
+            generation=generation,
+            answer_values=ANSWER_VALUES,
+        )
 
     def finish(
         self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]

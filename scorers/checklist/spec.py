@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from scorers.checklist.fields import SCORE_FIELDS, SCORE_TYPE
 from scorers.columns import InputColumn, columns_named
@@ -64,8 +64,7 @@ class ChecklistScorerSpec(ScorerSpec):
         ),
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> ChecklistScorerSpec:
+    def check_kind(self) -> None:
         if (self.checklist is None) == (self.checklist_column is None):
             raise ValueError("give exactly one of 'checklist' and 'checklist_column'")
         if self.checklist is not None:
@@ -78,7 +77,6 @@ class ChecklistScorerSpec(ScorerSpec):
             if self.history_column is not None:
                 required.add("history")
             check_template(self.custom_prompt, {"input", *required}, required=required)
-        return self
 
     def question_placeholder(self) -> str:
         """Batch mode asks every question in one prompt: `{questions}`; item mode `{question}`."""

@@ -92,12 +92,12 @@ class NearDuplicatesScorer:
     its bucket's smallest id, then clusters (connected components) on the driver."""
 
     group_on = ("band", "bucket")
-    output_type = NEAR_DUP_TYPE
 
     def __init__(self, spec: NearDuplicatesSpec) -> None:
         self.spec = spec
         self.key = spec.key
         self.read_columns = (spec.column,)
+        self.output_type = spec.output_type()
         self.default: dict[str, Any] = {"near_dup_cluster": None, "is_near_duplicate": False}
 
     def map_block(self, batch: pa.Table, id_col: str) -> pa.Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from scorers.columns import InputColumn, columns_named
 from scorers.cross_sample.fields import NEAR_DUP_TYPE, UNIQUENESS_TYPE
@@ -39,10 +39,8 @@ class PythonAllSamplesSpec(CrossSampleBase):
         ),
     )
 
-    @model_validator(mode="after")
-    def _check_snippet(self) -> PythonAllSamplesSpec:
+    def check_kind(self) -> None:
         check_defines(self.code(), "compute_scores", self.snippet_name())
-        return self
 
     def code(self) -> str:
         return substitute_config(self.compute_scores_snippet, self.config)

@@ -7,8 +7,9 @@ GroupedScorer (scales with the cluster):
   2. the pipeline groups the keyed rows on `group_on` (a distributed group-by) and brings
      back only keys that several rows share: key -> (smallest id, rows).
   3. `finish_block`: each keyed block with those shared keys -> rows.
-  4. `combine`, when not None: every finished row, on the driver -> (id, key) rows.
-     Without it the finished rows already are (id, key) rows.
+  4. `combine`, when not None: every finished row, on the driver -> (id, key) rows
+     (called with no tables when no key is shared). Without it the finished rows already
+     are (id, key) rows.
   Ids missing from the result take `default`.
 
 WholeDatasetScorer: every sample (the columns it names) in one call, in dataset order.

@@ -48,7 +48,6 @@ class UniquenessScorer:
     """Grouped steps: a hash per row, group on it, label each row by its group's size."""
 
     group_on = (HASH_COLUMN,)
-    output_type = UNIQUENESS_TYPE
     default = None
     combine = None
 
@@ -56,6 +55,7 @@ class UniquenessScorer:
         self.spec = spec
         self.key = spec.key
         self.read_columns = (spec.column,)
+        self.output_type = spec.output_type()
 
     def map_block(self, batch: pa.Table, id_col: str) -> pa.Table:
         hashes = text_hashes(batch[self.spec.column].to_pylist(), self.spec)

@@ -29,10 +29,10 @@ METRIC_FACTORIES: dict[str, Callable[[BoundMetric], Metric]] = {
     "stddev": lambda m: StdDev(),
     "frequency": lambda m: Frequency(),
     "binary_classification": _binary("all"),
+    "multiclass_classification": lambda m: MulticlassClassification(),
     "precision": _binary("precision"),
     "recall": _binary("recall"),
     "f1": _binary("f1"),
-    "multiclass_classification": lambda m: MulticlassClassification(),
     "python": lambda m: PythonMetric(m.compute_metric_snippet or ""),
 }
 METRIC_TYPES = tuple(METRIC_FACTORIES)

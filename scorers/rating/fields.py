@@ -2,9 +2,13 @@
 
 import pyarrow as pa
 
-from scorers.usage import USAGE_TYPE
+from scorers.usage import USAGE_FIELD, USAGE_TYPE
 
-COMMON = [("label_mass", pa.float64()), ("usage", USAGE_TYPE), ("unscored_reason", pa.string())]
+COMMON = [
+    ("label_mass", pa.float64()),
+    (USAGE_FIELD, USAGE_TYPE),
+    ("unscored_reason", pa.string()),
+]
 
 LIKERT_TYPE = pa.struct(
     [

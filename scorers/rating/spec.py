@@ -38,15 +38,13 @@ class RatingBase(ScorerSpec):
 
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _check_template(self) -> RatingBase:
+    def check_kind(self) -> None:
         if self.custom_prompt is not None:
             check_template(
                 self.custom_prompt,
                 available={"input", "target", "question", *self.TEMPLATE_EXTRAS},
                 required={"target", *self.TEMPLATE_EXTRAS},
             )
-        return self
 
     def input_columns(self) -> list[InputColumn]:
         return columns_named(
