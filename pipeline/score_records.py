@@ -29,7 +29,7 @@ RECORD_SCHEMA = pa.schema(
     ]
 )
 NOT_SCORES = frozenset(
-    {"items", "usage", "unscored_reason", "metadata", "primary_metric", "distribution"}
+    {"item_scores", "usage", "unscored_reason", "metadata", "primary_metric", "distribution"}
 )
 
 
@@ -64,7 +64,7 @@ def score_records(
                         "metadata": metadata,
                     }
                 )
-            for item in struct.get("items") or []:
+            for item in struct.get("item_scores") or []:
                 rows.append({**common, **_item_record(item)})
     return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
 

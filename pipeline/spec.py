@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, SerializeAsAny, model_validator
+from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
 from scorers.metrics.bound import BoundMetric
-from scorers.registry import is_judged, kinds, parse_scorer
+from scorers.registry import is_judged, kinds, parse_scorer, takes_config
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 
@@ -41,6 +41,19 @@ AnyScorerSpec = Annotated[SerializeAsAny[ScorerSpec], BeforeValidator(parse_scor
 class Definition(StrictModel):
     scorers: list[AnyScorerSpec] = Field(min_length=1)
 
+    @field_validator("scorers", mode="before")
+    @classmethod
+    def _default_keys(cls, value: Any) -> Any:
+        """A scorer without a key gets `<type>_<position>` (checklist_0, ...)."""
+        if not isinstance(value, list):
+            return value
+        return [
+            {**raw, "key": f"{raw.get('type')}_{n}"}
+            if isinstance(raw, dict) and raw.get("key") is None
+            else raw
+            for n, raw in enumerate(value)
+        ]
+
     @model_validator(mode="after")
     def _unique_names(self) -> Definition:
         _raise_on_duplicates("scorer key", [s.key for s in self.scorers])
@@ -63,7 +76,32 @@ class JobSpec(StrictModel):
     input: InputSpec
     output: OutputSpec
     judge: JudgeSpec | None = None
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Values for << config.x >> in every scorer that takes a config; a scorer's own "
+            "config overrides them key by key."
+        ),
+    )
     definition: Definition
+
+    @model_validator(mode="before")
+    @classmethod
+    def _job_config_into_scorers(cls, data: Any) -> Any:
+        shared = data.get("config") if isinstance(data, dict) else None
+        definition = data.get("definition") if isinstance(data, dict) else None
+        if not isinstance(shared, dict) or not isinstance(definition, dict):
+            return data
+        scorers = definition.get("scorers")
+        if not isinstance(scorers, list):
+            return data
+        merged = [
+            {**raw, "config": {**shared, **(raw.get("config") or {})}}
+            if isinstance(raw, dict) and takes_config(raw.get("type"))
+            else raw
+            for raw in scorers
+        ]
+        return {**data, "definition": {**definition, "scorers": merged}}
 
     @model_validator(mode="after")
     def _check(self) -> JobSpec:

@@ -100,6 +100,12 @@ def judged_scorer(spec: ScorerSpec) -> JudgedScorer:
     return kind.build(spec)
 
 
+def takes_config(type_name: Any) -> bool:
+    """Whether the kind named `type_name` has a `config` (values for << config.x >>)."""
+    kind = _registry().get(str(type_name))
+    return kind is not None and "config" in kind.spec.model_fields
+
+
 def parse_scorer(raw: Any) -> Any:
     """A spec's scorer entry validated by its kind's spec class (pydantic BeforeValidator)."""
     if isinstance(raw, ScorerSpec):

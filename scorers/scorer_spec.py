@@ -6,10 +6,10 @@ kind) and the Arrow type of the struct it writes per row.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scorers.columns import InputColumn
 from scorers.metrics.spec import MetricSpec
@@ -20,11 +20,30 @@ from scorers.strict_model import StrictModel
 
 class ScorerSpec(StrictModel):
     type: str
-    key: str = Field(description="Names the scorer's output column.")
-    metrics: list[MetricSpec] = Field(default_factory=list)
+    key: str = Field(
+        description=(
+            "Names the scorer's output column; unique in the job. Default: the type and the "
+            "scorer's position, e.g. checklist_0."
+        )
+    )
+    display_name: str | None = Field(
+        default=None, description="Shown wherever the scorer is named. Default: the key."
+    )
+    purpose: Literal["score", "qa"] = Field(
+        default="score",
+        description="score: scores the output or the sample; qa: a quality check over them.",
+    )
+    metrics: list[MetricSpec] = Field(
+        default_factory=list, description="Metrics over this scorer's fields; null means none."
+    )
 
     # The fields a metric may aggregate; None when they are only known at run time.
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = None
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _null_means_none(cls, value: Any) -> Any:
+        return [] if value is None else value
 
     @model_validator(mode="after")
     def _check(self) -> ScorerSpec:
@@ -36,6 +55,11 @@ class ScorerSpec(StrictModel):
 
     def check_kind(self) -> None:
         """The kind's own checks, after the key's and before the metrics'; raise ValueError."""
+
+    @property
+    def name(self) -> str:
+        """What people read: the display name, or the key."""
+        return self.display_name or self.key
 
     def input_columns(self) -> list[InputColumn]:
         """The input columns this scorer reads, in a stable order."""

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.engine]
 ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True, "block_size": 32}
 BASE = {"input_column": "prompt", "target_column": "response"}
 MEAN_BY_MODEL = {"type": "mean", "field": "score", "group_by": ["model"], "name": "helpfulness"}
-SCORER_KEYS = ["quality", "batch", "help", "tone", "right", "seen", "uniq", "near"]
+SCORER_KEYS = ["quality", "batch", "text", "help", "tone", "right", "seen", "uniq", "near"]
 ECHO = (
     "def compute_scores(samples):\n"
     "    return [{'judged': s['quality'] is not None and s['quality']['pass_rate'] is not None}\n"
@@ -37,6 +37,14 @@ def test_every_scorer_type_in_one_job(tmp_path, ray_cluster, tiny_model, demo_pa
                     "mode": "batch",
                     "capture_reasoning": True,
                     "reasoning_max_chars": 40,
+                    "checklist_column": "checklist",
+                    "history_column": "history",
+                    **BASE,
+                },
+                {
+                    "type": "checklist",
+                    "key": "text",
+                    "use_logprobs": False,
                     "checklist_column": "checklist",
                     **BASE,
                 },
@@ -94,12 +102,18 @@ def test_every_scorer_type_in_one_job(tmp_path, ray_cluster, tiny_model, demo_pa
     assert ok.height == 38  # the two rows with a null response
     assert (
         ok["batch"]
-        .struct.field("items")
+        .struct.field("item_scores")
         .list.eval(pl.element().struct.field("reasoning").is_not_null())
         .list.all()
         .all()
     )
     assert (ok["seen"].struct.field("judged")).all()
+    text_items = ok.select(pl.col("text").struct.field("item_scores")).explode("item_scores")
+    text_items = text_items.unnest("item_scores")
+    assert text_items["answer"].is_in(["yes", "no"]).all()
+    assert text_items["confidence"].is_null().all()
+    text_scores = ok["text"].struct.unnest()
+    assert (text_scores["normalized_score"] == text_scores["pass_rate"]).all()
     assert result.manifest["judge"]["cached_prompt_tokens"] > 0
 
     metrics = pl.read_parquet(run / "metrics.parquet")

@@ -42,13 +42,13 @@ def test_one_row_out_per_row_in_with_scores_or_a_reason():
     for row in (rows[0], rows[2]):
         assert row["error"] is None
         assert row["quality"]["primary_score"] == row["quality"]["weighted_score"]
-        assert len(row["quality"]["items"]) == 2
+        assert len(row["quality"]["item_scores"]) == 2
 
 
 def test_item_confidence_is_the_judges_p_yes_for_that_exact_prompt():
     out = score_table(table(), [scorer()], FakeJudge(), ["id"]).to_pylist()
     prompts = item_prompts(default_item_template(), "p1", "r1", ["Is it right?", "Short?"])
-    items = out[0]["quality"]["items"]
+    items = out[0]["quality"]["item_scores"]
     for item, prompt in zip(items, prompts, strict=True):
         assert item["confidence"] == pytest.approx(fake_probability(prompt))
         assert item["answer"] == answer_from_confidence(item["confidence"])
@@ -66,10 +66,10 @@ def test_an_item_the_judge_could_not_score_is_null_with_a_reason_never_no():
     out = score_table(table(), [scorer()], FakeJudge(fail_when="Short?"), ["id"]).to_pylist()
     quality = out[0]["quality"]
     assert quality["primary_score"] is None and quality["pass_rate"] is None
-    failed = quality["items"][1]
+    failed = quality["item_scores"][1]
     assert failed["answer"] is None and failed["confidence"] is None
     assert "fake failure" in failed["unscored_reason"]
-    assert quality["items"][0]["confidence"] is not None
+    assert quality["item_scores"][0]["confidence"] is not None
     assert out[0]["error"].startswith("quality: 1 of 2 items unscored: item 1:")
 
 
@@ -78,8 +78,8 @@ def test_per_row_checklists_of_strings_get_the_default_weight():
     rows = table(response=["r1", "r2", "r3"], rubric=checklists)
     s = scorer(checklist=None, checklist_column="rubric")
     out = score_table(rows, [s], FakeJudge(), ["id"]).to_pylist()
-    assert len(out[0]["quality"]["items"]) == 3
-    assert out[0]["quality"]["items"][0]["weight"] == 100.0
+    assert len(out[0]["quality"]["item_scores"]) == 3
+    assert out[0]["quality"]["item_scores"][0]["weight"] == 100.0
     assert out[2]["error"] == "quality: 'rubric' must be a non-empty list of questions"
 
 
@@ -92,7 +92,7 @@ def test_per_row_checklists_of_structs_and_a_bad_one_fails_alone():
     rows = table(response=["r1", "r2", "r3"], rubric=checklists)
     s = scorer(checklist=None, checklist_column="rubric")
     out = score_table(rows, [s], FakeJudge(), ["id"]).to_pylist()
-    assert out[0]["quality"]["items"][0]["weight"] == 10.0
+    assert out[0]["quality"]["item_scores"][0]["weight"] == 10.0
     assert out[0]["error"] is None
     assert out[1]["error"] == "quality: 'rubric' is null"
     assert out[2]["error"] == (

@@ -78,3 +78,11 @@ def test_mismatched_lengths_are_rejected():
     with pytest.raises(ValueError, match="one weight and confidence per answer"):
         aggregate_items([True], [1.0, 2.0], [0.5], "pass")
     assert math.isclose(aggregate_items([True], [0.0], [0.9], "pass").pass_rate, 1.0)
+
+
+def test_normalized_score_averages_the_confidences_there_are():
+    score = aggregate_items([True, False, True], [100.0] * 3, [0.9, None, 0.7], "normalized")
+    assert score.normalized_score == pytest.approx(0.8)
+    assert score.primary_score == pytest.approx(0.8)
+    none = aggregate_items([True, False], [100.0] * 2, [None, None], "normalized")
+    assert none.normalized_score == none.pass_rate == 0.5

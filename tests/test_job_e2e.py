@@ -76,7 +76,7 @@ def test_score_fields_follow_the_seed(first_run):
     q = read_scores(result.run_dir).filter(pl.col("error").is_null()).unnest("quality")
     assert (q["primary_score"] == q["normalized_score"]).all()
     assert ((q["scaled_score_1_5"] - (q["pass_rate"] * 4 + 1)).abs() < 1e-12).all()
-    items = q.select("id", "items").explode("items").unnest("items")
+    items = q.select("id", "item_scores").explode("item_scores").unnest("item_scores")
     assert items["confidence"].is_between(0, 1).all()
     assert set(items["answer"]) <= {"yes", "no"}
     mean_conf = items.group_by("id").agg(pl.col("confidence").mean().alias("c"))
@@ -141,6 +141,6 @@ def test_per_row_checklists_through_the_whole_job(tmp_path, ray_cluster, tiny_mo
         pl.read_parquet(demo_parquet).select("id", "checklist"), on="id"
     )
     ok = scores.filter(pl.col("error").is_null())
-    n_items = ok["rubric"].struct.field("items").list.len()
+    n_items = ok["rubric"].struct.field("item_scores").list.len()
     assert (n_items == ok["checklist"].list.len()).all()
     assert result.manifest["judge"]["requests"] == int(n_items.sum())

@@ -39,12 +39,12 @@ def test_openai_backend_job_scores_fails_alone_and_falls_back_to_text(
     scores = {r["id"]: r for r in pl.read_parquet(f"{result.run_dir}/scores/*.parquet").to_dicts()}
     p = {t: math.exp(lp) for t, lp in TOKEN_LOGPROBS.items()}
     p_yes, p_no = p[10] + p[11] + p[12] + p[13], p[20] + p[21] + p[22]
-    ok = scores["ok"]["q"]["items"][0]
+    ok = scores["ok"]["q"]["item_scores"][0]
     assert ok["confidence"] == pytest.approx(p_yes / (p_yes + p_no))
     assert scores["ok"]["error"] is None
     assert "HTTP 500" in scores["broken"]["error"]
     text = scores["textonly"]["q"]
-    assert text["items"][0]["answer"] == "no" and text["items"][0]["confidence"] is None
+    assert text["item_scores"][0]["answer"] == "no" and text["item_scores"][0]["confidence"] is None
     assert text["normalized_score"] == text["pass_rate"] == 0.0
     manifest = (tmp_path / "run" / "manifest.json").read_text()
     assert "sk-secret-value" not in manifest and "FAKE_JUDGE_KEY" in manifest

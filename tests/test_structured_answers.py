@@ -83,3 +83,68 @@ def test_requests_fix_question_indices_and_bound_reasoning():
     assert "{0,50}" in batch.regex and batch.max_tokens >= 2 * 50
     items = item_reasoned_requests(sample, prompt_template("item_reasoned"), max_chars=40)
     assert len(items) == 2 and all(r.prompt.endswith('"answer": "yes"}\n') for r in items)
+
+
+def checklist_scorer(**extra):
+    from scorers.checklist.scorer import ChecklistScorer
+    from scorers.checklist.spec import ChecklistScorerSpec
+
+    return ChecklistScorer(
+        ChecklistScorerSpec(
+            type="checklist",
+            key="c",
+            target_column="response",
+            checklist=[{"question": "A?"}, {"question": "B?"}],
+            **extra,
+        )
+    )
+
+
+BATCH_PIECES = [
+    '{"answers": [{"question_index": 1, "answer": "',
+    "y",
+    'es"}, ',
+    '{"question_index": 2, "answer": "',
+    "no",
+    '"}]}',
+]
+# the judge wrote "yes" to item 1 although P(yes) was only 0.3 there, and "no" to item 2
+BATCH_LOGPROBS = {
+    1: {1: math.log(0.3), 4: math.log(0.7)},
+    4: {3: math.log(0.2), 5: math.log(0.8)},
+}
+
+
+def test_a_generated_answer_is_stored_as_written_with_its_confidence_beside_it():
+    import pyarrow as pa
+
+    scorer = checklist_scorer(mode="batch")
+    prepared = scorer.prepare(pa.table({"response": ["It is."]}))
+    row = scorer.finish(prepared, [generated(BATCH_PIECES, BATCH_LOGPROBS)]).scores.to_pylist()[0]
+    items = row["item_scores"]
+    assert [i["answer"] for i in items] == ["yes", "no"]
+    assert items[0]["confidence"] == pytest.approx(0.3)  # below 0.6, and not used to overturn
+    assert items[0]["confidence_level"] == "no_30"
+    assert row["pass_rate"] == 0.5
+
+
+def test_use_logprobs_false_asks_for_text_answers_and_keeps_no_confidence():
+    import pyarrow as pa
+
+    scorer = checklist_scorer(use_logprobs=False)
+    prepared = scorer.prepare(pa.table({"response": ["It is."]}))
+    assert not prepared.prompts and len(prepared.generation) == 2
+    assert all('"answer": "(yes|no)"' in r.regex for r in prepared.generation)
+    answers = [
+        generated(['{"answer": "', "yes", '"}'], {1: {3: 0.0, 5: -2.0}}),
+        generated(['{"answer": "', "no", '"}'], {1: {3: -2.0, 5: 0.0}}),
+    ]
+    row = scorer.finish(prepared, answers).scores.to_pylist()[0]
+    assert [i["answer"] for i in row["item_scores"]] == ["yes", "no"]
+    assert [i["confidence"] for i in row["item_scores"]] == [None, None]
+    assert row["normalized_score"] == row["pass_rate"] == 0.5
+
+
+def test_normalized_primary_metric_needs_log_probs():
+    with pytest.raises(ValueError, match="needs use_logprobs"):
+        checklist_scorer(use_logprobs=False, primary_metric="normalized")

@@ -53,7 +53,7 @@ def test_every_structured_mode_scores_every_item(vllm_judge, options):
     out = score_table(rows(), [scorer(**options)], vllm_judge, ["id"]).to_pylist()
     for row in out:
         assert row["error"] is None, row["error"]
-        items = row["q"]["items"]
+        items = row["q"]["item_scores"]
         assert [i["question"] for i in items] == [q["question"] for q in QUESTIONS]
         for item in items:
             assert item["answer"] in ("yes", "no")

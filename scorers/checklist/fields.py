@@ -32,7 +32,7 @@ SCORE_TYPE = pa.struct(
     [
         *((name, pa.float64()) for name in SCORE_FIELDS),
         ("primary_metric", pa.string()),
-        ("items", pa.list_(ITEM_TYPE)),
+        ("item_scores", pa.list_(ITEM_TYPE)),
         (USAGE_FIELD, USAGE_TYPE),
         ("unscored_reason", pa.string()),
     ]

@@ -53,7 +53,8 @@ def aggregate_items(
     """Aggregate one sample's item answers into the seed's Score fields.
 
     weighted_score is None when every weight is 0 (the formula divides by their sum);
-    normalized_score falls back to pass_rate when any item has no confidence.
+    normalized_score averages the confidences there are, and falls back to pass_rate when
+    no item has one (the seed; autochecklist averages the available ones too).
     """
     n = len(answers)
     if n == 0 or len(weights) != n or len(confidences) != n:
@@ -66,7 +67,7 @@ def aggregate_items(
         else None
     )
     known = [c for c in confidences if c is not None]
-    normalized = sum(known) / n if len(known) == n else pass_rate
+    normalized = sum(known) / len(known) if known else pass_rate
     primary = {"pass": pass_rate, "weighted": weighted, "normalized": normalized}[primary_metric]
     return ScoreValues(
         primary_score=primary,

@@ -6,6 +6,7 @@ the same batch and share its prefix in the cache. Arrow table in, one struct per
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from scorers.checklist.structured import (
     ANSWER_VALUES,
     ParsedItem,
     batch_request,
+    item_answer_requests,
     item_reasoned_requests,
     read_answers,
 )
@@ -70,6 +72,8 @@ class ChecklistScorer:
                 generation.extend(
                     item_reasoned_requests(sample, self.template, self.spec.reasoning_max_chars)
                 )
+            elif not self.spec.use_logprobs:
+                generation.extend(item_answer_requests(sample, self.template))
             else:
                 prompts.extend(sample.item_prompts(self.template))
         return PreparedBatch(
@@ -107,8 +111,12 @@ class ChecklistScorer:
         self, sample: SampleInput, generated: Sequence[Generated]
     ) -> list[ParsedItem]:
         if self.spec.mode == "batch":
-            return read_answers(generated[0], len(sample.items))
-        return [item for g in generated for item in read_answers(g, 1)]
+            parsed = read_answers(generated[0], len(sample.items))
+        else:
+            parsed = [item for g in generated for item in read_answers(g, 1)]
+        if not self.spec.use_logprobs:
+            parsed = [dataclasses.replace(item, confidence=None) for item in parsed]
+        return parsed
 
     def _assemble(
         self, sample: SampleInput, parsed: Sequence[ParsedItem], usage: dict[str, int]
@@ -123,7 +131,7 @@ class ChecklistScorer:
             record = _unscored(
                 self.spec.primary_metric, f"{len(failed)} of {len(items)} items unscored: {reasons}"
             )
-            return {**record, "items": items, "usage": usage}
+            return {**record, "item_scores": items, "usage": usage}
         values = aggregate_items(
             answers=[it["answer"] == "yes" for it in items],
             weights=[item.weight for item in sample.items],
@@ -133,7 +141,7 @@ class ChecklistScorer:
         return {
             **values.__dict__,
             "primary_metric": self.spec.primary_metric,
-            "items": items,
+            "item_scores": items,
             "usage": usage,
             "unscored_reason": None,
         }
@@ -148,9 +156,12 @@ def _from_label_read(result: JudgeResult) -> ParsedItem:
 
 
 def _item_record(index: int, item: ChecklistItem, read: ParsedItem) -> dict[str, Any]:
-    """The seed's answer rule from the confidence when there is one, else the text answer."""
+    """The answer the judge generated, with its confidence beside it (never overturning it);
+    an answer read from one token's log-probs follows the seed's 0.6 threshold."""
     confidence = read.confidence
-    answer = answer_from_confidence(confidence) if confidence is not None else read.answer
+    answer = read.answer
+    if answer is None and confidence is not None:
+        answer = answer_from_confidence(confidence)
     return {
         "index": index,
         "question": item.question,
@@ -172,7 +183,7 @@ def _unscored(primary_metric: str, reason: str) -> dict[str, Any]:
         "normalized_score": None,
         "scaled_score_1_5": None,
         "primary_metric": primary_metric,
-        "items": None,
+        "item_scores": None,
         "usage": NO_USAGE,
         "unscored_reason": reason,
     }

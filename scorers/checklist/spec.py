@@ -30,6 +30,14 @@ class ChecklistScorerSpec(ScorerSpec):
             "on long checklists)."
         ),
     )
+    use_logprobs: bool = Field(
+        default=True,
+        description=(
+            "true: each answer's confidence P(yes)/(P(yes)+P(no)) from the label tokens' "
+            "log-probs; false: the answer as generated text (structured output), no "
+            "confidence, and normalized_score falls back to pass_rate."
+        ),
+    )
     capture_reasoning: bool = Field(
         default=False,
         description="Generate a short reasoning per item before/with its answer (slower).",
@@ -65,6 +73,10 @@ class ChecklistScorerSpec(ScorerSpec):
     )
 
     def check_kind(self) -> None:
+        if self.primary_metric == "normalized" and not self.use_logprobs:
+            raise ValueError(
+                "primary_metric 'normalized' is the mean confidence: it needs use_logprobs"
+            )
         if (self.checklist is None) == (self.checklist_column is None):
             raise ValueError("give exactly one of 'checklist' and 'checklist_column'")
         if self.checklist is not None:
@@ -101,4 +113,4 @@ class ChecklistScorerSpec(ScorerSpec):
         return SCORE_TYPE
 
     def generates(self) -> bool:
-        return self.mode == "batch" or self.capture_reasoning
+        return self.mode == "batch" or self.capture_reasoning or not self.use_logprobs

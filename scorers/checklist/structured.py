@@ -26,6 +26,16 @@ def _reasoning(max_chars: int) -> str:
     return '"reasoning": "[^"\\\\\\x00-\\x1f]{0,' + str(max_chars) + '}"'
 
 
+def item_answer_requests(sample: SampleInput, prompt_template: str) -> list[GenerationRequest]:
+    """Item mode without log-probs: the answer as JSON text, {"answer": "yes"|"no"}."""
+    regex = r"\{" + _ANSWER + r"\}"
+    prompts = sample.item_prompts(prompt_template)
+    return [
+        GenerationRequest(prompt=p, regex=regex, max_tokens=_JSON_PUNCTUATION_TOKENS)
+        for p in prompts
+    ]
+
+
 def item_reasoned_requests(
     sample: SampleInput, prompt_template: str, max_chars: int
 ) -> list[GenerationRequest]:

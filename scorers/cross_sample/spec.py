@@ -13,14 +13,7 @@ from scorers.scorer_spec import ScorerSpec
 from scorers.snippet import check_defines, substitute_config
 
 
-class CrossSampleBase(ScorerSpec):
-    display_name: str | None = None
-    purpose: Literal["score", "qa"] = Field(
-        default="score", description="score: scores the output; qa: a quality check over it."
-    )
-
-
-class PythonAllSamplesSpec(CrossSampleBase):
+class PythonAllSamplesSpec(ScorerSpec):
     """The python-batch-scorer seed: `compute_scores(samples) -> one entry per sample`."""
 
     type: Literal["python_all_samples"]
@@ -28,7 +21,11 @@ class PythonAllSamplesSpec(CrossSampleBase):
         description="Python code defining (async) def compute_scores(samples) -> list[dict]."
     )
     config: dict[str, Any] = Field(
-        default_factory=dict, description="Values for << config.x >> in the snippet."
+        default_factory=dict,
+        description=(
+            "Values for << config.x >> in the snippet; the job's `config` is the default for "
+            "each key."
+        ),
     )
     columns: list[str] | None = Field(
         default=None,
@@ -55,7 +52,7 @@ class PythonAllSamplesSpec(CrossSampleBase):
         ]
 
 
-class TextColumnSpec(CrossSampleBase):
+class TextColumnSpec(ScorerSpec):
     column: str = Field(description="Text column compared across the dataset.")
 
     def input_columns(self) -> list[InputColumn]:
