@@ -67,9 +67,14 @@ def _run(args: argparse.Namespace) -> int:
         f"judge: {judge['requests']} requests, {judge['prompt_tokens']} prompt tokens "
         f"({judge['cached_prompt_tokens']} from the prefix cache)"
     )
+    print("scorers:")
+    for scorer in spec.definition.scorers:
+        qa = "  [qa]" if scorer.purpose == "qa" else ""
+        print(f"  {scorer.name} ({scorer.type}, column {scorer.key}){qa}")
     print("metrics:")
     for name, metric in result.metrics.items():
-        print(f"  {name}: {metric['value']}  (n={metric['count']}, skipped={metric['skipped']})")
+        counts = f"n={metric['count']}, skipped={metric['skipped']}"
+        print(f"  {name} [{metric['scorer_name']}]: {metric['value']}  ({counts})")
     first = spec.definition.scorers[0].key
     print("\nread the scores with Polars:")
     print("  import polars as pl")

@@ -37,7 +37,7 @@ class CrossSampleResult:
     key: str
     dataset: Any  # ray.data.Dataset
     default: dict[str, Any] | None
-    struct_type: pa.DataType | None
+    struct_type: pa.DataType
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,8 @@ def run_whole_dataset(
     score_cols = [c for c in wanted if c in judged.keys]
     task = ray.remote(num_cpus=1)(whole_dataset_task)
     table = ray.get(task.remote(scorer, id_col, source, input_cols, score_cols, judged))
-    return CrossSampleResult(scorer.key, ray.data.from_arrow(table), None, None)
+    struct_type = table.schema.field(scorer.key).type
+    return CrossSampleResult(scorer.key, ray.data.from_arrow(table), None, struct_type)
 
 
 def whole_dataset_task(

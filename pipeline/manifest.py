@@ -61,6 +61,10 @@ def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict
         "spec": spec.model_dump(mode="json"),
         "started_at": run.started_at,
         "finished_at": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
+        "scorers": [
+            {"key": s.key, "type": s.type, "name": s.name, "purpose": s.purpose}
+            for s in spec.definition.scorers
+        ],
         "versions": package_versions(),
         "model": model_fingerprint(spec.judge.model) if spec.judge else None,
         "input": {

@@ -18,6 +18,7 @@ SCORES_LONG = "scores_long"
 METRICS = "metrics.json"
 METRICS_TABLE = "metrics.parquet"
 MANIFEST = "manifest.json"
+SCORE_CONFIGS = "score_configs.json"
 
 
 class RunDirectoryExists(FileExistsError):

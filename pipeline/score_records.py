@@ -1,21 +1,34 @@
 """Score records (the score-records seed): one row per (sample, score name), ready to export.
 
-Every scalar field of every scorer's struct becomes a record: numbers NUMERIC, booleans
-BOOLEAN (value 1.0/0.0), text CATEGORICAL. A checklist's items become one record each
-(value = confidence, string_value = answer, comment = reasoning, metadata = the question).
+A score's name is the scorer's name (display name or key), plus the field unless it is the
+scorer's primary one: "correctness", "quality.pass_rate", "quality.item_2". Its data type
+comes from the run's score configs: NUMERIC and BOOLEAN in `value` (1.0/0.0 for booleans),
+CATEGORICAL as the category string in `string_value`. A checklist item is a BOOLEAN record
+(its answer) with the confidence in its metadata. The trace fields mapped in the spec
+(input.trace) travel into every record of the sample. A value outside its config is left
+out here; the assemble stage already put the reason into the row's error.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
+from scorers.score_config import ScoreConfig
+from scorers.scorer_spec import ScorerSpec
+
+TRACE_FIELDS = ("trace_name", "environment", "user", "author", "tags")
 RECORD_SCHEMA = pa.schema(
     [
         ("sample_id", pa.string()),
+        ("trace_name", pa.string()),
+        ("environment", pa.string()),
+        ("user", pa.string()),
+        ("author", pa.string()),
+        ("tags", pa.list_(pa.string())),
         ("name", pa.string()),
         ("value", pa.float64()),
         ("string_value", pa.string()),
@@ -23,89 +36,116 @@ RECORD_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("comment", pa.string()),
         ("metadata", pa.string()),
+        ("config_id", pa.string()),
         ("scorer_key", pa.string()),
+        ("purpose", pa.string()),
         ("run_id", pa.string()),
         ("created_at", pa.string()),
     ]
 )
-NOT_SCORES = frozenset(
-    {"item_scores", "usage", "unscored_reason", "metadata", "primary_metric", "distribution"}
-)
+
+RunConfigs = Mapping[str, Mapping[str, ScoreConfig]]  # scorer key -> field -> config
+
+
+def score_configs_json(scorers: Sequence[ScorerSpec], configs: RunConfigs) -> dict[str, Any]:
+    """score_configs.json: one entry per config id (a score name, or a scorer's item records)."""
+    out: dict[str, Any] = {}
+    for spec in scorers:
+        for field, config in configs[spec.key].items():
+            out[spec.record_name(field)] = {
+                "scorer_key": spec.key,
+                "field": field,
+                **config.model_dump(),
+            }
+        item = spec.item_config()
+        if item is not None:
+            out[f"{spec.name}.item"] = {
+                "scorer_key": spec.key,
+                "field": "item_scores",
+                **item.model_dump(),
+            }
+    return out
 
 
 def score_records(
-    table: pa.Table, id_col: str, scorer_keys: Sequence[str], run_id: str, created_at: str
+    table: pa.Table,
+    id_col: str,
+    scorers: Sequence[ScorerSpec],
+    configs: RunConfigs,
+    trace_columns: Mapping[str, str],
+    run_id: str,
+    created_at: str,
 ) -> pa.Table:
     rows: list[dict[str, Any]] = []
-    ids = table[id_col].to_pylist()
-    for key in scorer_keys:
-        kinds = _data_types(table.schema.field(key).type)
-        for sample_id, struct in zip(ids, table[key].to_pylist(), strict=True):
+    samples = table.to_pylist()
+    for spec in scorers:
+        fields = configs[spec.key]
+        item_config = spec.item_config()
+        for sample in samples:
+            struct = sample[spec.key]
             if struct is None:
                 continue
             common = {
-                "sample_id": str(sample_id),
+                "sample_id": str(sample[id_col]),
+                **_trace(sample, trace_columns),
                 "source": "EVAL",
-                "scorer_key": key,
+                "scorer_key": spec.key,
+                "purpose": spec.purpose,
                 "run_id": run_id,
                 "created_at": created_at,
             }
             comment = struct.get("unscored_reason")
             metadata = struct.get("metadata")
-            for name, value in struct.items():
-                if name in NOT_SCORES:
+            for field, config in fields.items():
+                value = struct.get(field)
+                if config.problem(value) is not None:
                     continue
                 rows.append(
                     {
                         **common,
-                        **_typed(value, kinds[name]),
-                        "name": name,
+                        **_typed(value, config),
+                        "name": spec.record_name(field),
+                        "config_id": spec.record_name(field),
                         "comment": comment,
                         "metadata": metadata,
                     }
                 )
-            for item in struct.get("item_scores") or []:
-                rows.append({**common, **_item_record(item)})
+            for item in spec.item_records(struct):
+                assert item_config is not None
+                rows.append(
+                    {
+                        **common,
+                        **_typed(item["value"], item_config),
+                        "name": item["name"],
+                        "config_id": item["config_id"],
+                        "comment": item["comment"],
+                        "metadata": json.dumps(item["metadata"]),
+                    }
+                )
     return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
 
 
-def _data_types(struct_type: pa.DataType) -> dict[str, str]:
-    kinds = {}
-    for field in struct_type:
-        if pa.types.is_boolean(field.type):
-            kinds[field.name] = "BOOLEAN"
-        elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
-            kinds[field.name] = "NUMERIC"
+def _trace(sample: Mapping[str, Any], trace_columns: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = dict.fromkeys(TRACE_FIELDS)
+    for field, column in trace_columns.items():
+        value = sample.get(column)
+        if field == "tags":
+            values[field] = None if value is None else [str(v) for v in value]
         else:
-            kinds[field.name] = "CATEGORICAL"
-    return kinds
+            values[field] = None if value is None else str(value)
+    return values
 
 
-def _typed(value: Any, data_type: str) -> dict[str, Any]:
-    if data_type == "BOOLEAN":
+def _typed(value: Any, config: ScoreConfig) -> dict[str, Any]:
+    if value is None:
+        return {"value": None, "string_value": None, "data_type": config.data_type}
+    if config.data_type == "BOOLEAN":
         return {
-            "value": None if value is None else float(value),
-            "string_value": None if value is None else str(value).lower(),
-            "data_type": data_type,
+            "value": float(value),
+            "string_value": str(value).lower(),
+            "data_type": "BOOLEAN",
         }
-    if data_type == "NUMERIC":
-        return {"value": value, "string_value": None, "data_type": data_type}
-    text = None if value is None else value if isinstance(value, str) else json.dumps(value)
-    return {"value": None, "string_value": text, "data_type": data_type}
-
-
-def _item_record(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": f"item_{item['index']}",
-        "value": item["confidence"],
-        "string_value": item["answer"],
-        "data_type": "NUMERIC",
-        "comment": item.get("reasoning") or item.get("unscored_reason"),
-        "metadata": json.dumps(
-            {
-                "question": item["question"],
-                "weight": item["weight"],
-                "confidence_level": item["confidence_level"],
-            }
-        ),
-    }
+    if config.data_type == "NUMERIC":
+        return {"value": float(value), "string_value": None, "data_type": "NUMERIC"}
+    text = value if isinstance(value, str) else json.dumps(value)
+    return {"value": None, "string_value": text, "data_type": "CATEGORICAL"}

@@ -22,12 +22,31 @@ from scorers.strict_model import StrictModel
 __all__ = ["ColumnNeed", "Definition", "InputSpec", "JobSpec", "JudgeSpec", "OutputSpec"]
 
 
+class TraceColumns(StrictModel):
+    """Input columns holding the score-records seed's trace fields; each travels into every
+    score record of its sample (and into scores/)."""
+
+    trace_name: str | None = None
+    environment: str | None = Field(default=None, description="e.g. production, development")
+    user: str | None = Field(default=None, description="The end user of the scored trace.")
+    author: str | None = Field(default=None, description="Who or what created the scores.")
+    tags: str | None = Field(default=None, description="A list-of-text column.")
+
+    def mapping(self) -> dict[str, str]:
+        """Trace field -> input column, for the fields that are mapped."""
+        return {name: column for name, column in self.model_dump().items() if column}
+
+
 class InputSpec(StrictModel):
     path: str = Field(description="fsspec URI of a Parquet file, a folder of them, or a glob.")
     id_column: str = Field(description="Column that identifies a sample; must be unique, not null.")
     passthrough_columns: list[str] = Field(
         default_factory=list,
         description="Input columns copied unchanged into the scored output, next to the id.",
+    )
+    trace: TraceColumns = Field(
+        default_factory=TraceColumns,
+        description="Input columns for the score records' trace fields (the id is the trace's).",
     )
 
 
@@ -143,7 +162,11 @@ class JobSpec(StrictModel):
 
     def kept_columns(self) -> list[str]:
         """Input columns copied into the scored output: id, passthrough, metric labels/groups."""
-        cols = [self.input.id_column, *self.input.passthrough_columns]
+        cols = [
+            self.input.id_column,
+            *self.input.passthrough_columns,
+            *self.input.trace.mapping().values(),
+        ]
         for scorer in self.definition.scorers:
             for metric in scorer.metrics:
                 cols.extend(metric.input_columns())
@@ -162,6 +185,9 @@ class JobSpec(StrictModel):
         need(self.input.id_column, "any", "input.id_column")
         for column in self.input.passthrough_columns:
             need(column, "any", "input.passthrough_columns")
+        for trace_field, column in self.input.trace.mapping().items():
+            kind: ColumnKind = "items" if trace_field == "tags" else "label"
+            need(column, kind, f"input.trace.{trace_field}")
         scorer_keys = {s.key for s in self.definition.scorers}
         for n, scorer in enumerate(self.definition.scorers):
             where = f"definition.scorers.{n}"
@@ -184,7 +210,11 @@ class JobSpec(StrictModel):
 
     def bound_metrics(self) -> list[BoundMetric]:
         """Every scorer's metrics, tied to the scorer's output column."""
-        return [BoundMetric.from_spec(s.key, m) for s in self.definition.scorers for m in s.metrics]
+        return [
+            BoundMetric.from_spec(s.key, m, s.name)
+            for s in self.definition.scorers
+            for m in s.metrics
+        ]
 
 
 def _raise_on_duplicates(what: str, names: list[str]) -> None:

@@ -16,11 +16,18 @@ from typing import Any, ParamSpec, TypeVar
 
 import pyarrow as pa
 
-from pipeline.assemble import join_cross_sample
+from pipeline.assemble import assemble
 from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
 from pipeline.resolve import resolve_spec_paths
-from pipeline.run_dir import METRICS, METRICS_TABLE, SCORES, SCORES_LONG, RunDirectory
-from pipeline.score_records import RECORD_SCHEMA, score_records
+from pipeline.run_dir import (
+    METRICS,
+    METRICS_TABLE,
+    SCORE_CONFIGS,
+    SCORES,
+    SCORES_LONG,
+    RunDirectory,
+)
+from pipeline.score_records import RECORD_SCHEMA, score_configs_json, score_records
 from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
 from pipeline.summary import merge_summaries, summary_batch
@@ -28,6 +35,7 @@ from scorers.judge.api_key import api_key_env_vars
 from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows
 from scorers.registry import judged_scorer
+from scorers.score_config import ScoreConfig
 from scorers.usage import ERROR_COLUMN
 
 P = ParamSpec("P")
@@ -129,29 +137,47 @@ def judge_stage(run: Run) -> JudgedRows:
     return JudgedRows(path, run.run_dir.arrow_fs, tuple(s.key for s in judged_specs))
 
 
-def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleResult]) -> str:
-    """The staged scores/: judged rows, with each cross-sample result joined on by id."""
+@dataclass(frozen=True)
+class Scores:
+    """The staged scores/ and the run's score configs (scorer key -> field -> config)."""
+
+    path: str
+    configs: dict[str, dict[str, ScoreConfig]]
+
+
+def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleResult]) -> Scores:
+    """The staged scores/: judged rows, each cross-sample result joined on by id, and every
+    score checked against its config (a value outside it is an error in its row)."""
+    import pyarrow.dataset as pads
     import ray
 
-    if not results:
-        return judged.path
+    judged_schema = pads.dataset(judged.path, filesystem=judged.filesystem).schema
+    struct_types = {key: judged_schema.field(key).type for key in judged.keys}
+    struct_types |= {r.key: r.struct_type for r in results}
+    scorers = run.spec.definition.scorers
+    configs = {s.key: s.field_configs(struct_types[s.key]) for s in scorers}
+    checks = {
+        key: {f: c for f, c in fields.items() if c.bounded()} for key, fields in configs.items()
+    }
     rows = ray.data.read_parquet(judged.path, filesystem=judged.filesystem)
-    final = join_cross_sample(rows, results, run.spec.input.id_column, run.source.num_rows)
+    final = assemble(rows, results, run.spec.input.id_column, run.source.num_rows, checks)
     path = f"{run.staging}/{SCORES}"
     final.write_parquet(path, filesystem=run.run_dir.arrow_fs)
-    return path
+    return Scores(path, configs)
 
 
-def records_stage(run: Run, scores: str) -> str:
+def records_stage(run: Run, scores: Scores) -> str:
     """The staged scores_long/: one score record per (sample, score name)."""
     import ray
 
     path = f"{run.staging}/{SCORES_LONG}"
-    ray.data.read_parquet(scores, filesystem=run.run_dir.arrow_fs).map_batches(
+    ray.data.read_parquet(scores.path, filesystem=run.run_dir.arrow_fs).map_batches(
         score_records,
         fn_kwargs={
             "id_col": run.spec.input.id_column,
-            "scorer_keys": [s.key for s in run.spec.definition.scorers],
+            "scorers": run.spec.definition.scorers,
+            "configs": scores.configs,
+            "trace_columns": run.spec.input.trace.mapping(),
             "run_id": run.run_id,
             "created_at": run.started_at,
         },
@@ -161,14 +187,14 @@ def records_stage(run: Run, scores: str) -> str:
     return path
 
 
-def summary_stage(run: Run, scores: str) -> dict[str, Any]:
+def summary_stage(run: Run, scores: Scores) -> dict[str, Any]:
     """One pass over the staged scores: counts and metric partials, merged; the row count is
     checked here, so a run that lost or repeated rows commits nothing."""
     import ray
 
     metrics = run.spec.bound_metrics()
     blocks = (
-        ray.data.read_parquet(scores, filesystem=run.run_dir.arrow_fs)
+        ray.data.read_parquet(scores.path, filesystem=run.run_dir.arrow_fs)
         .map_batches(
             summary_batch,
             fn_kwargs={
@@ -183,17 +209,22 @@ def summary_stage(run: Run, scores: str) -> dict[str, Any]:
     summary = merge_summaries([json.loads(row["summary"]) for row in blocks], metrics)
     if summary["rows"] != run.source.num_rows:
         raise RowCountMismatch(
-            f"{run.source.num_rows} input rows but {summary['rows']} scored rows in {scores}; "
+            f"{run.source.num_rows} input rows but {summary['rows']} scored rows in "
+            f"{scores.path}; "
             "nothing was committed"
         )
     return summary
 
 
-def commit_stage(run: Run, scores: str, records: str, summary: dict[str, Any]) -> dict[str, Any]:
-    """Move scores/ and scores_long/ into place, then write the metrics; returns them."""
-    run.run_dir.commit(scores, SCORES)
+def commit_stage(run: Run, scores: Scores, records: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """Move scores/ and scores_long/ into place, then write score configs and metrics;
+    returns the metrics."""
+    run.run_dir.commit(scores.path, SCORES)
     run.run_dir.commit(records, SCORES_LONG)
     run.run_dir.remove(run.staging)
+    run.run_dir.write_json(
+        SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs)
+    )
     metrics = finalize(summary["metrics"], run.spec.bound_metrics())
     run.run_dir.write_json(METRICS, metrics)
     run.run_dir.write_table(METRICS_TABLE, metrics_rows(metrics))

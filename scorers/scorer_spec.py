@@ -14,8 +14,14 @@ from pydantic import Field, field_validator, model_validator
 from scorers.columns import InputColumn
 from scorers.metrics.spec import MetricSpec
 from scorers.prompt_check import check_metric_fields
+from scorers.score_config import ScoreConfig, inferred_config
 from scorers.scorer_key import check_scorer_key
 from scorers.strict_model import StrictModel
+
+# Struct fields that describe a score rather than being one: never a score record.
+NOT_SCORE_FIELDS = frozenset(
+    {"item_scores", "usage", "unscored_reason", "metadata", "primary_metric", "distribution"}
+)
 
 
 class ScorerSpec(StrictModel):
@@ -36,9 +42,18 @@ class ScorerSpec(StrictModel):
     metrics: list[MetricSpec] = Field(
         default_factory=list, description="Metrics over this scorer's fields; null means none."
     )
+    score_configs: dict[str, ScoreConfig] = Field(
+        default_factory=dict,
+        description=(
+            "Per score field: data type, min/max or categories, description (overrides the "
+            "kind's own). A value outside its config is an error in its row."
+        ),
+    )
 
     # The fields a metric may aggregate; None when they are only known at run time.
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = None
+    # The field whose score record carries the scorer's bare name ("correctness").
+    PRIMARY_FIELD: ClassVar[str | None] = None
 
     @field_validator("metrics", mode="before")
     @classmethod
@@ -51,6 +66,12 @@ class ScorerSpec(StrictModel):
         self.check_kind()
         if self.SCORE_FIELDS is not None:
             check_metric_fields(self.metrics, self.SCORE_FIELDS)
+            unknown = sorted(set(self.score_configs) - set(self.SCORE_FIELDS))
+            if unknown:
+                raise ValueError(
+                    f"score_configs {unknown} are not score fields; "
+                    f"available: {', '.join(self.SCORE_FIELDS)}"
+                )
         return self
 
     def check_kind(self) -> None:
@@ -70,6 +91,36 @@ class ScorerSpec(StrictModel):
 
     def output_type(self) -> pa.DataType | None:
         """The struct written per row; None when the scorer's own code decides it at run time."""
+        return None
+
+    def record_name(self, field: str) -> str:
+        """A score's name: the scorer's name, plus the field unless it is the primary one."""
+        return self.name if field == self.PRIMARY_FIELD else f"{self.name}.{field}"
+
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        """The kind's own ranges and categories for its fields."""
+        return {}
+
+    def field_configs(self, struct_type: pa.DataType) -> dict[str, ScoreConfig]:
+        """A config per score field of the struct this scorer wrote: inferred from its type,
+        then the kind's ranges, then the spec's own score_configs."""
+        configs = {}
+        for field in struct_type:
+            inferred = inferred_config(field.type)
+            if field.name not in NOT_SCORE_FIELDS and inferred is not None:
+                configs[field.name] = inferred
+        known = self.kind_score_configs()
+        configs.update({name: c for name, c in known.items() if name in configs})
+        configs.update(self.score_configs)
+        return configs
+
+    def item_records(self, struct: dict[str, Any]) -> list[dict[str, Any]]:
+        """Score records for the parts of one row's struct that are scores of their own (a
+        checklist's items): dicts with name, config_id, value, comment, metadata."""
+        return []
+
+    def item_config(self) -> ScoreConfig | None:
+        """The config shared by the item records, if the kind writes any."""
         return None
 
     def generates(self) -> bool:

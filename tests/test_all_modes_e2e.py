@@ -130,6 +130,6 @@ def test_every_scorer_type_in_one_job(tmp_path, ray_cluster, tiny_model, demo_pa
     assert set(records["scorer_key"]) == set(SCORER_KEYS)
     assert set(records["data_type"]) == {"NUMERIC", "BOOLEAN", "CATEGORICAL"}
     reasoned = records.filter(
-        (pl.col("scorer_key") == "batch") & pl.col("name").str.starts_with("item_")
+        (pl.col("scorer_key") == "batch") & pl.col("name").str.starts_with("batch.item_")
     )
     assert reasoned["comment"].is_not_null().any()

@@ -103,3 +103,34 @@ def test_a_custom_prompt_uses_the_placeholders_its_mode_fills(mode, template, me
 def test_a_custom_prompt_without_history_is_refused_when_history_column_is_set():
     with pytest.raises(ValueError, match=r"template must use \{history\}"):
         spec_of({"mode": "item"}, history_column="history", custom_prompt="{target} {question}")
+
+
+@pytest.mark.parametrize(
+    ("preset", "extra", "marker"),
+    [
+        ("item", {}, "Answer with Yes or No."),
+        ("batch", {"mode": "batch"}, "Questions:"),
+        ("rlcf", {}, "Requirement: "),
+        ("rocketeval", {"history_column": "history"}, "Checklist item: "),
+    ],
+)
+def test_the_seed_presets_are_picked_by_name(preset, extra, marker):
+    prompts = prompts_sent(spec_of({"mode": "item", **extra}, scorer_prompt=preset))
+    text = "\n".join(prompts)
+    assert marker in text and all(q in text for q in QUESTIONS)
+    if preset == "rocketeval":
+        assert all(HISTORY in p for p in prompts)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"scorer_prompt": "rocketeval"}, "needs history_column"),
+        ({"scorer_prompt": "rlcf", "history_column": "history"}, "has no {history}"),
+        ({"scorer_prompt": "batch"}, "does not fit mode 'item'"),
+        ({"scorer_prompt": "item", "custom_prompt": "{target} {question}"}, "not both"),
+    ],
+)
+def test_a_preset_that_does_not_fit_is_refused(extra, message):
+    with pytest.raises(ValueError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        spec_of({"mode": "item"}, **extra)

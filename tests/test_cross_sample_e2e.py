@@ -141,6 +141,61 @@ def test_exact_and_near_duplicates_and_score_records(tmp_path, ray_cluster):
         "created_at",
     }
     assert records.height == 5 * 3 + 5 * 2
-    flags = records.filter(pl.col("name") == "is_unique")
+    flags = records.filter(pl.col("name") == "exact")  # the primary field: the scorer's name
     assert set(flags["data_type"]) == {"BOOLEAN"} and set(flags["source"]) == {"EVAL"}
-    assert set(records.filter(pl.col("name") == "near_dup_cluster")["data_type"]) == {"CATEGORICAL"}
+    clusters = records.filter(pl.col("name") == "near.near_dup_cluster")
+    assert set(clusters["data_type"]) == {"CATEGORICAL"}
+
+
+def test_score_configs_trace_fields_and_display_names_through_a_job(tmp_path, ray_cluster):
+    data = tmp_path / "acc.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["a", "b", "c"],
+                "score": [0.25, 1.5, 0.75],
+                "env": ["prod", "prod", "dev"],
+                "labels": [["x"], [], ["y", "z"]],
+            }
+        ),
+        data,
+    )
+    raw = spec(
+        tmp_path,
+        data,
+        [
+            {
+                "type": "python_all_samples",
+                "display_name": "Accuracy",
+                "purpose": "qa",
+                "compute_scores_snippet": (
+                    "def compute_scores(samples):\n"
+                    "    return [{'accuracy': s['score']} for s in samples]\n"
+                ),
+                "columns": ["score"],
+                "score_configs": {"accuracy": {"data_type": "NUMERIC", "min": 0, "max": 1}},
+                "metrics": [{"type": "mean", "field": "accuracy", "name": "mean accuracy"}],
+            }
+        ],
+    )
+    raw["input"]["trace"] = {"environment": "env", "tags": "labels"}
+    result = run_job(parse_spec(raw))
+
+    out = scores(result).sort("id")
+    assert out["error"].to_list() == [
+        None,
+        "python_all_samples_0.accuracy: 1.5 is outside [0.0, 1.0]",
+        None,
+    ]
+    records = pl.read_parquet(f"{result.run_dir}/scores_long/*.parquet").sort("sample_id")
+    assert records["sample_id"].to_list() == ["a", "c"]  # no record for the value out of range
+    assert set(records["name"]) == {"Accuracy.accuracy"} and set(records["purpose"]) == {"qa"}
+    assert records["environment"].to_list() == ["prod", "dev"]
+    assert records["tags"].to_list() == [["x"], ["y", "z"]]
+    configs = json.loads((Path(result.run_dir) / "score_configs.json").read_text())
+    assert configs["Accuracy.accuracy"]["max"] == 1.0
+    assert result.metrics["mean accuracy"]["scorer_name"] == "Accuracy"
+    assert result.manifest["scorers"] == [
+        {"key": "python_all_samples_0", "type": "python_all_samples", "name": "Accuracy",
+         "purpose": "qa"}
+    ]  # fmt: skip

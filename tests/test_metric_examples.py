@@ -87,14 +87,15 @@ def test_metrics_rows_one_row_per_metric_and_group():
     ]
     rows = metrics_rows(compute_metrics([table], metrics))
     assert rows.schema == METRICS_ROW_SCHEMA
+    about = {"scorer": "q", "scorer_name": "q"}
     assert rows.to_pylist() == [
-        {"metric": "mean_score", "type": "mean", "scorer": "q", "field": "score", "group": None,
+        {"metric": "mean_score", "type": "mean", **about, "field": "score", "group": None,
          "value": 2.0, "value_json": "2.0", "count": 2, "skipped": 1},
-        {"metric": "mean_score", "type": "mean", "scorer": "q", "field": "score",
+        {"metric": "mean_score", "type": "mean", **about, "field": "score",
          "group": '{"model": "a"}', "value": 1.0, "value_json": "1.0", "count": 1, "skipped": 0},
-        {"metric": "mean_score", "type": "mean", "scorer": "q", "field": "score",
+        {"metric": "mean_score", "type": "mean", **about, "field": "score",
          "group": '{"model": "b"}', "value": 3.0, "value_json": "3.0", "count": 1, "skipped": 1},
-        {"metric": "frequency_answer", "type": "frequency", "scorer": "q", "field": "answer",
+        {"metric": "frequency_answer", "type": "frequency", **about, "field": "answer",
          "group": None, "value": None, "value_json": "{}", "count": 0, "skipped": 3},
     ]  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -10,6 +10,7 @@ from pydantic import Field
 from scorers.checklist.fields import SCORE_FIELDS, SCORE_TYPE
 from scorers.columns import InputColumn, columns_named
 from scorers.prompt_check import check_template
+from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 
@@ -22,6 +23,7 @@ class ChecklistItem(StrictModel):
 class ChecklistScorerSpec(ScorerSpec):
     type: Literal["checklist"]
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = SCORE_FIELDS
+    PRIMARY_FIELD: ClassVar[str | None] = "primary_score"
     mode: Literal["item", "batch"] = Field(
         default="item",
         description=(
@@ -62,6 +64,14 @@ class ChecklistScorerSpec(ScorerSpec):
             "as {history}."
         ),
     )
+    scorer_prompt: Literal["batch", "item", "rlcf", "rocketeval"] | None = Field(
+        default=None,
+        description=(
+            "A built-in prompt by name (the seed's presets): batch (batch mode), item, rlcf "
+            "(requirement-style, item mode), rocketeval (conversation with {history}, item "
+            "mode). Default: the mode's own."
+        ),
+    )
     custom_prompt: str | None = Field(
         default=None,
         description=(
@@ -84,11 +94,28 @@ class ChecklistScorerSpec(ScorerSpec):
                 raise ValueError("checklist is empty")
             if self.primary_metric == "weighted" and sum(i.weight for i in self.checklist) == 0:
                 raise ValueError("primary_metric 'weighted' needs a checklist weight above 0")
+        self._check_preset()
         if self.custom_prompt is not None:
             required = {"target", self.question_placeholder()}
             if self.history_column is not None:
                 required.add("history")
             check_template(self.custom_prompt, {"input", *required}, required=required)
+
+    def _check_preset(self) -> None:
+        preset = self.scorer_prompt
+        if preset is None:
+            return
+        if self.custom_prompt is not None:
+            raise ValueError("give scorer_prompt or custom_prompt, not both")
+        if (preset == "batch") != (self.mode == "batch"):
+            raise ValueError(f"scorer_prompt {preset!r} does not fit mode {self.mode!r}")
+        if preset == "rocketeval" and self.history_column is None:
+            raise ValueError("scorer_prompt 'rocketeval' needs history_column ({history})")
+        if preset == "rlcf" and self.history_column is not None:
+            raise ValueError(
+                "scorer_prompt 'rlcf' has no {history}: use 'rocketeval' or a custom_prompt "
+                "with history_column"
+            )
 
     def question_placeholder(self) -> str:
         """Batch mode asks every question in one prompt: `{questions}`; item mode `{question}`."""
@@ -96,6 +123,8 @@ class ChecklistScorerSpec(ScorerSpec):
 
     def builtin_template(self) -> str:
         """The name of the built-in template for this mode, with a {history} section if any."""
+        if self.scorer_prompt in ("rlcf", "rocketeval"):
+            return self.scorer_prompt
         name = "batch" if self.mode == "batch" else "item"
         if self.mode == "item" and self.capture_reasoning:
             name = "item_reasoned"
@@ -114,3 +143,35 @@ class ChecklistScorerSpec(ScorerSpec):
 
     def generates(self) -> bool:
         return self.mode == "batch" or self.capture_reasoning or not self.use_logprobs
+
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        return {
+            "primary_score": unit_interval(f"the {self.primary_metric} score"),
+            "pass_rate": unit_interval("share of yes answers"),
+            "weighted_score": unit_interval("importance-weighted share of yes answers"),
+            "normalized_score": unit_interval("mean confidence, or pass_rate without one"),
+            "scaled_score_1_5": ScoreConfig(
+                data_type="NUMERIC", min=1.0, max=5.0, description="pass_rate * 4 + 1"
+            ),
+        }
+
+    def item_config(self) -> ScoreConfig:
+        return ScoreConfig(data_type="BOOLEAN", description="the judge's yes/no for one item")
+
+    def item_records(self, struct: dict[str, Any]) -> list[dict[str, Any]]:
+        """One BOOLEAN record per item: the answer, its confidence in the metadata."""
+        return [
+            {
+                "name": f"{self.name}.item_{item['index']}",
+                "config_id": f"{self.name}.item",
+                "value": None if item["answer"] is None else item["answer"] == "yes",
+                "comment": item.get("reasoning") or item.get("unscored_reason"),
+                "metadata": {
+                    "question": item["question"],
+                    "weight": item["weight"],
+                    "confidence": item["confidence"],
+                    "confidence_level": item["confidence_level"],
+                },
+            }
+            for item in struct.get("item_scores") or []
+        ]

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from scorers.columns import InputColumn, columns_named
 from scorers.cross_sample.fields import NEAR_DUP_TYPE, UNIQUENESS_TYPE
+from scorers.score_config import ScoreConfig
 from scorers.scorer_spec import ScorerSpec
 from scorers.snippet import check_defines, substitute_config
 
@@ -64,6 +65,7 @@ class UniquenessSpec(TextColumnSpec):
 
     type: Literal["uniqueness"]
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = tuple(UNIQUENESS_TYPE.names)
+    PRIMARY_FIELD: ClassVar[str | None] = "is_unique"
     lowercase: bool = True
     collapse_whitespace: bool = Field(default=True, description="Runs of whitespace count as one.")
     strip_punctuation: bool = False
@@ -71,12 +73,20 @@ class UniquenessSpec(TextColumnSpec):
     def output_type(self) -> pa.DataType:
         return UNIQUENESS_TYPE
 
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        return {
+            "duplicate_count": ScoreConfig(
+                data_type="NUMERIC", min=0.0, description="other rows with the same text"
+            )
+        }
+
 
 class NearDuplicatesSpec(TextColumnSpec):
     """Near duplicates by MinHash + LSH banding; clusters are connected components."""
 
     type: Literal["near_duplicates"]
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = tuple(NEAR_DUP_TYPE.names)
+    PRIMARY_FIELD: ClassVar[str | None] = "is_near_duplicate"
     threshold: float = Field(
         default=0.8, gt=0, lt=1, description="Jaccard similarity above which texts are near dups."
     )

@@ -75,6 +75,7 @@ def finalize(partials: Partials, metrics: Iterable[BoundMetric]) -> dict[str, di
             result[m.name] = {
                 "type": m.type,
                 "scorer": m.scorer,
+                "scorer_name": m.scorer_name or m.scorer,
                 "field": m.field,
                 **_final(metric, part),
                 "groups": groups,

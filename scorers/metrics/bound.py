@@ -18,13 +18,17 @@ class BoundMetric:
     positive_label: Label = True
     threshold: float | None = None
     compute_metric_snippet: str | None = None
+    scorer_name: str | None = None  # the scorer's display name; its key when None
 
     @classmethod
-    def from_spec(cls, scorer: str, spec: MetricSpec) -> BoundMetric:
+    def from_spec(
+        cls, scorer: str, spec: MetricSpec, scorer_name: str | None = None
+    ) -> BoundMetric:
         return cls(
             name=spec.display_name,
             type=spec.type,
             scorer=scorer,
+            scorer_name=scorer_name,
             field=spec.field,
             label_column=spec.label_column,
             group_by=tuple(spec.group_by),

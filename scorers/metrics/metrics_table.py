@@ -13,6 +13,7 @@ METRICS_ROW_SCHEMA = pa.schema(
         ("metric", pa.string()),
         ("type", pa.string()),
         ("scorer", pa.string()),
+        ("scorer_name", pa.string()),
         ("field", pa.string()),
         ("group", pa.string()),  # JSON {column: value}; null for the overall row
         ("value", pa.float64()),  # null when the value is a dict or missing
@@ -26,7 +27,7 @@ METRICS_ROW_SCHEMA = pa.schema(
 def metrics_rows(result: dict[str, dict[str, Any]]) -> pa.Table:
     rows = []
     for name, metric in result.items():
-        about = {k: metric[k] for k in ("type", "scorer", "field")}
+        about = {k: metric[k] for k in ("type", "scorer", "scorer_name", "field")}
         rows.append({"metric": name, **about, "group": None, **_measures(metric)})
         for key, group in metric.get("groups", {}).items():
             rows.append({"metric": name, **about, "group": key, **_measures(group)})

@@ -6,6 +6,7 @@ how a label distribution becomes its score fields.
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
@@ -18,6 +19,7 @@ from scorers.judge.labels import YES_NO, LabelSet
 from scorers.prompt_check import check_template
 from scorers.rating.fields import BOOLEAN_TYPE, CATEGORICAL_TYPE, LIKERT_TYPE
 from scorers.rating.interpret import boolean_fields, categorical_fields, likert_fields
+from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
 
 OPTION_LETTERS = string.ascii_uppercase
@@ -62,6 +64,9 @@ class RatingBase(ScorerSpec):
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        return {"label_mass": unit_interval("probability the judge gave the labels at all")}
+
 
 class LikertSpec(RatingBase):
     """G-Eval style: P(1..N) from the digit tokens; score = expected value."""
@@ -69,6 +74,7 @@ class LikertSpec(RatingBase):
     type: Literal["likert"]
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset({"scale", "anchors"})
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = ("score", "mode", "label_mass")
+    PRIMARY_FIELD: ClassVar[str | None] = "score"
     scale: int = Field(default=5, ge=2, le=9, description="Highest rating; digits 1..scale.")
     anchors: dict[int, str] = Field(
         default_factory=dict, description="Meaning of some ratings, e.g. {1: poor, 5: excellent}."
@@ -92,6 +98,18 @@ class LikertSpec(RatingBase):
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return likert_fields(probs)
 
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        scale = float(self.scale)
+        return {
+            **super().kind_score_configs(),
+            "score": ScoreConfig(
+                data_type="NUMERIC", min=1.0, max=scale, description="expected rating"
+            ),
+            "mode": ScoreConfig(
+                data_type="NUMERIC", min=1.0, max=scale, description="likeliest rating"
+            ),
+        }
+
     def output_type(self) -> pa.DataType:
         return LIKERT_TYPE
 
@@ -107,6 +125,7 @@ class CategoricalSpec(RatingBase):
         "entropy_bits",
         "label_mass",
     )
+    PRIMARY_FIELD: ClassVar[str | None] = "label"
     labels: list[str] = Field(min_length=2, max_length=len(OPTION_LETTERS))
 
     @model_validator(mode="after")
@@ -126,6 +145,16 @@ class CategoricalSpec(RatingBase):
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return categorical_fields(probs, self.labels)
 
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        return {
+            **super().kind_score_configs(),
+            "label": ScoreConfig(data_type="CATEGORICAL", categories=list(self.labels)),
+            "probability": unit_interval("probability of the chosen label"),
+            "entropy_bits": ScoreConfig(
+                data_type="NUMERIC", min=0.0, max=math.log2(len(self.labels))
+            ),
+        }
+
     def output_type(self) -> pa.DataType:
         return CATEGORICAL_TYPE
 
@@ -135,9 +164,13 @@ class BooleanSpec(RatingBase):
 
     type: Literal["boolean"]
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = ("value", "confidence", "label_mass")
+    PRIMARY_FIELD: ClassVar[str | None] = "value"
 
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return boolean_fields(probs)
+
+    def kind_score_configs(self) -> dict[str, ScoreConfig]:
+        return {**super().kind_score_configs(), "confidence": unit_interval("P(yes)")}
 
     def output_type(self) -> pa.DataType:
         return BOOLEAN_TYPE

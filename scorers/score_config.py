@@ -1,0 +1,65 @@
+"""Score configurations (the score-records seed's "Eval Configuration"): per score name its
+data type, range or categories and description, written once per run and checked per value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from scorers.strict_model import StrictModel
+
+DataType = Literal["NUMERIC", "BOOLEAN", "CATEGORICAL"]
+BOUND_TOLERANCE = 1e-9  # probabilities summed in floating point may overshoot 1 by an ulp
+
+
+class ScoreConfig(StrictModel):
+    data_type: DataType
+    min: float | None = Field(default=None, description="NUMERIC: smallest valid value.")
+    max: float | None = Field(default=None, description="NUMERIC: largest valid value.")
+    categories: list[str] | None = Field(
+        default=None, description="CATEGORICAL: the valid values (any when not given)."
+    )
+    description: str | None = None
+
+    def bounded(self) -> bool:
+        """Whether a value of the right type can still fall outside this config."""
+        return self.min is not None or self.max is not None or self.categories is not None
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` does not fit this config, or None (null always fits: it is unscored)."""
+        if value is None:
+            return None
+        if self.data_type == "BOOLEAN":
+            return None if isinstance(value, bool) else f"{value!r} is not a boolean"
+        if self.data_type == "CATEGORICAL":
+            if self.categories is not None and str(value) not in self.categories:
+                return f"{value!r} is not one of {self.categories}"
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{value!r} is not a number"
+        if math.isnan(value):
+            return None
+        low = -math.inf if self.min is None else self.min - BOUND_TOLERANCE
+        high = math.inf if self.max is None else self.max + BOUND_TOLERANCE
+        if not low <= value <= high:
+            return f"{value!r} is outside [{self.min}, {self.max}]"
+        return None
+
+
+def inferred_config(dtype: pa.DataType) -> ScoreConfig | None:
+    """The config a field's Arrow type implies; None for a field that is not a score."""
+    if pa.types.is_boolean(dtype):
+        return ScoreConfig(data_type="BOOLEAN")
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+        return ScoreConfig(data_type="NUMERIC")
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return ScoreConfig(data_type="CATEGORICAL")
+    return None
+
+
+def unit_interval(description: str) -> ScoreConfig:
+    return ScoreConfig(data_type="NUMERIC", min=0.0, max=1.0, description=description)
