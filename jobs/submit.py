@@ -60,11 +60,11 @@ def submit(
 
 
 def _forwarded_env(spec: JobSpec) -> dict[str, str]:
-    """The judge's API key, so the job's actors can call the endpoint (never logged)."""
+    """The judges' API keys, so the job's actors can call the endpoints (never logged)."""
     env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
-    key_env = spec.judge.api_key_env if spec.judge is not None else None
-    if key_env and os.environ.get(key_env):
-        env.update(api_key_env_vars(key_env))
+    for judge in spec.all_judges().values():
+        if judge.api_key_env and os.environ.get(judge.api_key_env):
+            env.update(api_key_env_vars(judge.api_key_env))
     return env
 
 

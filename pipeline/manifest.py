@@ -52,6 +52,7 @@ def _sha256(path: Path) -> str:
 def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict[str, Any]:
     """What a run records about itself, from the outputs of its stages."""
     spec = run.spec
+    judges = list(spec.all_judges().values())
     finished = time.time()
     usage = summary["usage"]
     return {
@@ -66,7 +67,8 @@ def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict
             for s in spec.definition.scorers
         ],
         "versions": package_versions(),
-        "model": model_fingerprint(spec.judge.model) if spec.judge else None,
+        "model": model_fingerprint(judges[0].model) if judges else None,
+        "judges": {name: model_fingerprint(j.model) for name, j in spec.all_judges().items()},
         "input": {
             "uri": spec.input.path,
             "files": len(run.source.files),

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from pipeline.filesystems import is_remote
-from pipeline.spec import JobSpec
+from pipeline.spec import JobSpec, JudgeSpec
 
 
 class ModelNotFound(FileNotFoundError):
@@ -30,10 +30,15 @@ def resolve_spec_paths(spec: JobSpec, base: Path | None = None) -> JobSpec:
         "input": spec.input.model_copy(update={"path": local(spec.input.path)}),
         "output": spec.output.model_copy(update={"path": local(spec.output.path)}),
     }
-    if spec.judge is not None and spec.judge.backend == "vllm":
-        update["judge"] = spec.judge.model_copy(
-            update={"model": resolve_model(spec.judge.model, root)}
-        )
+
+    def judge(spec: JudgeSpec) -> JudgeSpec:
+        if spec.backend != "vllm":
+            return spec
+        return spec.model_copy(update={"model": resolve_model(spec.model, root)})
+
+    if spec.judge is not None:
+        update["judge"] = judge(spec.judge)
+    update["judges"] = {name: judge(j) for name, j in spec.judges.items()}
     return spec.model_copy(update=update)
 
 

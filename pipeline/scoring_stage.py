@@ -31,6 +31,10 @@ def score_table(
     results = judge_all(prepared, judge)
     out = batch.select(list(keep_columns))
     errors: list[list[str]] = [[] for _ in range(batch.num_rows)]
+    if ERROR_COLUMN in batch.column_names:  # an earlier judge's stage
+        for row_errors, earlier in zip(errors, batch[ERROR_COLUMN].to_pylist(), strict=True):
+            if earlier is not None:
+                row_errors.append(earlier)
     for scorer, ready, answers in zip(scorers, prepared, results, strict=True):
         scored = scorer.finish(ready, answers)
         out = out.append_column(scorer.key, scored.scores)

@@ -21,6 +21,8 @@ from scorers.strict_model import StrictModel
 
 __all__ = ["ColumnNeed", "Definition", "InputSpec", "JobSpec", "JudgeSpec", "OutputSpec"]
 
+DEFAULT_JUDGE = "judge"  # the name of the job's `judge` among its judges
+
 
 class TraceColumns(StrictModel):
     """Input columns holding the score-records seed's trace fields; each travels into every
@@ -94,7 +96,14 @@ class JobSpec(StrictModel):
     name: str = Field(min_length=1)
     input: InputSpec
     output: OutputSpec
-    judge: JudgeSpec | None = None
+    judge: JudgeSpec | None = Field(
+        default=None,
+        description=f"The judge scorers use unless they name another ({DEFAULT_JUDGE!r}).",
+    )
+    judges: dict[str, JudgeSpec] = Field(
+        default_factory=dict,
+        description="More judges by name; a judged scorer picks one with `judge: <name>`.",
+    )
     config: dict[str, Any] = Field(
         default_factory=dict,
         description=(
@@ -125,15 +134,25 @@ class JobSpec(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> JobSpec:
         judged = [s.key for s in self.judged_scorers()]
-        if judged and self.judge is None:
+        if judged and not self.all_judges():
             raise ValueError(f"judge: scorer(s) {judged} need a judge section")
-        if self.judge is not None and self.judge.backend == "openai":
-            generating = [s.key for s in self.judged_scorers() if s.generates()]
-            if generating:
-                raise ValueError(
-                    f"scorer(s) {generating}: batch mode and capture_reasoning generate JSON "
-                    "under a grammar, which needs judge.backend 'vllm'"
-                )
+        if self.judge is not None and DEFAULT_JUDGE in self.judges:
+            raise ValueError(f"judges: {DEFAULT_JUDGE!r} is the name of the job's `judge`")
+        for scorer in self.judged_scorers():
+            self.judge_name_of(scorer)
+        for scorer in self.cross_sample_scorers():
+            if scorer.judge is not None:
+                raise ValueError(f"scorer {scorer.key!r} ({scorer.type}) asks no judge")
+        generating = [
+            s.key
+            for s in self.judged_scorers()
+            if s.generates() and self.judge_of(s).backend == "openai"
+        ]
+        if generating:
+            raise ValueError(
+                f"scorer(s) {generating}: batch mode, capture_reasoning and use_logprobs: "
+                "false generate JSON under a grammar, which needs judge.backend 'vllm'"
+            )
         scorer_keys = {s.key for s in self.definition.scorers}
         clash = scorer_keys & ({self.input.id_column} | set(self.input.passthrough_columns))
         if clash:
@@ -152,6 +171,31 @@ class JobSpec(StrictModel):
                     "samples can hold input columns and judged scorers' outputs"
                 )
         return self
+
+    def all_judges(self) -> dict[str, JudgeSpec]:
+        """Every judge by name: the job's `judge` as 'judge', then `judges`."""
+        named = {DEFAULT_JUDGE: self.judge} if self.judge is not None else {}
+        return {**named, **self.judges}
+
+    def judge_name_of(self, scorer: ScorerSpec) -> str:
+        judges = self.all_judges()
+        if scorer.judge is not None:
+            if scorer.judge not in judges:
+                raise ValueError(
+                    f"scorer {scorer.key!r}: no judge {scorer.judge!r}; judges: {sorted(judges)}"
+                )
+            return scorer.judge
+        if self.judge is not None:
+            return DEFAULT_JUDGE
+        if len(judges) == 1:
+            return next(iter(judges))
+        raise ValueError(
+            f"scorer {scorer.key!r}: name its judge (judge: one of {sorted(judges)}); "
+            "the job has no default `judge`"
+        )
+
+    def judge_of(self, scorer: ScorerSpec) -> JudgeSpec:
+        return self.all_judges()[self.judge_name_of(scorer)]
 
     def judged_scorers(self) -> list[ScorerSpec]:
         """Scorers that ask the judge, in spec order."""

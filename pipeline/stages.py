@@ -36,6 +36,7 @@ from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows
 from scorers.registry import judged_scorer
 from scorers.score_config import ScoreConfig
+from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN
 
 P = ParamSpec("P")
@@ -81,11 +82,12 @@ def check_job(spec: JobSpec, overwrite: bool, spec_file: str | None) -> Run:
     """Everything that can fail cheaply, before Ray or any engine starts."""
     now = datetime.now(timezone.utc)
     spec = resolve_spec_paths(spec)
-    judge_env = (
-        api_key_env_vars(spec.judge.api_key_env)
-        if spec.judge is not None and spec.judge.backend == "openai"
-        else {}
-    )
+    judge_env = {
+        name: value
+        for judge in spec.all_judges().values()
+        if judge.backend == "openai"
+        for name, value in api_key_env_vars(judge.api_key_env).items()
+    }
     source = resolve_input(spec)
     run_dir = RunDirectory(spec.output.path)
     run_dir.prepare(overwrite)
@@ -101,7 +103,11 @@ def check_job(spec: JobSpec, overwrite: bool, spec_file: str | None) -> Run:
 
 
 def judge_stage(run: Run) -> JudgedRows:
-    """Read the needed columns, score them on the judge actors, stage the rows."""
+    """Read the needed columns, score them on the judge actors, stage the rows.
+
+    Each judge has its own actor pool; with several judges the rows pass through one pool
+    after another, each adding its scorers' columns and keeping what later ones read.
+    """
     import ray
 
     from pipeline.scoring_stage import ScoringStage
@@ -111,27 +117,36 @@ def judge_stage(run: Run) -> JudgedRows:
         list(run.source.files), filesystem=run.source.filesystem, columns=spec.judge_columns()
     )
     judged_specs = spec.judged_scorers()
-    if spec.judge is None or not judged_specs:
+    if not judged_specs:
         kept = spec.kept_columns()
         rows = rows.map_batches(
             lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
             batch_format="pyarrow",
         )
-    else:
+    by_judge: dict[str, list[ScorerSpec]] = {}
+    for scorer in judged_specs:
+        by_judge.setdefault(spec.judge_name_of(scorer), []).append(scorer)
+    scored: list[str] = []
+    groups = list(by_judge.items())
+    for n, (name, scorers) in enumerate(groups):
+        judge = spec.all_judges()[name]
+        later_inputs = [c for _, later in groups[n + 1 :] for s in later for c in s.column_names()]
+        keep = list(dict.fromkeys([*spec.kept_columns(), *scored, *later_inputs]))
         rows = rows.map_batches(
             ScoringStage,
             fn_constructor_kwargs={
-                "judge": spec.judge,
-                "scorers": [judged_scorer(s) for s in judged_specs],
-                "keep_columns": spec.kept_columns(),
+                "judge": judge,
+                "scorers": [judged_scorer(s) for s in scorers],
+                "keep_columns": keep,
             },
-            batch_size=spec.judge.batch_size,
+            batch_size=judge.batch_size,
             batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=spec.judge.concurrency),
-            num_cpus=spec.judge.num_cpus,
-            num_gpus=spec.judge.num_gpus,
+            compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
+            num_cpus=judge.num_cpus,
+            num_gpus=judge.num_gpus,
             runtime_env={"env_vars": run.judge_env},
         )
+        scored.extend(s.key for s in scorers)
     path = f"{run.staging}/judged"
     rows.write_parquet(path, filesystem=run.run_dir.arrow_fs)
     return JudgedRows(path, run.run_dir.arrow_fs, tuple(s.key for s in judged_specs))

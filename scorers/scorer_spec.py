@@ -42,6 +42,13 @@ class ScorerSpec(StrictModel):
     metrics: list[MetricSpec] = Field(
         default_factory=list, description="Metrics over this scorer's fields; null means none."
     )
+    judge: str | None = Field(
+        default=None,
+        description=(
+            "Judged kinds: which of the job's `judges` scores this (two judges can score the "
+            "same corpus in one run). Default: the job's `judge`."
+        ),
+    )
     score_configs: dict[str, ScoreConfig] = Field(
         default_factory=dict,
         description=(
