@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 SPEC = """
 name: cli
@@ -75,3 +76,18 @@ def test_schema_prints_the_spec_json_schema(tmp_path):
     proc = rayscore("schema", cwd=tmp_path)
     assert proc.returncode == 0
     assert "definition" in json.loads(proc.stdout)["properties"]
+
+
+@pytest.mark.ray
+def test_run_names_scorers_and_metrics_by_display_name(tmp_path):
+    pq.write_table(pa.table({"id": ["a", "b"], "response": ["x", "x"]}), tmp_path / "in.parquet")
+    (tmp_path / "job.yaml").write_text(
+        "name: names\ninput: {path: in.parquet, id_column: id}\noutput: {path: run}\n"
+        "definition:\n  scorers:\n"
+        "    - {type: uniqueness, display_name: Duplicate check, purpose: qa, column: response,\n"
+        "       metrics: [{type: mean, field: is_unique, name: unique share}]}\n"
+    )
+    proc = rayscore("run", "job.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Duplicate check (uniqueness, column uniqueness_0)  [qa]" in proc.stdout
+    assert "unique share [Duplicate check]: 0.0" in proc.stdout

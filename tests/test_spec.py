@@ -117,3 +117,50 @@ def test_a_dumped_spec_loads_again(tmp_path):
     for path in sorted(Path("jobs/examples").glob("*.yaml")):
         example = load_spec(path)
         assert JobSpec.model_validate_json(example.model_dump_json()) == example
+
+
+def test_keys_default_to_type_and_position_and_metrics_null_means_none(tmp_path):
+    raw = {
+        "name": "defaults",
+        "input": {"path": "x.parquet", "id_column": "id"},
+        "output": {"path": "out"},
+        "config": {"field": "answer", "limit": 3},
+        "definition": {
+            "scorers": [
+                {"type": "uniqueness", "column": "response", "metrics": None},
+                {
+                    "type": "python_all_samples",
+                    "compute_scores_snippet": (
+                        "def compute_scores(s):\n"
+                        "    return [{'f': '<< config.field >>'}] * len(s)\n"
+                    ),
+                    "config": {"limit": 5},
+                },
+                {"type": "uniqueness", "key": "mine", "column": "response"},
+            ]
+        },
+    }
+    spec = parse_spec(raw)
+    uniq, python, mine = spec.definition.scorers
+    assert (uniq.key, python.key, mine.key) == ("uniqueness_0", "python_all_samples_1", "mine")
+    assert uniq.metrics == [] and uniq.name == "uniqueness_0"
+    assert python.config == {"field": "answer", "limit": 5}  # the scorer's own value wins
+    assert "'answer'" in python.code()
+
+
+def test_a_snippet_config_key_missing_everywhere_is_named(tmp_path):
+    raw = {
+        "name": "missing",
+        "input": {"path": "x.parquet", "id_column": "id"},
+        "output": {"path": "out"},
+        "definition": {
+            "scorers": [
+                {
+                    "type": "python_all_samples",
+                    "compute_scores_snippet": "def compute_scores(s):\n    return '<< config.x >>'",
+                }
+            ]
+        },
+    }
+    with pytest.raises(SpecError, match="config has no key 'x'"):
+        parse_spec(raw)
