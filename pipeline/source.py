@@ -8,6 +8,7 @@ problem is reported with the file, the column and the spec key that asked for it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 import fsspec
@@ -46,13 +47,19 @@ def resolve_input(spec: JobSpec) -> InputSource:
     for path in files:
         try:
             metadata = pq.read_metadata(path, filesystem=filesystem)
-        except (OSError, pa.ArrowInvalid) as exc:
+            file_schema = metadata.schema.to_arrow_schema()
+        except (OSError, pa.ArrowException) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
-        file_schema = metadata.schema.to_arrow_schema()
         _check_columns(path, file_schema, needs)
-        schema = schema or file_schema
+        if schema is None:
+            schema = file_schema
+        else:
+            _check_same_types(path, file_schema, files[0], schema, needs)
         num_rows += metadata.num_rows
     assert schema is not None
+    if num_rows == 0:
+        where = f"{spec.input.path!r}" + (f" ({len(files)} files)" if len(files) > 1 else "")
+        raise InputError(f"input.path: {where} has no rows; there is nothing to score")
     source = InputSource(spec.input.path, tuple(files), filesystem, num_rows, schema)
     _check_ids(source, spec.input.id_column)
     return source
@@ -68,7 +75,9 @@ def _list_parquet(fs: Any, root: str, uri: str) -> list[str]:
     else:
         raise InputError(f"input.path: {uri!r} does not exist")
     if not files:
-        raise InputError(f"input.path: no Parquet files found at {uri!r}")
+        others = [p for p in fs.find(root) if fs.isfile(p)] if fs.isdir(root) else []
+        hint = f" (it holds {len(others)} other file(s); names must end in .parquet)"
+        raise InputError(f"input.path: no Parquet files found at {uri!r}{hint if others else ''}")
     return [str(p) for p in files]
 
 
@@ -76,8 +85,10 @@ def _check_columns(path: str, schema: pa.Schema, needs: dict[str, ColumnNeed]) -
     for column, need in needs.items():
         keys = ", ".join(need.wanted_by)
         if column not in schema.names:
+            close = get_close_matches(column, schema.names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(
-                f"{path}: no column {column!r} (needed by {keys}); columns are {schema.names}"
+                f"{path}: no column {column!r} (needed by {keys}); columns are {schema.names}{hint}"
             )
         dtype = schema.field(column).type
         for kind in sorted(need.kinds):
@@ -87,14 +98,46 @@ def _check_columns(path: str, schema: pa.Schema, needs: dict[str, ColumnNeed]) -
                 )
 
 
+def _check_same_types(
+    path: str, schema: pa.Schema, first: str, first_schema: pa.Schema, needs: dict[str, ColumnNeed]
+) -> None:
+    """Every file must give a needed column the type the first file gives it."""
+    for column, need in needs.items():
+        dtype, expected = schema.field(column).type, first_schema.field(column).type
+        if _base_type(dtype) != _base_type(expected):
+            raise InputError(
+                f"{path}: column {column!r} is {dtype} here but {expected} in {first} "
+                f"(needed by {', '.join(need.wanted_by)}); every file must agree"
+            )
+
+
+def _base_type(dtype: pa.DataType) -> pa.DataType:
+    """string and large_string (binary, list alike) hold the same values."""
+    if pa.types.is_large_string(dtype):
+        return pa.string()
+    if pa.types.is_large_binary(dtype):
+        return pa.binary()
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return pa.list_(_base_type(dtype.value_type))
+    return dtype
+
+
 def _check_ids(source: InputSource, id_column: str) -> None:
-    ids = pq.ParquetDataset(list(source.files), filesystem=source.filesystem).read(
-        columns=[id_column]
-    )[id_column]
-    nulls = ids.null_count
-    if nulls:
-        raise InputError(f"input.id_column {id_column!r}: {nulls} null id(s)")
-    counts = pc.value_counts(ids)
+    chunks: list[pa.Array] = []
+    for path in source.files:
+        try:
+            table = pq.read_table(path, columns=[id_column], filesystem=source.filesystem)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+        ids = table[id_column]
+        if ids.null_count:
+            rows = pc.indices_nonzero(pc.is_null(ids))[:5].to_pylist()
+            raise InputError(
+                f"{path}: input.id_column {id_column!r} has {ids.null_count} null id(s), "
+                f"e.g. at row(s) {rows}; every input row needs an id"
+            )
+        chunks.extend(ids.cast(source.schema.field(id_column).type).chunks)
+    counts = pc.value_counts(pa.chunked_array(chunks, type=source.schema.field(id_column).type))
     repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
     if len(repeated):
         examples = [str(v) for v in repeated.field("values")[:5].to_pylist()]
