@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pipeline.scoring_stage import JudgeKeepsFailing
 from pipeline.spec_loader import SpecError, load_spec
 
 LOG_TAIL_CHARS = 4000
@@ -24,8 +25,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="run a job spec on Ray (local unless --address)")
     run.add_argument("spec", help="job spec YAML")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run there, once the new one has finished",
+    )
+    run.add_argument(
+        "--restart",
+        action="store_true",
+        help="start an unfinished run there over instead of resuming it",
+    )
     run.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+    run.add_argument(
+        "--verbose", action="store_true", help="Ray Data's and the engine's own logs too"
+    )
+    run.add_argument(
+        "--no-resource-check",
+        action="store_true",
+        help="skip the up-front check of the cluster's GPUs and CPUs (autoscaling clusters)",
+    )
 
     validate = commands.add_parser("validate", help="check a spec and its input, start nothing")
     validate.add_argument("spec")
@@ -52,17 +70,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"rayscore: {exc}", file=sys.stderr)
         return 2
+    except JudgeKeepsFailing as exc:
+        print(f"rayscore: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline.runner import run_job
 
     spec = load_spec(args.spec)
-    result = run_job(spec, overwrite=args.overwrite, ray_address=args.address, spec_file=args.spec)
+    result = run_job(
+        spec,
+        overwrite=args.overwrite,
+        restart=args.restart,
+        ray_address=args.address,
+        spec_file=args.spec,
+        verbose=args.verbose,
+        check_cluster=not args.no_resource_check,
+    )
     rows = result.manifest["rows"]
     judge = result.manifest["judge"]
+    resume = result.manifest["resume"]
     print(f"\nrun directory: {result.run_dir}")
     print(f"rows: {rows['in']} in, {rows['out']} out, {rows['errored']} with an error")
+    if resume["resumed"]:
+        print(
+            f"resumed: {resume['rows_reused']} rows from {resume['shards_reused']} committed "
+            f"shards; {judge['requests_this_attempt']} judge requests in this attempt"
+        )
+    cost = result.manifest["cost"]
+    if cost["per_1000_judgments"] is not None:
+        print(
+            f"cost: {cost['total']:.4f} in all, "
+            f"{cost['per_1000_judgments']:.4f} per 1,000 judgments"
+        )
     print(
         f"judge: {judge['requests']} requests, {judge['prompt_tokens']} prompt tokens "
         f"({judge['cached_prompt_tokens']} from the prefix cache)"
@@ -83,11 +124,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from pipeline.output_check import check_output_writable
     from pipeline.resolve import resolve_spec_paths
     from pipeline.source import resolve_input
 
     spec = resolve_spec_paths(load_spec(args.spec))
     source = resolve_input(spec)
+    check_output_writable(spec.output.path)
     print(f"{args.spec}: valid; {source.num_rows} rows in {len(source.files)} file(s)")
     return 0
 

@@ -42,9 +42,9 @@ class CrossSampleResult:
 
 @dataclass(frozen=True)
 class JudgedRows:
-    """Where the judge stage staged its rows, for scorers whose samples hold judged scores."""
+    """The judge stage's committed shards, and the judged scorers' keys."""
 
-    path: str
+    files: tuple[str, ...]
     filesystem: Any  # pyarrow FileSystem
     keys: tuple[str, ...]
 
@@ -152,8 +152,8 @@ def whole_dataset_task(
         for path in source.files
     )
     if score_cols:
-        scores = pq.read_table(
-            judged.path, columns=[id_col, *score_cols], filesystem=judged.filesystem
+        scores = pq.ParquetDataset(list(judged.files), filesystem=judged.filesystem).read(
+            columns=[id_col, *score_cols]
         )
         samples_table = _join_in_order(samples_table, scores, id_col)
     samples = samples_table.select([*input_cols, *score_cols]).to_pylist()

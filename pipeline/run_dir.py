@@ -1,9 +1,18 @@
-"""A job's run directory: refuses to overwrite a run unless asked; files appear atomically."""
+"""A job's run directory: what state it is in, files that appear atomically, and the
+in-progress area (.rayscore/) that lets an interrupted run resume.
+
+    runs/demo/
+      .rayscore/fingerprint.json   what the run is: resuming with a different one is refused
+      .rayscore/judged/shard-*.parquet   committed judge output, one file per shard
+      .rayscore/staging-<run_id>/  later stages' outputs until they are committed
+      scores/ scores_long/ metrics.json ... manifest.json   the finished run
+"""
 
 from __future__ import annotations
 
 import json
 import posixpath
+from enum import Enum
 from typing import Any
 
 import fsspec
@@ -19,16 +28,26 @@ METRICS = "metrics.json"
 METRICS_TABLE = "metrics.parquet"
 MANIFEST = "manifest.json"
 SCORE_CONFIGS = "score_configs.json"
+WORK = ".rayscore"
+FINGERPRINT = f"{WORK}/fingerprint.json"
+JUDGED = f"{WORK}/judged"
 
 
 class RunDirectoryExists(FileExistsError):
     pass
 
 
+class RunState(Enum):
+    EMPTY = "empty"  # nothing there yet
+    UNFINISHED = "unfinished"  # a run started here and has not finished: resumable
+    FINISHED = "finished"  # a complete run (manifest.json)
+    FOREIGN = "foreign"  # files rayscore did not write
+
+
 class RunDirectory:
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, storage_options: dict[str, Any] | None = None) -> None:
         self.uri = uri
-        self.fs, self.path = fsspec.core.url_to_fs(uri)
+        self.fs, self.path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
         self.arrow_fs: pafs.FileSystem = arrow_filesystem(self.fs)
 
     def join(self, *parts: str) -> str:
@@ -38,19 +57,25 @@ class RunDirectory:
     def scores_path(self) -> str:
         return self.join(SCORES)
 
-    def staging_path(self, run_id: str) -> str:
-        return self.join(f".{SCORES}-{run_id}.staging")
+    @property
+    def judged_path(self) -> str:
+        return self.join(JUDGED)
 
-    def prepare(self, overwrite: bool) -> None:
-        """Create the directory; an existing non-empty one needs `overwrite`."""
-        if self.fs.exists(self.path) and self.fs.ls(self.path):
-            if not overwrite:
-                raise RunDirectoryExists(
-                    f"output.path {self.uri!r} already holds files; choose another path or "
-                    "pass --overwrite to replace that run"
-                )
-            self.fs.rm(self.path, recursive=True)
-        self.fs.makedirs(self.path, exist_ok=True)
+    def staging_path(self, run_id: str) -> str:
+        return self.join(WORK, f"staging-{run_id}")
+
+    def state(self) -> RunState:
+        if not self.fs.exists(self.path) or not self.fs.ls(self.path):
+            return RunState.EMPTY
+        if self.fs.exists(self.join(MANIFEST)):
+            return RunState.FINISHED
+        if self.fs.exists(self.join(FINGERPRINT)):
+            return RunState.UNFINISHED
+        return RunState.FOREIGN
+
+    def read_json(self, name: str) -> Any:
+        with self.fs.open(self.join(name), "r") as handle:
+            return json.load(handle)
 
     def commit(self, staged: str, name: str) -> None:
         """Move a finished output into place: it exists only once it is complete."""
@@ -77,9 +102,18 @@ class RunDirectory:
 
     def write_json(self, name: str, payload: Any) -> str:
         final = self.join(name)
+        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
         tmp = final + ".tmp"
         with self.fs.open(tmp, "w") as handle:
             json.dump(payload, handle, indent=2, sort_keys=False, default=str)
             handle.write("\n")
         self.fs.mv(tmp, final)
         return final
+
+    def replace(self, target: RunDirectory) -> None:
+        """Put this (finished) run where `target` is: the old run is moved aside first and
+        removed only once this one is in place."""
+        aside = f"{target.path}.replaced"
+        self.fs.mv(target.path, aside, recursive=True)
+        self.fs.mv(self.path, target.path, recursive=True)
+        self.fs.rm(aside, recursive=True)

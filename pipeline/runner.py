@@ -1,18 +1,21 @@
 """Run a job: a plan of named stages, each returning its output; each stage's wall time goes
 into the manifest's `timings_s` under its name.
 
-checks         spec paths, input files, columns and ids, run directory: before Ray starts
-ray            join the named cluster, or start a local one
-judge          read Parquet (needed columns) -> judge actors, one engine each; a batch of
-               samples = one engine call per label set -> staged judged rows
+checks         spec paths, input files, columns and ids, output path, run directory (resume
+               or not, fingerprint): before Ray starts
+ray            join the named cluster, or start a local one; refuse a plan it cannot run
+judge          rows not yet judged -> judge actors, one engine each -> one committed shard
+               per block (the resume point); progress from the shards' acks
 cross_sample   cross-sample scorers over the input (and judged rows): Ray Data group-bys, or
                one task per whole-dataset scorer -> (id, struct) datasets
-assemble       judged rows + cross-sample results, hash-joined by id -> staged scores/
+assemble       judged rows + cross-sample results, hash-joined by id, every score checked
+               against its config -> staged scores/
 score_records  staged scores/ -> staged scores_long/ (one record per sample and score name)
 summary        one pass over staged scores/: row, error and token counts, metric partials;
-               the row count is checked here (a mismatch commits nothing, staging is kept)
-commit         scores/ and scores_long/ moved into place; metrics.json and metrics.parquet
-then the manifest, built from the stages' outputs and times.
+               the row count is checked here (a mismatch commits nothing)
+commit         scores/ and scores_long/ moved into place; score configs and metrics
+then the manifest, built from the stages' outputs and times; a run built beside a finished
+one it replaces (--overwrite) takes its place only now.
 """
 
 from __future__ import annotations
@@ -22,17 +25,18 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.attempt import Run, check_job
 from pipeline.cross_sample_stage import cross_sample_results
+from pipeline.judge_stage import judge_stage
 from pipeline.manifest import build_manifest
+from pipeline.resources import check_resources, live_nodes
 from pipeline.run_dir import MANIFEST
 from pipeline.spec import JobSpec
 from pipeline.stages import (
     RowCountMismatch,
     StageClock,
     assemble_stage,
-    check_job,
     commit_stage,
-    judge_stage,
     records_stage,
     summary_stage,
 )
@@ -51,36 +55,51 @@ def run_job(
     spec: JobSpec,
     *,
     overwrite: bool = False,
+    restart: bool = False,
     ray_address: str | None = None,
     spec_file: str | None = None,
+    verbose: bool = False,
+    check_cluster: bool = True,
 ) -> RunResult:
     clock = StageClock()
-    run = clock.run("checks", check_job, spec, overwrite, spec_file)
-    clock.run("ray", connect_ray, ray_address)
-    judged = clock.run("judge", judge_stage, run)
+    run = clock.run("checks", check_job, spec, spec_file, overwrite=overwrite, restart=restart)
+    clock.run("ray", start_ray, run, ray_address, verbose, check_cluster)
+    judged, work = clock.run("judge", judge_stage, run, verbose)
     cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
     scores = clock.run("assemble", assemble_stage, run, judged, cross)
     records = clock.run("score_records", records_stage, run, scores)
     summary = clock.run("summary", summary_stage, run, scores)
     metrics = clock.run("commit", commit_stage, run, scores, records, summary)
-    manifest = build_manifest(run, summary, clock)
+    manifest = build_manifest(run, summary, work, clock)
     run.run_dir.write_json(MANIFEST, manifest)
+    if run.replaces:
+        run.run_dir.replace(run.target)
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)
 
 
-def connect_ray(address: str | None) -> None:
-    """Connect to `address` (or RAY_ADDRESS); otherwise start a fresh local cluster.
+def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool) -> None:
+    """Connect to `address` (or RAY_ADDRESS); otherwise start a fresh local cluster. Then
+    refuse a plan the cluster cannot run, before any actor waits for resources.
 
     Plain ray.init() would also join whatever cluster a `ray start` left on this machine,
     and hang on one that is gone; a cluster is used only when it is named.
     """
     import ray
 
-    if ray.is_initialized():
-        return
-    ray.init(
-        address=address or os.environ.get("RAY_ADDRESS") or "local",
-        include_dashboard=False,
-        configure_logging=True,
-        logging_level=logging.WARNING,
-    )
+    if not ray.is_initialized():
+        ray.init(
+            address=address or os.environ.get("RAY_ADDRESS") or "local",
+            include_dashboard=False,
+            configure_logging=True,
+            logging_level=logging.INFO if verbose else logging.WARNING,
+            log_to_driver=verbose,
+        )
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = verbose
+    context.raise_original_map_exception = True  # e.g. JudgeKeepsFailing, not a wrapper
+    context.print_on_execution_start = verbose
+    if not verbose:
+        # Ray Data logs a failing task's traceback itself; the error reaches the caller anyway
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+    if check_cluster:
+        check_resources(run.spec.all_judges(), live_nodes())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -15,12 +16,15 @@ from scorers.judge.spec import JudgeSpec
 from scorers.judged import JudgedScorer, PreparedBatch
 from scorers.usage import ERROR_COLUMN
 
+MAX_FAILED_BATCHES = 3
+
 
 def score_table(
     batch: pa.Table,
     scorers: Sequence[JudgedScorer],
     judge: LogprobJudge,
     keep_columns: Sequence[str],
+    watch: FailureWatch | None = None,
 ) -> pa.Table:
     """Kept input columns + one struct column per scorer + `error`; same rows, same order.
 
@@ -29,6 +33,8 @@ def score_table(
     """
     prepared = [scorer.prepare(batch) for scorer in scorers]
     results = judge_all(prepared, judge)
+    if watch is not None:
+        watch.saw([r for answers in results for r in answers])
     out = batch.select(list(keep_columns))
     errors: list[list[str]] = [[] for _ in range(batch.num_rows)]
     if ERROR_COLUMN in batch.column_names:  # an earlier judge's stage
@@ -89,6 +95,31 @@ def _deal(results: list[Any], indices: list[int], sizes: list[int], answers: Seq
         offset += n
 
 
+class JudgeKeepsFailing(RuntimeError):
+    """The judge failed every request of several batches in a row: stop, keep what is done."""
+
+
+@dataclass
+class FailureWatch:
+    """Counts batches in a row whose every judge request failed; a judge that fails some
+    requests is working (those are errors in their rows), one that fails all is not."""
+
+    limit: int = MAX_FAILED_BATCHES
+    in_a_row: int = 0
+
+    def saw(self, results: Sequence[JudgeResult | Generated]) -> None:
+        if not results or any(r.error is None for r in results):
+            self.in_a_row = 0
+            return
+        self.in_a_row += 1
+        if self.in_a_row >= self.limit:
+            raise JudgeKeepsFailing(
+                f"the judge failed every request of {self.in_a_row} batches in a row (last: "
+                f"{results[-1].error}); the committed shards are kept: fix the judge and run "
+                "the same command again to resume"
+            )
+
+
 class ScoringStage:
     """Ray Data callable class: the engine starts once per actor, in `__init__`.
 
@@ -101,6 +132,7 @@ class ScoringStage:
         self.judge = build_judge(judge)
         self.scorers = list(scorers)
         self.keep_columns = list(keep_columns)
+        self.watch = FailureWatch()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return score_table(batch, self.scorers, self.judge, self.keep_columns)
+        return score_table(batch, self.scorers, self.judge, self.keep_columns, self.watch)

@@ -8,36 +8,26 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, ParamSpec, TypeVar
 
-import pyarrow as pa
-
 from pipeline.assemble import assemble
+from pipeline.attempt import Run
 from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
-from pipeline.resolve import resolve_spec_paths
 from pipeline.run_dir import (
     METRICS,
     METRICS_TABLE,
     SCORE_CONFIGS,
     SCORES,
     SCORES_LONG,
-    RunDirectory,
+    WORK,
 )
 from pipeline.score_records import RECORD_SCHEMA, score_configs_json, score_records
-from pipeline.source import InputSource, resolve_input
-from pipeline.spec import JobSpec
 from pipeline.summary import merge_summaries, summary_batch
-from scorers.judge.api_key import api_key_env_vars
 from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows
-from scorers.registry import judged_scorer
 from scorers.score_config import ScoreConfig
-from scorers.scorer_spec import ScorerSpec
-from scorers.usage import ERROR_COLUMN
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -62,97 +52,6 @@ class StageClock:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One attempt at a job: its resolved spec, checked input and run directory."""
-
-    spec: JobSpec
-    spec_file: str | None
-    run_id: str
-    started_at: str
-    source: InputSource
-    run_dir: RunDirectory
-    judge_env: dict[str, str] = field(repr=False)  # holds the API key
-
-    @property
-    def staging(self) -> str:
-        return self.run_dir.staging_path(self.run_id)
-
-
-def check_job(spec: JobSpec, overwrite: bool, spec_file: str | None) -> Run:
-    """Everything that can fail cheaply, before Ray or any engine starts."""
-    now = datetime.now(timezone.utc)
-    spec = resolve_spec_paths(spec)
-    judge_env = {
-        name: value
-        for judge in spec.all_judges().values()
-        if judge.backend == "openai"
-        for name, value in api_key_env_vars(judge.api_key_env).items()
-    }
-    source = resolve_input(spec)
-    run_dir = RunDirectory(spec.output.path)
-    run_dir.prepare(overwrite)
-    return Run(
-        spec=spec,
-        spec_file=spec_file,
-        run_id=f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
-        started_at=now.isoformat(timespec="seconds"),
-        source=source,
-        run_dir=run_dir,
-        judge_env=judge_env,
-    )
-
-
-def judge_stage(run: Run) -> JudgedRows:
-    """Read the needed columns, score them on the judge actors, stage the rows.
-
-    Each judge has its own actor pool; with several judges the rows pass through one pool
-    after another, each adding its scorers' columns and keeping what later ones read.
-    """
-    import ray
-
-    from pipeline.scoring_stage import ScoringStage
-
-    spec = run.spec
-    rows = ray.data.read_parquet(
-        list(run.source.files), filesystem=run.source.filesystem, columns=spec.judge_columns()
-    )
-    judged_specs = spec.judged_scorers()
-    if not judged_specs:
-        kept = spec.kept_columns()
-        rows = rows.map_batches(
-            lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
-            batch_format="pyarrow",
-        )
-    by_judge: dict[str, list[ScorerSpec]] = {}
-    for scorer in judged_specs:
-        by_judge.setdefault(spec.judge_name_of(scorer), []).append(scorer)
-    scored: list[str] = []
-    groups = list(by_judge.items())
-    for n, (name, scorers) in enumerate(groups):
-        judge = spec.all_judges()[name]
-        later_inputs = [c for _, later in groups[n + 1 :] for s in later for c in s.column_names()]
-        keep = list(dict.fromkeys([*spec.kept_columns(), *scored, *later_inputs]))
-        rows = rows.map_batches(
-            ScoringStage,
-            fn_constructor_kwargs={
-                "judge": judge,
-                "scorers": [judged_scorer(s) for s in scorers],
-                "keep_columns": keep,
-            },
-            batch_size=judge.batch_size,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
-            num_cpus=judge.num_cpus,
-            num_gpus=judge.num_gpus,
-            runtime_env={"env_vars": run.judge_env},
-        )
-        scored.extend(s.key for s in scorers)
-    path = f"{run.staging}/judged"
-    rows.write_parquet(path, filesystem=run.run_dir.arrow_fs)
-    return JudgedRows(path, run.run_dir.arrow_fs, tuple(s.key for s in judged_specs))
-
-
-@dataclass(frozen=True)
 class Scores:
     """The staged scores/ and the run's score configs (scorer key -> field -> config)."""
 
@@ -166,7 +65,7 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     import pyarrow.dataset as pads
     import ray
 
-    judged_schema = pads.dataset(judged.path, filesystem=judged.filesystem).schema
+    judged_schema = pads.dataset(list(judged.files), filesystem=judged.filesystem).schema
     struct_types = {key: judged_schema.field(key).type for key in judged.keys}
     struct_types |= {r.key: r.struct_type for r in results}
     scorers = run.spec.definition.scorers
@@ -174,7 +73,7 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     checks = {
         key: {f: c for f, c in fields.items() if c.bounded()} for key, fields in configs.items()
     }
-    rows = ray.data.read_parquet(judged.path, filesystem=judged.filesystem)
+    rows = ray.data.read_parquet(list(judged.files), filesystem=judged.filesystem)
     final = assemble(rows, results, run.spec.input.id_column, run.source.num_rows, checks)
     path = f"{run.staging}/{SCORES}"
     final.write_parquet(path, filesystem=run.run_dir.arrow_fs)
@@ -236,7 +135,7 @@ def commit_stage(run: Run, scores: Scores, records: str, summary: dict[str, Any]
     returns the metrics."""
     run.run_dir.commit(scores.path, SCORES)
     run.run_dir.commit(records, SCORES_LONG)
-    run.run_dir.remove(run.staging)
+    run.run_dir.remove(run.run_dir.join(WORK))  # staging and committed shards: all in scores/
     run.run_dir.write_json(
         SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs)
     )

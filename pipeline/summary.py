@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +13,9 @@ import pyarrow.compute as pc
 
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
 from scorers.usage import ERROR_COLUMN, USAGE_FIELD, USAGE_FIELDS
+
+MAX_REASONS = 20  # the most frequent error reasons the manifest lists
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 def block_summary(
@@ -26,9 +31,21 @@ def block_summary(
     return {
         "rows": table.num_rows,
         "errored": table.num_rows - table[ERROR_COLUMN].null_count,
+        "errors": dict(error_reasons(table[ERROR_COLUMN].to_pylist())),
         "usage": usage,
         "metrics": partial_states(table, metrics),
     }
+
+
+def error_reasons(errors: Sequence[str | None]) -> Counter[str]:
+    """How many rows have each reason; a row's error joins its reasons with '; ', and
+    numbers are folded so that one reason with different values counts once."""
+    return Counter(
+        _NUMBER.sub("#", reason)
+        for error in errors
+        if error
+        for reason in dict.fromkeys(error.split("; "))
+    )
 
 
 def merge_summaries(
@@ -36,13 +53,16 @@ def merge_summaries(
 ) -> dict[str, Any]:
     total: dict[str, Any] = {"rows": 0, "errored": 0, "usage": dict.fromkeys(USAGE_FIELDS, 0)}
     partials: Partials = {}
+    reasons: Counter[str] = Counter()
     for s in summaries:
         total["rows"] += s["rows"]
         total["errored"] += s["errored"]
+        reasons.update(s["errors"])
         for name in USAGE_FIELDS:
             total["usage"][name] += s["usage"][name]
         partials = merge_partials(partials, s["metrics"], metrics) if partials else s["metrics"]
     total["metrics"] = partials
+    total["errors"] = dict(reasons.most_common(MAX_REASONS))
     return total
 
 

@@ -130,6 +130,10 @@ class ScorerSpec(StrictModel):
         """The config shared by the item records, if the kind writes any."""
         return None
 
+    def prompt_text(self) -> str | None:
+        """The template the judge's prompts are made from (judged kinds), custom or built-in."""
+        return None
+
     def generates(self) -> bool:
         """Whether the judge must generate text (constrained JSON) rather than read one token."""
         return False

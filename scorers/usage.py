@@ -9,7 +9,7 @@ import pyarrow as pa
 
 ERROR_COLUMN = "error"
 USAGE_FIELD = "usage"  # the struct field of a judged scorer's output that holds these counts
-USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens")
+USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens", "generated_tokens")
 USAGE_TYPE = pa.struct([(name, pa.int64()) for name in USAGE_FIELDS])
 NO_USAGE: dict[str, int] = dict.fromkeys(USAGE_FIELDS, 0)
 
@@ -21,10 +21,14 @@ class CountedRequest(Protocol):
     @property
     def cached_tokens(self) -> int: ...
 
+    @property
+    def generated_tokens(self) -> int: ...
+
 
 def usage_of(results: Sequence[CountedRequest]) -> dict[str, int]:
     return {
         "judge_requests": len(results),
         "prompt_tokens": sum(r.prompt_tokens for r in results),
         "cached_prompt_tokens": sum(r.cached_tokens for r in results),
+        "generated_tokens": sum(r.generated_tokens for r in results),
     }

@@ -144,3 +144,12 @@ def test_per_row_checklists_through_the_whole_job(tmp_path, ray_cluster, tiny_mo
     n_items = ok["rubric"].struct.field("item_scores").list.len()
     assert (n_items == ok["checklist"].list.len()).all()
     assert result.manifest["judge"]["requests"] == int(n_items.sum())
+
+
+def test_the_manifest_counts_errors_by_reason(first_run):
+    _, result = first_run
+    assert result.manifest["errored_by_reason"] == {"quality: 'response' is null": 2}
+    assert result.manifest["judge"]["generated_tokens"] == 38 * 2  # one decode step each
+    assert result.manifest["resume"] == {
+        "resumed": False, "shards_reused": 0, "rows_reused": 0, "rows_judged": 40,
+    }  # fmt: skip

@@ -28,7 +28,7 @@ CORRECT = BooleanSpec(
     type="boolean", key="correct", display_name="correctness", purpose="qa",
     question="Is it right?", target_column="response",
 )  # fmt: skip
-USAGE = {"judge_requests": 1, "prompt_tokens": 10, "cached_prompt_tokens": 0}
+USAGE = {"judge_requests": 1, "prompt_tokens": 10, "cached_prompt_tokens": 0, "generated_tokens": 1}
 
 
 def item(index: int, answer: str, confidence: float) -> dict:

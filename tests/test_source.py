@@ -88,11 +88,19 @@ def test_nothing_to_read_is_an_error(tmp_path):
 
 
 def test_an_existing_run_is_never_overwritten_without_asking(tmp_path):
+    from pipeline.attempt import check_job
+
+    data = write(tmp_path / "in.parquet", id=["a"], prompt=["p"], response=["r"])
     run = tmp_path / "run"
     run.mkdir()
-    (run / "metrics.json").write_text("{}")
+    (run / "manifest.json").write_text("{}")
+    spec = spec_for(str(data)).model_copy(
+        update={"output": spec_for(str(data)).output.model_copy(update={"path": str(run)})}
+    )
     with pytest.raises(RunDirectoryExists, match="--overwrite"):
-        RunDirectory(str(run)).prepare(overwrite=False)
-    assert (run / "metrics.json").exists()
-    RunDirectory(str(run)).prepare(overwrite=True)
-    assert not (run / "metrics.json").exists()
+        check_job(spec, None)
+    attempt = check_job(spec, None, overwrite=True)
+    # the new run is built beside the old one, which stays whole until it is replaced
+    assert attempt.replaces and attempt.run_dir.path != str(run)
+    assert (run / "manifest.json").read_text() == "{}"
+    assert RunDirectory(str(run)).state().value == "finished"

@@ -33,7 +33,6 @@ from scorers.judge.labels import YES_NO
 from scorers.judge.result import JudgeResult, parsed_answer
 from scorers.judged import PreparedBatch, ScoredBatch
 from scorers.row_text import RowInputError
-from scorers.templates import prompt_template
 from scorers.usage import NO_USAGE, usage_of
 
 
@@ -41,7 +40,7 @@ class ChecklistScorer:
     def __init__(self, spec: ChecklistScorerSpec) -> None:
         self.spec = spec
         self.structured = spec.generates()
-        self.template = spec.custom_prompt or prompt_template(spec.builtin_template())
+        self.template = spec.prompt_text()
 
     @property
     def key(self) -> str:

@@ -13,6 +13,7 @@ from scorers.prompt_check import check_template
 from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
+from scorers.templates import prompt_template
 
 
 class ChecklistItem(StrictModel):
@@ -116,6 +117,9 @@ class ChecklistScorerSpec(ScorerSpec):
                 "scorer_prompt 'rlcf' has no {history}: use 'rocketeval' or a custom_prompt "
                 "with history_column"
             )
+
+    def prompt_text(self) -> str:
+        return self.custom_prompt or prompt_template(self.builtin_template())
 
     def question_placeholder(self) -> str:
         """Batch mode asks every question in one prompt: `{questions}`; item mode `{question}`."""

@@ -43,6 +43,10 @@ class Generated:
     prompt_tokens: int = 0
     cached_tokens: int = 0
 
+    @property
+    def generated_tokens(self) -> int:
+        return len(self.token_ids)
+
     @classmethod
     def failed(cls, reason: str, prompt_tokens: int = 0) -> Generated:
         return cls("", (), (), (), error=reason, prompt_tokens=prompt_tokens)

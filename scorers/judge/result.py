@@ -24,6 +24,11 @@ class JudgeResult:
     prompt_tokens: int = 0
     cached_tokens: int = 0
 
+    @property
+    def generated_tokens(self) -> int:
+        """One decode step read for its label log-probs, when the request was served."""
+        return 0 if self.probs is None else 1
+
     @classmethod
     def failed(cls, reason: str, prompt_tokens: int = 0) -> JudgeResult:
         return cls(probs=None, label_mass=None, error=reason, prompt_tokens=prompt_tokens)

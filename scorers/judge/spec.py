@@ -57,6 +57,12 @@ class JudgeSpec(StrictModel):
             "less work when an actor dies."
         ),
     )
+    price_per_hour: float | None = Field(
+        default=None,
+        ge=0,
+        description="Cost of one judge actor per hour (e.g. its GPU); the manifest then gives "
+        "the cost per 1,000 judgments.",
+    )
     chat_template: Literal["auto", "never"] = Field(
         default="auto",
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",

@@ -12,14 +12,14 @@ from scorers.judge.result import JudgeResult
 from scorers.judged import PreparedBatch, ScoredBatch
 from scorers.rating.spec import RatingBase
 from scorers.row_text import RowInputError, row_texts
-from scorers.templates import prompt_template, render
+from scorers.templates import render
 from scorers.usage import NO_USAGE, usage_of
 
 
 class RatingScorer:
     def __init__(self, spec: RatingBase) -> None:
         self.spec = spec
-        self.template = spec.custom_prompt or prompt_template(spec.type)
+        self.template = spec.prompt_text()
         self.label_set = spec.label_set()
         self.fixed = {**spec.template_values(), "question": spec.question}
 

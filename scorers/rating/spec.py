@@ -21,6 +21,7 @@ from scorers.rating.fields import BOOLEAN_TYPE, CATEGORICAL_TYPE, LIKERT_TYPE
 from scorers.rating.interpret import boolean_fields, categorical_fields, likert_fields
 from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
+from scorers.templates import prompt_template
 
 OPTION_LETTERS = string.ascii_uppercase
 
@@ -56,6 +57,9 @@ class RatingBase(ScorerSpec):
 
     def label_set(self) -> LabelSet:
         return YES_NO
+
+    def prompt_text(self) -> str:
+        return self.custom_prompt or prompt_template(self.type)
 
     def template_values(self) -> dict[str, str]:
         """Values of the template's kind-specific placeholders."""

@@ -1,0 +1,84 @@
+"""Judge output committed in shards, so an interrupted run resumes without judging again.
+
+Each block leaving the judge stage is one shard: written to a temporary name, then moved to
+`shard-<hash of its ids>.parquet`. The name depends only on which rows it holds, so a task
+that Ray retries writes the same file again, and a resumed run, which skips every committed
+id, never writes a row twice. What comes back to the driver is a one-row ack per shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import time
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from scorers.usage import ERROR_COLUMN, USAGE_FIELD, USAGE_FIELDS
+
+ACK_SCHEMA = pa.schema(
+    [
+        ("rows", pa.int64()),
+        ("errored", pa.int64()),
+        *((name, pa.int64()) for name in USAGE_FIELDS),
+        ("committed_at", pa.float64()),
+    ]
+)
+
+
+def shard_name(ids: pa.ChunkedArray | pa.Array) -> str:
+    digest = hashlib.sha256()
+    for value in pc.cast(ids, pa.string()).to_pylist():
+        digest.update(str(value).encode())
+        digest.update(b"\0")
+    return f"shard-{digest.hexdigest()[:32]}.parquet"
+
+
+def commit_shard(
+    block: pa.Table, folder: str, filesystem: Any, id_col: str, judged_keys: list[str]
+) -> pa.Table:
+    """Ray Data adapter: write the block as one shard, atomically; return its ack."""
+    if block.num_rows == 0:
+        return ACK_SCHEMA.empty_table()
+    final = posixpath.join(folder, shard_name(block[id_col]))
+    tmp = f"{final}.{time.time_ns()}.tmp"
+    pq.write_table(block, tmp, filesystem=filesystem)
+    filesystem.move(tmp, final)
+    usage = dict.fromkeys(USAGE_FIELDS, 0)
+    for key in judged_keys:
+        if USAGE_FIELD in block.schema.field(key).type.names:
+            column = pc.struct_field(block[key].combine_chunks(), USAGE_FIELD)
+            for name in USAGE_FIELDS:
+                usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
+    ack = {
+        "rows": block.num_rows,
+        "errored": block.num_rows - block[ERROR_COLUMN].null_count,
+        **usage,
+        "committed_at": time.time(),
+    }
+    return pa.Table.from_pylist([ack], schema=ACK_SCHEMA)
+
+
+def committed_ids(folder: str, filesystem: Any, id_col: str) -> tuple[pa.Array, int]:
+    """The ids in every committed shard, and how many shards there are."""
+    try:
+        dataset = pads.dataset(folder, filesystem=filesystem, format="parquet")
+    except (FileNotFoundError, OSError):
+        return pa.array([], pa.string()), 0
+    shards = [f for f in dataset.files if f.endswith(".parquet")]
+    if not shards:
+        return pa.array([], pa.string()), 0
+    ids = pads.dataset(shards, filesystem=filesystem, format="parquet").to_table(columns=[id_col])
+    return ids[id_col].combine_chunks(), len(shards)
+
+
+def skip_committed(batch: pa.Table, id_col: str, committed: pa.Array) -> pa.Table:
+    """Ray Data adapter: the rows whose id is not in a committed shard."""
+    if len(committed) == 0:
+        return batch
+    keep = pc.invert(pc.is_in(batch[id_col], value_set=committed.cast(batch[id_col].type)))
+    return batch.filter(keep)
