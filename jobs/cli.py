@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     submit.add_argument(
         "--working-dir", default=".", help="uploaded to the cluster; spec paths are relative to it"
     )
-    submit.add_argument("--overwrite", action="store_true")
+    for flag in ("--overwrite", "--restart", "--no-resource-check"):
+        submit.add_argument(flag, action="store_true", help=f"passed on to rayscore run {flag}")
     submit.add_argument("--wait", type=float, default=0, help="seconds to wait for the end")
 
     for name, text in (("status", "a submitted job's state"), ("logs", "a submitted job's logs")):
@@ -139,7 +140,16 @@ def _submit(args: argparse.Namespace) -> int:
     from jobs.submit import submit, wait
 
     spec = load_spec(args.spec)
-    submission_id = submit(spec, args.spec, args.address, args.working_dir, args.overwrite)
+    flags = [
+        flag
+        for flag, on in (
+            ("--overwrite", args.overwrite),
+            ("--restart", args.restart),
+            ("--no-resource-check", args.no_resource_check),
+        )
+        if on
+    ]
+    submission_id = submit(spec, args.spec, args.address, args.working_dir, flags)
     print(f"submitted {spec.name!r} as {submission_id}")
     print(f"  rayscore status {submission_id} --address {args.address}")
     print(f"  rayscore logs {submission_id} --address {args.address}")

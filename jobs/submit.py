@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,14 @@ def submit(
     spec_path: str,
     address: str,
     working_dir: str,
-    overwrite: bool = False,
+    run_flags: Sequence[str] = (),
 ) -> str:
     """Submit and return the submission id. The spec path is taken relative to working_dir."""
     from ray.job_submission import JobSubmissionClient
 
     root = Path(working_dir).resolve()
     relative = Path(spec_path).resolve().relative_to(root)
-    command = ["python", "-m", "jobs.cli", "run", relative.as_posix()]
-    if overwrite:
-        command.append("--overwrite")
+    command = ["python", "-m", "jobs.cli", "run", relative.as_posix(), *run_flags]
     runtime_env: dict[str, Any] = {"working_dir": str(root), "excludes": UPLOAD_EXCLUDES}
     env = _forwarded_env(spec)
     if env:

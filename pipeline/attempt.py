@@ -13,7 +13,14 @@ from typing import Any
 from pipeline.fingerprint import changed_keys, run_fingerprint
 from pipeline.output_check import check_output_writable
 from pipeline.resolve import resolve_spec_paths
-from pipeline.run_dir import FINGERPRINT, WORK, RunDirectory, RunDirectoryExists, RunState
+from pipeline.run_dir import (
+    FINGERPRINT,
+    NEW_SUFFIX,
+    WORK,
+    RunDirectory,
+    RunDirectoryExists,
+    RunState,
+)
 from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
 from scorers.judge.api_key import api_key_env_vars
@@ -57,15 +64,15 @@ def check_job(
     spec = resolve_spec_paths(spec)
     judge_env = {
         name: value
-        for judge in spec.all_judges().values()
+        for judge in spec.used_judges().values()
         if judge.backend == "openai"
         for name, value in api_key_env_vars(judge.api_key_env).items()
     }
     source = resolve_input(spec)
     check_output_writable(spec.output.path)
-    fingerprint = run_fingerprint(spec)
+    fingerprint = run_fingerprint(spec, source)
     target = RunDirectory(spec.output.path)
-    run_dir, resumed = _where_to_write(target, fingerprint, run_id, overwrite, restart)
+    run_dir, resumed = _where_to_write(target, fingerprint, overwrite, restart)
     run_dir.write_json(FINGERPRINT, fingerprint)
     return Run(
         spec=spec,
@@ -82,29 +89,39 @@ def check_job(
 
 
 def _where_to_write(
-    target: RunDirectory, fingerprint: dict[str, Any], run_id: str, overwrite: bool, restart: bool
+    target: RunDirectory, fingerprint: dict[str, Any], overwrite: bool, restart: bool
 ) -> tuple[RunDirectory, bool]:
     """(the directory this attempt writes, whether it resumes an unfinished run there)."""
     state = target.state()
     if state is RunState.EMPTY:
         return target, False
     if state is RunState.UNFINISHED:
-        if restart or overwrite:
-            target.remove(target.join(WORK))
-            return target, False
-        changed = changed_keys(target.read_json(FINGERPRINT), fingerprint)
-        if changed:
-            listed = ", ".join(changed[:12]) + (" ..." if len(changed) > 12 else "")
-            raise FingerprintChanged(
-                f"output.path {target.uri!r} holds an unfinished run of a different job "
-                f"(changed: {listed}); pass --restart to start over (its committed shards "
-                "are discarded), or choose another output.path"
-            )
-        return target, True
+        return target, _resumes(target, fingerprint, restart or overwrite)
     if not overwrite:
         raise RunDirectoryExists(
             f"output.path {target.uri!r} already holds files; choose another path or pass "
             "--overwrite to replace that run (it is kept until the new run has finished)"
         )
-    beside = RunDirectory(f"{target.uri.rstrip('/')}.new-{run_id}")
+    # The replacement is built beside the old run, under a fixed name, so an --overwrite
+    # run that is interrupted resumes there too.
+    beside = RunDirectory(f"{target.uri.rstrip('/')}{NEW_SUFFIX}")
+    if beside.state() is RunState.UNFINISHED:
+        return beside, _resumes(beside, fingerprint, restart)
+    beside.remove(beside.path)  # an earlier replacement that never started or finished
     return beside, False
+
+
+def _resumes(run_dir: RunDirectory, fingerprint: dict[str, Any], restart: bool) -> bool:
+    """Whether the unfinished run in `run_dir` is resumed; refused when it is another job."""
+    if restart:
+        run_dir.remove(run_dir.join(WORK))
+        return False
+    changed = changed_keys(run_dir.read_json(FINGERPRINT), fingerprint)
+    if changed:
+        listed = ", ".join(changed[:12]) + (" ..." if len(changed) > 12 else "")
+        raise FingerprintChanged(
+            f"output.path {run_dir.uri!r} holds an unfinished run of a different job "
+            f"(changed: {listed}); pass --restart to start over (its committed shards "
+            "are discarded), or choose another output.path"
+        )
+    return True

@@ -1,7 +1,10 @@
-"""What a run is, for deciding whether an unfinished run may be resumed: the spec (without
-where it writes and how many engines it uses), the judge models' files, the prompt
-templates and the package versions. Resuming with a different fingerprint is refused with
-the list of what changed."""
+"""What a run's committed shards depend on, for deciding whether an unfinished run may be
+resumed: the input files (name, size, modification time), the columns the judge stage keeps,
+the judged scorers' settings, the judges they use (model files, engine settings), their
+prompt templates and the package versions. What only runs after the judge stage (metrics,
+score configs, display names, cross-sample scorers) and how fast the judges go (concurrency,
+CPUs, GPUs, batch size, retries) may change between attempts. Resuming with a different
+fingerprint is refused with the list of what changed."""
 
 from __future__ import annotations
 
@@ -9,29 +12,33 @@ import hashlib
 from typing import Any
 
 from pipeline.manifest import model_fingerprint, package_versions
+from pipeline.source import InputSource
 from pipeline.spec import JobSpec
 
 # Judge settings that change how fast a run goes, never what it scores.
 OPERATIONAL = ("concurrency", "num_cpus", "num_gpus", "batch_size", "max_concurrency",
                "max_retries", "timeout_s", "price_per_hour")  # fmt: skip
+# Scorer settings used only after the judge stage.
+LATER = {"metrics", "score_configs", "display_name", "purpose"}
 
 
-def run_fingerprint(spec: JobSpec) -> dict[str, Any]:
-    dumped = spec.model_dump(mode="json")
-    dumped["output"] = {k: v for k, v in dumped["output"].items() if k != "path"}
-    for judge in [dumped.get("judge"), *(dumped.get("judges") or {}).values()]:
-        for knob in OPERATIONAL:
-            if judge is not None:
-                judge.pop(knob, None)
-    templates = {
-        scorer.key: hashlib.sha256(text.encode()).hexdigest()
-        for scorer in spec.judged_scorers()
-        if (text := scorer.prompt_text()) is not None
+def run_fingerprint(spec: JobSpec, source: InputSource) -> dict[str, Any]:
+    infos = source.filesystem.get_file_info(list(source.files))
+    judges = {
+        name: {k: v for k, v in judge.model_dump(mode="json").items() if k not in OPERATIONAL}
+        for name, judge in spec.used_judges().items()
     }
     return {
-        "spec": dumped,
-        "models": {name: model_fingerprint(j.model) for name, j in spec.all_judges().items()},
-        "templates": templates,
+        "input": {info.path: {"size": info.size, "mtime": str(info.mtime)} for info in infos},
+        "columns": {"id": spec.input.id_column, "kept": spec.kept_columns()},
+        "scorers": {s.key: s.model_dump(mode="json", exclude=LATER) for s in spec.judged_scorers()},
+        "judges": judges,
+        "models": {name: model_fingerprint(j.model) for name, j in spec.used_judges().items()},
+        "templates": {
+            s.key: hashlib.sha256(text.encode()).hexdigest()
+            for s in spec.judged_scorers()
+            if (text := s.prompt_text()) is not None
+        },
         "versions": package_versions(),
     }
 

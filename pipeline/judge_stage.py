@@ -16,7 +16,7 @@ from pipeline.attempt import Run
 from pipeline.cross_sample_stage import JudgedRows
 from pipeline.progress import Progress
 from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
-from pipeline.shards import commit_shard, committed_ids, skip_committed
+from pipeline.shards import commit_shard, committed_ids, shard_files, skip_committed
 from scorers.registry import judged_scorer
 from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN
@@ -36,6 +36,19 @@ class JudgeWork:
 
 
 def judge_stage(run: Run, verbose: bool = False) -> tuple[JudgedRows, JudgeWork]:
+    import ray
+
+    # Blocks of about shard_mib leave the judge stage, and each is one shard.
+    context = ray.data.DataContext.get_current()
+    block_size = context.target_max_block_size
+    context.target_max_block_size = int(run.spec.output.shard_mib * (1 << 20))
+    try:
+        return _judge_in_shards(run, verbose)
+    finally:
+        context.target_max_block_size = block_size
+
+
+def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
     import ray
 
     spec = run.spec
@@ -80,11 +93,7 @@ def judge_stage(run: Run, verbose: bool = False) -> tuple[JudgedRows, JudgeWork]
         raise JudgeKeepsFailing(message.splitlines()[0]) from None
     finally:
         progress.close()
-    files = tuple(
-        path
-        for path in sorted(run.run_dir.fs.ls(folder, detail=False))
-        if str(path).endswith(".parquet")
-    )
+    files = tuple(shard_files(folder, run.run_dir.arrow_fs))
     work = JudgeWork(
         rows_reused=len(done),
         shards_reused=shards,

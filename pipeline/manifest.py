@@ -102,7 +102,7 @@ def build_manifest(
             "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
             "generated_tokens": usage["generated_tokens"],
         },
-        "cost": judge_cost(judges, clock.timings.get("judge", 0.0), work.requests),
+        "cost": judge_cost(spec.used_judges(), clock.timings.get("judge", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
     }
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import fsspec
 
+from pipeline.filesystems import is_remote
+
 PROBE = ".rayscore-write-probe"
 
 
@@ -27,6 +29,15 @@ def check_output_writable(uri: str, storage_options: dict[str, Any] | None = Non
         return OutputNotWritable(f"output.path: cannot write to {uri!r}: {reason}")
 
     existing = path.rstrip("/") or path
+    if is_remote(uri):  # object stores have no folders: probe where the run will write
+        try:
+            probe = posixpath.join(existing, PROBE)
+            with fs.open(probe, "wb") as handle:
+                handle.write(b"")
+            fs.rm(probe)
+        except OSError as exc:
+            raise refuse(exc.strerror or str(exc) or type(exc).__name__) from None
+        return
     try:
         while not fs.exists(existing):
             parent = posixpath.dirname(existing)

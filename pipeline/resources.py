@@ -4,6 +4,7 @@ the read, write and reduce tasks (Ray Data would wait for them for good)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,31 +19,38 @@ class ResourceError(ValueError):
 
 
 def check_resources(judges: Mapping[str, JudgeSpec], nodes: Sequence[Mapping[str, Any]]) -> None:
-    """`nodes`: each live node's resources (ray.nodes()[i]["Resources"])."""
+    """`judges`: the judges the job uses (their actor pools run at the same time); `nodes`:
+    each live node's resources (ray.nodes()[i]["Resources"])."""
+    node_gpus = [float(n.get("GPU", 0)) for n in nodes]
     total_cpus = sum(float(n.get("CPU", 0)) for n in nodes)
-    total_gpus = sum(float(n.get("GPU", 0)) for n in nodes)
-    most_gpus = max((float(n.get("GPU", 0)) for n in nodes), default=0.0)
-    have = f"the cluster has {len(nodes)} node(s), {total_cpus:g} CPUs, {total_gpus:g} GPUs"
-    cpus_taken = 0.0
+    have = f"the cluster has {len(nodes)} node(s), {total_cpus:g} CPUs, {sum(node_gpus):g} GPUs"
+    gpus_taken = cpus_taken = 0.0
     for name, judge in judges.items():
         key = "judge" if name == "judge" else f"judges.{name}"
-        if judge.num_gpus > most_gpus:
+        gpus = judge.num_gpus
+        if gpus > max(node_gpus, default=0.0):
             raise ResourceError(
-                f"{key}.num_gpus: each judge actor needs {judge.num_gpus:g} GPU(s) but no node "
-                f"has that many; {have}"
+                f"{key}.num_gpus: each judge actor needs {gpus:g} GPU(s) but no node has that "
+                f"many; {have}"
             )
-        if judge.num_gpus * judge.concurrency > total_gpus:
+        if gpus and sum(math.floor(g / gpus) for g in node_gpus) < judge.concurrency:
             raise ResourceError(
-                f"{key}.concurrency: {judge.concurrency} actors x {judge.num_gpus:g} GPU(s) "
-                f"need {judge.num_gpus * judge.concurrency:g} GPUs; {have}"
+                f"{key}.concurrency: {judge.concurrency} actors of {gpus:g} GPU(s) do not fit "
+                f"on the cluster's nodes; {have}"
             )
+        gpus_taken += gpus * judge.concurrency
         cpus_taken += judge.num_cpus * judge.concurrency
+    if gpus_taken > sum(node_gpus):
+        raise ResourceError(
+            f"judges: their actors need {gpus_taken:g} GPUs at once (every judge's pool runs "
+            f"at the same time); {have}"
+        )
     if cpus_taken > total_cpus - CPUS_FOR_OTHER_STAGES:
         raise ResourceError(
             f"judge.concurrency x judge.num_cpus: the judge actors take {cpus_taken:g} CPUs and "
             f"{have}, leaving less than {CPUS_FOR_OTHER_STAGES:g} for reading, writing and the "
-            "reduce stage, so the job could never finish. Lower judge.num_cpus (0.5 lets two "
-            "engines share a core) or judge.concurrency."
+            "reduce stage, so the job could never finish. Lower num_cpus (0.5 lets two "
+            "engines share a core) or concurrency of the judges."
         )
 
 

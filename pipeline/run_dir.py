@@ -29,6 +29,8 @@ METRICS_TABLE = "metrics.parquet"
 MANIFEST = "manifest.json"
 SCORE_CONFIGS = "score_configs.json"
 WORK = ".rayscore"
+NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
+OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
 FINGERPRINT = f"{WORK}/fingerprint.json"
 JUDGED = f"{WORK}/judged"
 
@@ -113,7 +115,8 @@ class RunDirectory:
     def replace(self, target: RunDirectory) -> None:
         """Put this (finished) run where `target` is: the old run is moved aside first and
         removed only once this one is in place."""
-        aside = f"{target.path}.replaced"
+        aside = f"{target.path}{OLD_SUFFIX}"
+        self.remove(aside)  # left by a swap that was cut off after its first move
         self.fs.mv(target.path, aside, recursive=True)
         self.fs.mv(self.path, target.path, recursive=True)
         self.fs.rm(aside, recursive=True)

@@ -30,7 +30,7 @@ from pipeline.cross_sample_stage import cross_sample_results
 from pipeline.judge_stage import judge_stage
 from pipeline.manifest import build_manifest
 from pipeline.resources import check_resources, live_nodes
-from pipeline.run_dir import MANIFEST
+from pipeline.run_dir import MANIFEST, WORK
 from pipeline.spec import JobSpec
 from pipeline.stages import (
     RowCountMismatch,
@@ -72,6 +72,7 @@ def run_job(
     metrics = clock.run("commit", commit_stage, run, scores, records, summary)
     manifest = build_manifest(run, summary, work, clock)
     run.run_dir.write_json(MANIFEST, manifest)
+    run.run_dir.remove(run.run_dir.join(WORK))  # shards and staging: all in scores/ now
     if run.replaces:
         run.run_dir.replace(run.target)
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)
@@ -102,4 +103,4 @@ def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool)
         # Ray Data logs a failing task's traceback itself; the error reaches the caller anyway
         logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     if check_cluster:
-        check_resources(run.spec.all_judges(), live_nodes())
+        check_resources(run.spec.used_judges(), live_nodes())

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from scorers.usage import ERROR_COLUMN, USAGE_FIELD, USAGE_FIELDS
@@ -44,8 +45,9 @@ def commit_shard(
     """Ray Data adapter: write the block as one shard, atomically; return its ack."""
     if block.num_rows == 0:
         return ACK_SCHEMA.empty_table()
-    final = posixpath.join(folder, shard_name(block[id_col]))
-    tmp = f"{final}.{time.time_ns()}.tmp"
+    name = shard_name(block[id_col])
+    final = posixpath.join(folder, name)
+    tmp = posixpath.join(folder, f"_tmp-{time.time_ns()}-{name}")  # readers skip "_" names
     pq.write_table(block, tmp, filesystem=filesystem)
     filesystem.move(tmp, final)
     usage = dict.fromkeys(USAGE_FIELDS, 0)
@@ -63,13 +65,21 @@ def commit_shard(
     return pa.Table.from_pylist([ack], schema=ACK_SCHEMA)
 
 
+def shard_files(folder: str, filesystem: Any) -> list[str]:
+    """The committed shards in `folder`; a temporary file a killed writer left is not one."""
+    infos = filesystem.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+    return sorted(
+        i.path
+        for i in infos
+        if i.type == pafs.FileType.File
+        and posixpath.basename(i.path).startswith("shard-")
+        and i.path.endswith(".parquet")
+    )
+
+
 def committed_ids(folder: str, filesystem: Any, id_col: str) -> tuple[pa.Array, int]:
     """The ids in every committed shard, and how many shards there are."""
-    try:
-        dataset = pads.dataset(folder, filesystem=filesystem, format="parquet")
-    except (FileNotFoundError, OSError):
-        return pa.array([], pa.string()), 0
-    shards = [f for f in dataset.files if f.endswith(".parquet")]
+    shards = shard_files(folder, filesystem)
     if not shards:
         return pa.array([], pa.string()), 0
     ids = pads.dataset(shards, filesystem=filesystem, format="parquet").to_table(columns=[id_col])

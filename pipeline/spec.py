@@ -54,6 +54,14 @@ class InputSpec(StrictModel):
 
 class OutputSpec(StrictModel):
     path: str = Field(description="Run directory (fsspec URI). Never overwritten without asking.")
+    shard_mib: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Judged rows are committed in shards of about this much input data: smaller "
+            "shards lose less work to a crash, larger ones make fewer files."
+        ),
+    )
 
 
 AnyScorerSpec = Annotated[SerializeAsAny[ScorerSpec], BeforeValidator(parse_scorer)]
@@ -78,6 +86,7 @@ class Definition(StrictModel):
     @model_validator(mode="after")
     def _unique_names(self) -> Definition:
         _raise_on_duplicates("scorer key", [s.key for s in self.scorers])
+        _raise_on_duplicates("scorer name (display_name or key)", [s.name for s in self.scorers])
         _raise_on_duplicates(
             "metric name", [m.display_name for s in self.scorers for m in s.metrics]
         )
@@ -125,7 +134,9 @@ class JobSpec(StrictModel):
             return data
         merged = [
             {**raw, "config": {**shared, **(raw.get("config") or {})}}
-            if isinstance(raw, dict) and takes_config(raw.get("type"))
+            if isinstance(raw, dict)
+            and takes_config(raw.get("type"))
+            and isinstance(raw.get("config") or {}, dict)
             else raw
             for raw in scorers
         ]
@@ -193,6 +204,11 @@ class JobSpec(StrictModel):
             f"scorer {scorer.key!r}: name its judge (judge: one of {sorted(judges)}); "
             "the job has no default `judge`"
         )
+
+    def used_judges(self) -> dict[str, JudgeSpec]:
+        """The judges some scorer uses, by name: only these start engines."""
+        names = {self.judge_name_of(s) for s in self.judged_scorers()}
+        return {name: j for name, j in self.all_judges().items() if name in names}
 
     def judge_of(self, scorer: ScorerSpec) -> JudgeSpec:
         return self.all_judges()[self.judge_name_of(scorer)]
@@ -277,6 +293,12 @@ def job_spec_json_schema() -> dict[str, Any]:
     mapping = {}
     for name, kind in kinds().items():
         sub = kind.spec.model_json_schema(ref_template="#/$defs/{model}")
+        # What Definition fills in before a kind's class sees the entry.
+        sub["required"] = [r for r in sub.get("required", []) if r != "key"]
+        sub["properties"]["metrics"] = {
+            "anyOf": [sub["properties"]["metrics"], {"type": "null"}],
+            "description": sub["properties"]["metrics"].get("description", ""),
+        }
         for def_name, definition in {**sub.pop("$defs", {}), kind.spec.__name__: sub}.items():
             if defs.get(def_name, definition) != definition:
                 raise ValueError(f"scorer type {name!r}: schema name {def_name!r} is taken")

@@ -21,7 +21,6 @@ from pipeline.run_dir import (
     SCORE_CONFIGS,
     SCORES,
     SCORES_LONG,
-    WORK,
 )
 from pipeline.score_records import RECORD_SCHEMA, score_configs_json, score_records
 from pipeline.summary import merge_summaries, summary_batch
@@ -71,7 +70,8 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     scorers = run.spec.definition.scorers
     configs = {s.key: s.field_configs(struct_types[s.key]) for s in scorers}
     checks = {
-        key: {f: c for f, c in fields.items() if c.bounded()} for key, fields in configs.items()
+        key: {f: c for f, c in fields.items() if c.can_fail(struct_types[key].field(f).type)}
+        for key, fields in configs.items()
     }
     rows = ray.data.read_parquet(list(judged.files), filesystem=judged.filesystem)
     final = assemble(rows, results, run.spec.input.id_column, run.source.num_rows, checks)
@@ -124,8 +124,8 @@ def summary_stage(run: Run, scores: Scores) -> dict[str, Any]:
     if summary["rows"] != run.source.num_rows:
         raise RowCountMismatch(
             f"{run.source.num_rows} input rows but {summary['rows']} scored rows in "
-            f"{scores.path}; "
-            "nothing was committed"
+            f"{scores.path}; nothing was committed (if two runs wrote to this output.path at "
+            "once, start it over with --restart)"
         )
     return summary
 
@@ -133,9 +133,9 @@ def summary_stage(run: Run, scores: Scores) -> dict[str, Any]:
 def commit_stage(run: Run, scores: Scores, records: str, summary: dict[str, Any]) -> dict[str, Any]:
     """Move scores/ and scores_long/ into place, then write score configs and metrics;
     returns the metrics."""
-    run.run_dir.commit(scores.path, SCORES)
-    run.run_dir.commit(records, SCORES_LONG)
-    run.run_dir.remove(run.run_dir.join(WORK))  # staging and committed shards: all in scores/
+    for staged, name in ((scores.path, SCORES), (records, SCORES_LONG)):
+        run.run_dir.remove(run.run_dir.join(name))  # an earlier attempt's, cut off mid-commit
+        run.run_dir.commit(staged, name)
     run.run_dir.write_json(
         SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs)
     )

@@ -25,9 +25,12 @@ class ScoreConfig(StrictModel):
     )
     description: str | None = None
 
-    def bounded(self) -> bool:
-        """Whether a value of the right type can still fall outside this config."""
-        return self.min is not None or self.max is not None or self.categories is not None
+    def can_fail(self, dtype: pa.DataType) -> bool:
+        """Whether a value of Arrow type `dtype` can fall outside this config: it is bounded,
+        or it expects another data type than the values have."""
+        bounded = self.min is not None or self.max is not None or self.categories is not None
+        inferred = inferred_config(dtype)
+        return bounded or inferred is None or inferred.data_type != self.data_type
 
     def problem(self, value: Any) -> str | None:
         """Why `value` does not fit this config, or None (null always fits: it is unscored)."""

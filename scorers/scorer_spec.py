@@ -116,9 +116,8 @@ class ScorerSpec(StrictModel):
             inferred = inferred_config(field.type)
             if field.name not in NOT_SCORE_FIELDS and inferred is not None:
                 configs[field.name] = inferred
-        known = self.kind_score_configs()
+        known = {**self.kind_score_configs(), **self.score_configs}
         configs.update({name: c for name, c in known.items() if name in configs})
-        configs.update(self.score_configs)
         return configs
 
     def item_records(self, struct: dict[str, Any]) -> list[dict[str, Any]]:

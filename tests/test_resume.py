@@ -30,7 +30,7 @@ def write_job(tmp_path: Path, model: Path, data: Path, out: str, question: str) 
     spec = {
         "name": "resume",
         "input": {"path": str(data), "id_column": "id"},
-        "output": {"path": str(tmp_path / out)},
+        "output": {"path": str(tmp_path / out), "shard_mib": 0.001},  # a few rows a shard
         "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 4},
         "definition": {
             "scorers": [
@@ -106,6 +106,7 @@ def test_a_killed_driver_resumes_exactly_once(tmp_path, ray_cluster, tiny_model,
 
     assert resumed.manifest["resume"]["resumed"] is True
     assert resumed.manifest["resume"]["shards_reused"] >= 1
+    assert 0 < resumed.manifest["resume"]["rows_reused"] < 40
     all_requests = resumed.manifest["judge"]["requests"]
     assert all_requests == reference.manifest["judge"]["requests"]
     assert resumed.manifest["judge"]["requests_this_attempt"] < all_requests
@@ -135,7 +136,7 @@ def test_resuming_a_changed_job_is_refused_and_restart_starts_over(tmp_path, dem
     changed = load_spec(write_job(tmp_path, model, demo_parquet, "run", "Is it wrong?"))
     with pytest.raises(FingerprintChanged) as refused:
         check_job(changed, None)
-    assert "spec.definition.scorers" in str(refused.value) and "--restart" in str(refused.value)
+    assert "scorers.q.checklist" in str(refused.value) and "--restart" in str(refused.value)
     assert check_job(first, None).resumed  # the same job resumes
 
     restarted = check_job(changed, None, restart=True)
