@@ -7,13 +7,12 @@ Each case runs through `rayscore validate` and `rayscore run`.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_cli import rayscore
 
 from pipeline.output_check import OutputNotWritable, check_output_writable
 
@@ -27,16 +26,6 @@ definition:
 CHECKLIST = '[{question: "ok?"}]'
 SCORER = "    - {{type: checklist, key: q, target_column: response, checklist: {checklist}}}\n"
 COMMANDS = pytest.mark.parametrize("command", ["validate", "run"])
-
-
-def rayscore(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "jobs.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(Path.cwd()), "PATH": "/usr/bin:/bin"},
-    )
 
 
 def spec_text(
