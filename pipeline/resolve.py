@@ -30,6 +30,10 @@ def resolve_spec_paths(spec: JobSpec, base: Path | None = None) -> JobSpec:
         "input": spec.input.model_copy(update={"path": local(spec.input.path)}),
         "output": spec.output.model_copy(update={"path": local(spec.output.path)}),
     }
+    if spec.annotations is not None and spec.annotations.path is not None:
+        update["annotations"] = spec.annotations.model_copy(
+            update={"path": local(spec.annotations.path)}
+        )
 
     def judge(spec: JudgeSpec) -> JudgeSpec:
         if spec.backend != "vllm":

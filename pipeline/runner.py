@@ -35,6 +35,7 @@ from pipeline.spec import JobSpec
 from pipeline.stages import (
     RowCountMismatch,
     StageClock,
+    agreement_stage,
     assemble_stage,
     commit_stage,
     records_stage,
@@ -68,8 +69,9 @@ def run_job(
     cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
     scores = clock.run("assemble", assemble_stage, run, judged, cross)
     records = clock.run("score_records", records_stage, run, scores)
+    agreement = clock.run("agreement", agreement_stage, run, scores, records)
     summary = clock.run("summary", summary_stage, run, scores)
-    metrics = clock.run("commit", commit_stage, run, scores, records, summary)
+    metrics = clock.run("commit", commit_stage, run, scores, records, summary, agreement)
     manifest = build_manifest(run, summary, work, clock)
     run.run_dir.write_json(MANIFEST, manifest)
     run.run_dir.remove(run.run_dir.join(WORK))  # shards and staging: all in scores/ now

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
+from pipeline.annotations import AnnotationsSpec
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
 from scorers.metrics.bound import BoundMetric
@@ -119,6 +120,10 @@ class JobSpec(StrictModel):
             "Values for << config.x >> in every scorer that takes a config; a scorer's own "
             "config overrides them key by key."
         ),
+    )
+    annotations: AnnotationsSpec | None = Field(
+        default=None,
+        description="Human labels for some scores: ANNOTATION records and agreement.json.",
     )
     definition: Definition
 
@@ -248,6 +253,8 @@ class JobSpec(StrictModel):
         for trace_field, column in self.input.trace.mapping().items():
             kind: ColumnKind = "items" if trace_field == "tags" else "label"
             need(column, kind, f"input.trace.{trace_field}")
+        for name, column in (self.annotations.columns if self.annotations else {}).items():
+            need(column, "label", f"annotations.columns.{name}")
         scorer_keys = {s.key for s in self.definition.scorers}
         for n, scorer in enumerate(self.definition.scorers):
             where = f"definition.scorers.{n}"

@@ -7,6 +7,7 @@ folder and committed only after the row count is checked.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pipeline.assemble import assemble
 from pipeline.attempt import Run
 from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
 from pipeline.run_dir import (
+    AGREEMENT,
+    AGREEMENT_TABLE,
     METRICS,
     METRICS_TABLE,
     SCORE_CONFIGS,
@@ -29,6 +32,7 @@ from scorers.metrics.metrics_table import metrics_rows
 from scorers.score_config import ScoreConfig
 
 P = ParamSpec("P")
+ITEM_NAME = re.compile(r"\.item_\d+$")  # a checklist item's record name -> its config id
 T = TypeVar("T")
 
 
@@ -101,6 +105,44 @@ def records_stage(run: Run, scores: Scores) -> str:
     return path
 
 
+def agreement_stage(run: Run, scores: Scores, records: str) -> dict[str, Any] | None:
+    """With annotations: their ANNOTATION records beside the EVAL ones in the staged
+    scores_long/, and the judge's agreement with them."""
+    import polars as pl
+    import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
+
+    from pipeline.annotations import agreement, annotation_records, read_annotations
+
+    spec = run.spec
+    if spec.annotations is None:
+        return None
+    human = read_annotations(
+        spec.annotations, spec.input.id_column, run.source.files, run.source.filesystem
+    )
+    configs = {
+        config_id: ScoreConfig(
+            **{k: v for k, v in entry.items() if k not in ("scorer_key", "field")}
+        )
+        for config_id, entry in score_configs_json(spec.definition.scorers, scores.configs).items()
+    }
+    by_name = {name: configs.get(ITEM_NAME.sub(".item", name)) for name in human["name"].unique()}
+    known = {name: config for name, config in by_name.items() if config is not None}
+    names = [*known, *(f"{name}.confidence" for name in known)]
+    evaluations = pl.from_arrow(
+        pads.dataset(records, filesystem=run.run_dir.arrow_fs).to_table(
+            filter=pads.field("name").isin(names)
+        )
+    )
+    assert isinstance(evaluations, pl.DataFrame)
+    pq.write_table(
+        annotation_records(human, known, run.run_id, run.started_at),
+        f"{records}/annotations.parquet",
+        filesystem=run.run_dir.arrow_fs,
+    )
+    return agreement(evaluations, human, known)
+
+
 def summary_stage(run: Run, scores: Scores) -> dict[str, Any]:
     """One pass over the staged scores: counts and metric partials, merged; the row count is
     checked here, so a run that lost or repeated rows commits nothing."""
@@ -130,7 +172,13 @@ def summary_stage(run: Run, scores: Scores) -> dict[str, Any]:
     return summary
 
 
-def commit_stage(run: Run, scores: Scores, records: str, summary: dict[str, Any]) -> dict[str, Any]:
+def commit_stage(
+    run: Run,
+    scores: Scores,
+    records: str,
+    summary: dict[str, Any],
+    agreement: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Move scores/ and scores_long/ into place, then write score configs and metrics;
     returns the metrics."""
     for staged, name in ((scores.path, SCORES), (records, SCORES_LONG)):
@@ -139,6 +187,11 @@ def commit_stage(run: Run, scores: Scores, records: str, summary: dict[str, Any]
     run.run_dir.write_json(
         SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs)
     )
+    if agreement is not None:
+        from pipeline.annotations import agreement_rows
+
+        run.run_dir.write_json(AGREEMENT, agreement)
+        run.run_dir.write_table(AGREEMENT_TABLE, agreement_rows(agreement))
     metrics = finalize(summary["metrics"], run.spec.bound_metrics())
     run.run_dir.write_json(METRICS, metrics)
     run.run_dir.write_table(METRICS_TABLE, metrics_rows(metrics))

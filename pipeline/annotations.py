@@ -1,0 +1,168 @@
+"""Human labels beside the judge's scores: read them, turn them into ANNOTATION score records,
+and measure how far the judge agrees with them (scorers.agreement).
+
+Annotations name scores the way score records do: "correctness" (a scorer's primary field),
+"quality.pass_rate", "quality.item_0" (a checklist item). They come from a Parquet table of
+(id, name, value) rows, or from input columns, one per score name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import Field, model_validator
+
+from pipeline.score_records import RECORD_SCHEMA
+from scorers.agreement import binary_agreement, rank_agreement
+from scorers.score_config import ScoreConfig
+from scorers.strict_model import StrictModel
+
+TRUE_TEXT = frozenset({"true", "yes", "1", "1.0"})
+
+
+class AnnotationsSpec(StrictModel):
+    path: str | None = Field(
+        default=None,
+        description="Parquet of human labels: the id column, `name` (a score name), `value`.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Score name -> input column holding the human value, e.g. {right: verdict}.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AnnotationsSpec:
+        if (self.path is None) == (not self.columns):
+            raise ValueError("give exactly one of 'path' and 'columns'")
+        return self
+
+
+def read_annotations(
+    spec: AnnotationsSpec, id_col: str, input_files: Sequence[str], filesystem: Any
+) -> pl.DataFrame:
+    """(sample_id, name, human) rows; human as text, interpreted per score config later."""
+    if spec.path is not None:
+        table = pq.read_table(spec.path, columns=[id_col, "name", "value"])
+        frame = pl.from_arrow(table).rename({id_col: "sample_id", "value": "human"})
+        assert isinstance(frame, pl.DataFrame)
+        return frame.select(
+            pl.col("sample_id").cast(pl.String), "name", pl.col("human").cast(pl.String)
+        )
+    columns = [id_col, *dict.fromkeys(spec.columns.values())]
+    table = pq.ParquetDataset(list(input_files), filesystem=filesystem).read(columns=columns)
+    wide = pl.from_arrow(table)
+    assert isinstance(wide, pl.DataFrame)
+    return pl.concat(
+        [
+            wide.select(
+                pl.col(id_col).cast(pl.String).alias("sample_id"),
+                pl.lit(name).alias("name"),
+                pl.col(column).cast(pl.String).alias("human"),
+            )
+            for name, column in spec.columns.items()
+        ]
+    ).drop_nulls("human")
+
+
+def annotation_records(
+    annotations: pl.DataFrame, configs: Mapping[str, ScoreConfig], run_id: str, created_at: str
+) -> pa.Table:
+    """The human labels as score records with source ANNOTATION."""
+    rows = []
+    for sample_id, name, human in annotations.iter_rows():
+        config = configs.get(name)
+        data_type = config.data_type if config else "CATEGORICAL"
+        value = _human_value(human, data_type)
+        numeric = data_type != "CATEGORICAL"
+        rows.append(
+            {
+                "sample_id": sample_id,
+                "name": name,
+                "value": float(value) if numeric else None,
+                "string_value": str(value).lower() if data_type != "NUMERIC" else None,
+                "data_type": data_type,
+                "source": "ANNOTATION",
+                "config_id": name if config else None,
+                "run_id": run_id,
+                "created_at": created_at,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+
+
+def agreement(
+    evaluations: pl.DataFrame, annotations: pl.DataFrame, configs: Mapping[str, ScoreConfig]
+) -> dict[str, Any]:
+    """Per score name, per scorer (all its annotated BOOLEAN scores together) and overall."""
+    judged = evaluations.filter(pl.col("source") == "EVAL")
+    # A boolean scorer's confidence is its sibling record "<name>.confidence".
+    confidence = judged.filter(pl.col("name").str.ends_with(".confidence")).select(
+        "sample_id",
+        pl.col("name").str.strip_suffix(".confidence"),
+        pl.col("value").alias("sibling_confidence"),
+    )
+    pairs = (
+        annotations.join(
+            judged.select("sample_id", "name", "scorer_key", "value", "metadata"),
+            on=["sample_id", "name"],
+            how="inner",
+        )
+        .join(confidence, on=["sample_id", "name"], how="left")
+        .with_columns(
+            pl.col("metadata")
+            .str.json_path_match("$.confidence")
+            .cast(pl.Float64)
+            .fill_null(pl.col("sibling_confidence"))
+            .alias("confidence")
+        )
+    )
+    by_name: dict[str, Any] = {}
+    by_scorer: dict[str, list[dict[str, Any]]] = {}
+    for (name,), group in pairs.group_by(["name"], maintain_order=True):
+        config = configs.get(str(name))
+        rows = group.to_dicts()
+        if config is not None and config.data_type == "BOOLEAN":
+            by_name[str(name)] = _binary(rows)
+            by_scorer.setdefault(str(rows[0]["scorer_key"]), []).extend(rows)
+        elif config is not None and config.data_type == "NUMERIC":
+            by_name[str(name)] = rank_agreement(
+                [_human_value(r["human"], "NUMERIC") for r in rows], [r["value"] for r in rows]
+            )
+    every = [r for rows in by_scorer.values() for r in rows]
+    return {
+        "scores": by_name,
+        "scorers": {key: _binary(rows) for key, rows in by_scorer.items()},
+        "overall": _binary(every) if every else None,
+    }
+
+
+def agreement_rows(result: Mapping[str, Any]) -> pa.Table:
+    """agreement.parquet: one row per score name, scorer and overall; statistics as columns."""
+    rows = [{"level": "score", "name": k, **v} for k, v in result["scores"].items()]
+    rows += [{"level": "scorer", "name": k, **v} for k, v in result["scorers"].items()]
+    if result["overall"] is not None:
+        rows.append({"level": "overall", "name": None, **result["overall"]})
+    return pa.Table.from_pylist([json.loads(json.dumps(r)) for r in rows])
+
+
+def _binary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return binary_agreement(
+        [_human_value(r["human"], "BOOLEAN") for r in rows],
+        [None if r["value"] is None else r["value"] >= 0.5 for r in rows],
+        [r["confidence"] for r in rows],
+    )
+
+
+def _human_value(human: Any, data_type: str) -> Any:
+    if human is None:
+        return None
+    if data_type == "BOOLEAN":
+        return str(human).strip().lower() in TRUE_TEXT
+    if data_type == "NUMERIC":
+        return float(human)
+    return str(human)
