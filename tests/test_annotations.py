@@ -13,6 +13,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.annotations import agreement, annotation_records
+from pipeline.results import open_run
 from pipeline.runner import run_job
 from pipeline.spec_loader import SpecError, parse_spec
 from scorers.score_config import ScoreConfig
@@ -105,3 +106,22 @@ def test_a_job_with_annotations_writes_records_and_agreement(tmp_path, ray_clust
     assert written["scores"]["q.item_0"]["accuracy"] == pytest.approx(expected)
     table = pl.read_parquet(run / "agreement.parquet")
     assert set(table["level"]) == {"score", "scorer", "overall"}
+
+    opened = open_run(result.run_dir)  # the results API: lazy Polars scans
+    assert opened.samples.select(pl.len()).collect().item() == 12
+    items = opened.items.collect()
+    assert items.height == 12 and set(items["scorer"]) == {"q"}
+    assert (
+        items.join(said, on="id")["answer"].to_list()
+        == items.join(said, on="id")["answer_right"].to_list()
+    )
+    assert opened.scores_long.filter(pl.col("source") == "ANNOTATION").collect().height == 12
+    assert opened.agreement is not None and opened.agreement.collect().height == 3
+    assert opened.manifest["rows"]["out"] == 12
+
+
+def test_open_run_refuses_a_directory_without_a_finished_run(tmp_path):
+    (tmp_path / "run" / ".rayscore").mkdir(parents=True)
+    (tmp_path / "run" / ".rayscore" / "fingerprint.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="no finished run"):
+        open_run(str(tmp_path / "run"))

@@ -1,0 +1,78 @@
+"""Read a finished run with Polars: lazy scans only, local or remote run directories.
+
+run = open_run("runs/demo")                      # or "s3://bucket/runs/demo", options
+run.samples.select("id", pl.col("quality").struct.field("primary_score")).collect()
+run.items.filter(pl.col("answer") == "no").group_by("question").len().collect()
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from pipeline.filesystems import is_remote
+from pipeline.run_dir import (
+    AGREEMENT_TABLE,
+    MANIFEST,
+    METRICS_TABLE,
+    SCORES,
+    SCORES_LONG,
+    RunDirectory,
+    RunState,
+)
+
+ITEM_LIST = "item_scores"
+
+
+@dataclass(frozen=True)
+class RunResults:
+    uri: str
+    manifest: dict[str, Any]
+    samples: pl.LazyFrame  # scores/: one row per input row
+    items: pl.LazyFrame  # one row per sample x checklist item, with the scorer's key
+    scores_long: pl.LazyFrame  # score records, EVAL and ANNOTATION
+    metrics: pl.LazyFrame
+    agreement: pl.LazyFrame | None  # when the run had annotations
+
+
+def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResults:
+    run_dir = RunDirectory(uri, storage_options)
+    if run_dir.state() is not RunState.FINISHED:
+        raise FileNotFoundError(f"{uri!r} holds no finished run (no {MANIFEST})")
+    manifest = run_dir.read_json(MANIFEST)
+
+    def scan(name: str, glob: bool) -> pl.LazyFrame:
+        path = posixpath.join(uri.rstrip("/"), name, "*.parquet" if glob else "")
+        options = storage_options if is_remote(uri) else None
+        return pl.scan_parquet(path.rstrip("/"), storage_options=options)
+
+    samples = scan(SCORES, glob=True)
+    checklists = [s["key"] for s in manifest.get("scorers", []) if s.get("type") == "checklist"]
+    id_col = manifest["spec"]["input"]["id_column"]
+    items = _items(samples, id_col, checklists)
+    has_agreement = run_dir.fs.exists(run_dir.join(AGREEMENT_TABLE))
+    return RunResults(
+        uri=uri,
+        manifest=manifest,
+        samples=samples,
+        items=items,
+        scores_long=scan(SCORES_LONG, glob=True),
+        metrics=scan(METRICS_TABLE, glob=False),
+        agreement=scan(AGREEMENT_TABLE, glob=False) if has_agreement else None,
+    )
+
+
+def _items(samples: pl.LazyFrame, id_col: str, checklists: list[str]) -> pl.LazyFrame:
+    frames = [
+        samples.select(id_col, pl.lit(key).alias("scorer"), pl.col(key).struct.field(ITEM_LIST))
+        .explode(ITEM_LIST)
+        .drop_nulls(ITEM_LIST)
+        .unnest(ITEM_LIST)
+        for key in checklists
+    ]
+    if not frames:
+        return pl.LazyFrame(schema={id_col: pl.String, "scorer": pl.String})
+    return pl.concat(frames)
