@@ -19,7 +19,7 @@ from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
 from pipeline.shards import commit_shard, committed_ids, shard_files, skip_committed
 from scorers.registry import judged_scorer
 from scorers.scorer_spec import ScorerSpec
-from scorers.usage import ERROR_COLUMN
+from scorers.usage import ERROR_COLUMN, USAGE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
     )
     todo = run.source.num_rows - len(done)
     progress = Progress(todo)
-    totals = dict.fromkeys(("judge_requests", "prompt_tokens", "cached_prompt_tokens"), 0)
-    totals["generated_tokens"] = 0
+    totals = dict.fromkeys(USAGE_FIELDS, 0)
     try:
         for ack in acks.iter_rows() if todo else ():
             progress.update(ack["rows"], ack["errored"], ack["judge_requests"])

@@ -47,24 +47,26 @@ RECORD_SCHEMA = pa.schema(
 RunConfigs = Mapping[str, Mapping[str, ScoreConfig]]  # scorer key -> field -> config
 
 
-def score_configs_json(scorers: Sequence[ScorerSpec], configs: RunConfigs) -> dict[str, Any]:
-    """score_configs.json: one entry per config id (a score name, or a scorer's item records)."""
-    out: dict[str, Any] = {}
+def configs_by_id(
+    scorers: Sequence[ScorerSpec], configs: RunConfigs
+) -> dict[str, tuple[str, str, ScoreConfig]]:
+    """Config id (a score name, or a scorer's item records) -> (scorer key, field, config)."""
+    out: dict[str, tuple[str, str, ScoreConfig]] = {}
     for spec in scorers:
         for field, config in configs[spec.key].items():
-            out[spec.record_name(field)] = {
-                "scorer_key": spec.key,
-                "field": field,
-                **config.model_dump(),
-            }
+            out[spec.record_name(field)] = (spec.key, field, config)
         item = spec.item_config()
         if item is not None:
-            out[f"{spec.name}.item"] = {
-                "scorer_key": spec.key,
-                "field": "item_scores",
-                **item.model_dump(),
-            }
+            out[f"{spec.name}.item"] = (spec.key, "item_scores", item)
     return out
+
+
+def score_configs_json(scorers: Sequence[ScorerSpec], configs: RunConfigs) -> dict[str, Any]:
+    """score_configs.json: one entry per config id."""
+    return {
+        config_id: {"scorer_key": key, "field": field, **config.model_dump()}
+        for config_id, (key, field, config) in configs_by_id(scorers, configs).items()
+    }
 
 
 def score_records(

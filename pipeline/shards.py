@@ -19,7 +19,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from scorers.usage import ERROR_COLUMN, USAGE_FIELD, USAGE_FIELDS
+from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_totals
 
 ACK_SCHEMA = pa.schema(
     [
@@ -50,16 +50,10 @@ def commit_shard(
     tmp = posixpath.join(folder, f"_tmp-{time.time_ns()}-{name}")  # readers skip "_" names
     pq.write_table(block, tmp, filesystem=filesystem)
     filesystem.move(tmp, final)
-    usage = dict.fromkeys(USAGE_FIELDS, 0)
-    for key in judged_keys:
-        if USAGE_FIELD in block.schema.field(key).type.names:
-            column = pc.struct_field(block[key].combine_chunks(), USAGE_FIELD)
-            for name in USAGE_FIELDS:
-                usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
     ack = {
         "rows": block.num_rows,
         "errored": block.num_rows - block[ERROR_COLUMN].null_count,
-        **usage,
+        **usage_totals(block, judged_keys),
         "committed_at": time.time(),
     }
     return pa.Table.from_pylist([ack], schema=ACK_SCHEMA)

@@ -25,7 +25,12 @@ from pipeline.run_dir import (
     SCORES,
     SCORES_LONG,
 )
-from pipeline.score_records import RECORD_SCHEMA, score_configs_json, score_records
+from pipeline.score_records import (
+    RECORD_SCHEMA,
+    configs_by_id,
+    score_configs_json,
+    score_records,
+)
 from pipeline.summary import merge_summaries, summary_batch
 from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows
@@ -121,10 +126,10 @@ def agreement_stage(run: Run, scores: Scores, records: str) -> dict[str, Any] | 
         spec.annotations, spec.input.id_column, run.source.files, run.source.filesystem
     )
     configs = {
-        config_id: ScoreConfig(
-            **{k: v for k, v in entry.items() if k not in ("scorer_key", "field")}
-        )
-        for config_id, entry in score_configs_json(spec.definition.scorers, scores.configs).items()
+        config_id: config
+        for config_id, (_, _, config) in configs_by_id(
+            spec.definition.scorers, scores.configs
+        ).items()
     }
     by_name = {name: configs.get(ITEM_NAME.sub(".item", name)) for name in human["name"].unique()}
     known = {name: config for name, config in by_name.items() if config is not None}

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
-from scorers.usage import ERROR_COLUMN, USAGE_FIELD, USAGE_FIELDS
+from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_totals
 
 MAX_REASONS = 20  # the most frequent error reasons the manifest lists
 _NUMBER = re.compile(r"\d+(\.\d+)?")
@@ -21,18 +20,11 @@ _NUMBER = re.compile(r"\d+(\.\d+)?")
 def block_summary(
     table: pa.Table, scorer_keys: Sequence[str], metrics: Sequence[BoundMetric]
 ) -> dict[str, Any]:
-    usage = dict.fromkeys(USAGE_FIELDS, 0)
-    for key in scorer_keys:
-        if USAGE_FIELD not in table.schema.field(key).type.names:
-            continue  # a kind that does not report its judge work
-        column = pc.struct_field(table[key].combine_chunks(), USAGE_FIELD)
-        for name in USAGE_FIELDS:
-            usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
     return {
         "rows": table.num_rows,
         "errored": table.num_rows - table[ERROR_COLUMN].null_count,
         "errors": dict(error_reasons(table[ERROR_COLUMN].to_pylist())),
-        "usage": usage,
+        "usage": usage_totals(table, scorer_keys),
         "metrics": partial_states(table, metrics),
     }
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 ERROR_COLUMN = "error"
 USAGE_FIELD = "usage"  # the struct field of a judged scorer's output that holds these counts
@@ -23,6 +24,18 @@ class CountedRequest(Protocol):
 
     @property
     def generated_tokens(self) -> int: ...
+
+
+def usage_totals(table: pa.Table, scorer_keys: Sequence[str]) -> dict[str, int]:
+    """The usage of every row of `table`, summed over the scorers that report one."""
+    usage = dict.fromkeys(USAGE_FIELDS, 0)
+    for key in scorer_keys:
+        if USAGE_FIELD not in table.schema.field(key).type.names:
+            continue  # a kind that does not report its judge work
+        column = pc.struct_field(table[key].combine_chunks(), USAGE_FIELD)
+        for name in USAGE_FIELDS:
+            usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
+    return usage
 
 
 def usage_of(results: Sequence[CountedRequest]) -> dict[str, int]:

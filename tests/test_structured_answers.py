@@ -41,15 +41,18 @@ def test_prefix_tokens_of_each_answer_value_are_found():
     assert value_prefix_token_ids(vocab, decoded.__getitem__, ("yes", "no")) == ((1, 2, 3), (4, 5))
 
 
+BATCH_PIECES = [
+    '{"answers": [{"question_index": 1, "answer": "',
+    "y",
+    'es"}, ',
+    '{"question_index": 2, "answer": "',
+    "no",
+    '"}]}',
+]
+
+
 def test_batch_answers_map_to_items_in_order_with_their_confidences():
-    pieces = [
-        '{"answers": [{"question_index": 1, "answer": "',
-        "y",
-        'es"}, ',
-        '{"question_index": 2, "answer": "',
-        "no",
-        '"}]}',
-    ]
+    pieces = BATCH_PIECES
     lp = {
         1: {1: math.log(0.6), 3: math.log(0.2), 4: math.log(0.1), 5: math.log(0.1)},
         4: {3: math.log(0.1), 5: math.log(0.9)},
@@ -100,14 +103,6 @@ def checklist_scorer(**extra):
     )
 
 
-BATCH_PIECES = [
-    '{"answers": [{"question_index": 1, "answer": "',
-    "y",
-    'es"}, ',
-    '{"question_index": 2, "answer": "',
-    "no",
-    '"}]}',
-]
 # the judge wrote "yes" to item 1 although P(yes) was only 0.3 there, and "no" to item 2
 BATCH_LOGPROBS = {
     1: {1: math.log(0.3), 4: math.log(0.7)},
