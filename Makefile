@@ -9,7 +9,7 @@ MODEL := models/tiny-judge
 DATA := data/demo.parquet
 CHECKED := pipeline scorers jobs tests bench
 
-.PHONY: install model data demo examples test lint clean
+.PHONY: install model data demo examples test lint browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,17 +22,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(MODEL)/config.json: | $(STAMP)
+# The small judge: built (random weights), then trained on the demo's checklist task (~1 min).
+$(MODEL)/training.json: | $(STAMP)
 	$(BIN)/python -m jobs.demo.tiny_model $(MODEL)
+	$(BIN)/python -m jobs.demo.train_judge $(MODEL)
 
 $(DATA): | $(STAMP)
 	$(BIN)/python -m jobs.demo.demo_data $(DATA)
 
-model: $(MODEL)/config.json
+model: $(MODEL)/training.json
 data: $(DATA)
 
 demo: model data
 	$(BIN)/rayscore run jobs/examples/demo.yaml --overwrite
+	$(BIN)/rayscore report runs/demo --html runs/demo-report.html
 
 # Every example spec except openai_backend (it needs a running server), each into runs/<name>.
 examples: model data
@@ -46,7 +49,11 @@ lint: install
 	$(BIN)/ruff format --check $(CHECKED)
 	$(BIN)/mypy
 
-test: lint
+# Headless Chromium (Debian's) opens the HTML report in the tests.
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: lint browser
 	$(BIN)/pytest
 
 clean:

@@ -65,6 +65,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("schema", help="print the job spec's JSON schema")
 
+    report = commands.add_parser("report", help="summarise a finished run; --html writes plots")
+    report.add_argument("run_dir", help="a finished run directory (local path or fsspec URI)")
+    report.add_argument("--html", default=None, help="write a static HTML report to this file")
+    report.add_argument("--compare", default=None, help="a second run: per-item deltas")
+
+    variance = commands.add_parser(
+        "variance", help="score a sample of rows twice (and per paraphrase): score spread"
+    )
+    variance.add_argument("spec", help="job spec YAML")
+    variance.add_argument("--rows", type=int, default=50, help="rows sampled from the input")
+    variance.add_argument("--seed", type=int, default=0, help="which rows are sampled")
+    variance.add_argument("--json", default=None, help="also write the spread table as JSON")
+    variance.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -185,6 +199,20 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from jobs.report import report_command
+
+    return report_command(args.run_dir, html=args.html, compare=args.compare)
+
+
+def _variance(args: argparse.Namespace) -> int:
+    from jobs.variance import variance_command
+
+    return variance_command(
+        args.spec, rows=args.rows, seed=args.seed, json_path=args.json, address=args.address
+    )
+
+
 COMMANDS = {
     "run": _run,
     "validate": _validate,
@@ -192,6 +220,8 @@ COMMANDS = {
     "status": _status,
     "logs": _logs,
     "schema": _schema,
+    "report": _report,
+    "variance": _variance,
 }
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ ITEM_TYPE = pa.struct(
         ("weight", pa.float64()),
         ("answer", pa.string()),
         ("confidence", pa.float64()),
+        ("calibrated_confidence", pa.float64()),  # null unless the job has `calibration`
         ("confidence_level", pa.string()),
         ("reasoning", pa.string()),
         ("unscored_reason", pa.string()),

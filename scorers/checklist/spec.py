@@ -174,6 +174,7 @@ class ChecklistScorerSpec(ScorerSpec):
                     "question": item["question"],
                     "weight": item["weight"],
                     "confidence": item["confidence"],
+                    "calibrated_confidence": item.get("calibrated_confidence"),
                     "confidence_level": item["confidence_level"],
                 },
             }
