@@ -23,6 +23,17 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def trained_judge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small model trained on the demo's checklist task, as `make model` builds it."""
+    from jobs.demo.tiny_model import build_tiny_model
+    from jobs.demo.train_judge import train_judge
+
+    model = build_tiny_model(tmp_path_factory.mktemp("models") / "trained-judge")
+    train_judge(model)
+    return model
+
+
+@pytest.fixture(scope="session")
 def demo_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from jobs.demo.demo_data import write_demo_data
 

@@ -2,8 +2,10 @@
 
 Rows are realistic in shape: factual, arithmetic and how-to prompts; correct, wrong, terse,
 off-topic and duplicated responses; a per-row checklist; a human verdict (is the response
-correct?) to calibrate against; a couple of rows with a missing response (they come out with
-an error in their own row, and the job goes on).
+correct?); a couple of rows with a missing response (they come out with an error in their own
+row, and the job goes on). For the demo checklist (jobs.demo.checklist_task) every row carries
+the true answers (`true_item_<n>`) and part of the rows human labels (`human_item_<n>`): the
+truth with some answers flipped, as real annotators make mistakes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from jobs.demo.checklist_task import QUESTIONS, true_answers
 
 CAPITALS = {
     "France": ("Paris", "Lyon"),
@@ -41,6 +45,8 @@ HOWTO = {
         "Add 100 to the Celsius value.",
     ),
 }
+LABELLED_SHARE = 0.6  # rows a human labelled
+LABEL_NOISE = 0.1  # chance that a human label is the wrong answer
 OFF_TOPIC = "I love talking about the weather. It has been sunny all week here."
 HISTORY = "user: Hi, I have a quick question.\nassistant: Sure, go ahead."
 ROW_CHECKLIST = [
@@ -50,7 +56,7 @@ ROW_CHECKLIST = [
 ]
 
 
-def _samples(rng: random.Random) -> Iterator[tuple[str, str, str]]:
+def draw_samples(rng: random.Random) -> Iterator[tuple[str, str, str]]:
     """(prompt, response, kind) triples; kind says how the response was made."""
     while True:
         topic = rng.choice(["capital", "sum", "howto"])
@@ -80,8 +86,9 @@ def _samples(rng: random.Random) -> Iterator[tuple[str, str, str]]:
 
 def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
+    annotator = random.Random(seed + 1)
     rows: list[dict[str, Any]] = []
-    for i, (prompt, response, kind) in zip(range(n_rows), _samples(rng), strict=False):
+    for i, (prompt, response, kind) in zip(range(n_rows), draw_samples(rng), strict=False):
         checklist = ROW_CHECKLIST[: rng.choice([2, 3])]
         history = rng.choice([None, HISTORY])
         rows.append(
@@ -94,12 +101,28 @@ def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
                 "human_verdict": kind == "correct",
                 "checklist": checklist,
                 "history": history,
+                **_labels(response, kind, annotator),
             }
         )
     if n_rows >= 20:
-        rows[10]["response"] = None
-        rows[17]["response"] = None
+        for broken in (10, 17):
+            rows[broken] |= {"response": None} | _labels(None, "", annotator)
     return rows
+
+
+def _labels(response: str | None, kind: str, annotator: random.Random) -> dict[str, Any]:
+    """true_item_<n> for every row, human_item_<n> (noisy) for some; null without a response."""
+    truth: list[bool | None] = (
+        [None] * len(QUESTIONS) if response is None else list(true_answers(response, kind))
+    )
+    labelled = response is not None and annotator.random() < LABELLED_SHARE
+    human = [
+        None if not labelled or t is None else t != (annotator.random() < LABEL_NOISE)
+        for t in truth
+    ]
+    return {f"true_item_{n}": t for n, t in enumerate(truth)} | {
+        f"human_item_{n}": h for n, h in enumerate(human)
+    }
 
 
 def demo_corpus_text() -> Iterator[str]:
@@ -107,6 +130,8 @@ def demo_corpus_text() -> Iterator[str]:
         yield f"{row['prompt']}\n{row['response'] or ''}"
         for item in row["checklist"]:
             yield item["question"]
+    for question in QUESTIONS:
+        yield question.question
 
 
 CHECKLIST_TYPE = pa.list_(pa.struct([("question", pa.string()), ("weight", pa.float64())]))
@@ -120,6 +145,8 @@ SCHEMA = pa.schema(
         ("human_verdict", pa.bool_()),
         ("checklist", CHECKLIST_TYPE),
         ("history", pa.string()),
+        *((f"true_item_{n}", pa.bool_()) for n in range(len(QUESTIONS))),
+        *((f"human_item_{n}", pa.bool_()) for n in range(len(QUESTIONS))),
     ]
 )
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
 from scorers.judge.labels import LabelSet, label_token_ids
+from scorers.judge.prompt_tokens import encode_prompts
 from scorers.judge.result import JudgeResult, result_from_token_logprobs
 
 log = logging.getLogger(__name__)
@@ -137,15 +138,7 @@ class VllmJudge:
         )
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
-        if self.use_chat_template:
-            texts = [
-                self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
-                )
-                for p in prompts
-            ]
-            return [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
-        return [self.tokenizer.encode(p) for p in prompts]
+        return encode_prompts(self.tokenizer, prompts, self.use_chat_template)
 
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         ids_per_label = self.label_ids(label_set)
