@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
 from pipeline.output_check import check_output_writable
 from pipeline.resolve import resolve_spec_paths
@@ -45,6 +46,7 @@ class Run:
     fingerprint: dict[str, Any]
     resumed: bool
     judge_env: dict[str, str] = field(repr=False)  # holds the API keys
+    stored_calibration: dict[str, Any] | None = None  # calibration.from's, read up front
 
     @property
     def staging(self) -> str:
@@ -69,6 +71,8 @@ def check_job(
         for name, value in api_key_env_vars(judge.api_key_env).items()
     }
     source = resolve_input(spec)
+    calibration_from = spec.calibration.from_ if spec.calibration is not None else None
+    stored_calibration = load_stored(calibration_from) if calibration_from else None
     check_output_writable(spec.output.path)
     fingerprint = run_fingerprint(spec, source)
     target = RunDirectory(spec.output.path)
@@ -85,6 +89,7 @@ def check_job(
         fingerprint=fingerprint,
         resumed=resumed,
         judge_env=judge_env,
+        stored_calibration=stored_calibration,
     )
 
 

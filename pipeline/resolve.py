@@ -34,6 +34,10 @@ def resolve_spec_paths(spec: JobSpec, base: Path | None = None) -> JobSpec:
         update["annotations"] = spec.annotations.model_copy(
             update={"path": local(spec.annotations.path)}
         )
+    if spec.calibration is not None and spec.calibration.from_ is not None:
+        update["calibration"] = spec.calibration.model_copy(
+            update={"from_": local(spec.calibration.from_)}
+        )
 
     def judge(spec: JudgeSpec) -> JudgeSpec:
         if spec.backend != "vllm":

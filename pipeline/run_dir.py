@@ -30,6 +30,7 @@ MANIFEST = "manifest.json"
 SCORE_CONFIGS = "score_configs.json"
 AGREEMENT = "agreement.json"
 AGREEMENT_TABLE = "agreement.parquet"
+CALIBRATION = "calibration.json"
 WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in

@@ -10,6 +10,8 @@ cross_sample   cross-sample scorers over the input (and judged rows): Ray Data g
                one task per whole-dataset scorer -> (id, struct) datasets
 assemble       judged rows + cross-sample results, hash-joined by id, every score checked
                against its config -> staged scores/
+calibration    with `calibration`: fit on the labelled samples (or read calibration.from's),
+               then calibrated item confidences and the composite -> staged scores/
 score_records  staged scores/ -> staged scores_long/ (one record per sample and score name)
 summary        one pass over staged scores/: row, error and token counts, metric partials;
                the row count is checked here (a mismatch commits nothing)
@@ -37,6 +39,7 @@ from pipeline.stages import (
     StageClock,
     agreement_stage,
     assemble_stage,
+    calibration_stage,
     commit_stage,
     records_stage,
     summary_stage,
@@ -68,10 +71,13 @@ def run_job(
     judged, work = clock.run("judge", judge_stage, run, verbose)
     cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
     scores = clock.run("assemble", assemble_stage, run, judged, cross)
+    scores, calibration = clock.run("calibration", calibration_stage, run, scores)
     records = clock.run("score_records", records_stage, run, scores)
     agreement = clock.run("agreement", agreement_stage, run, scores, records)
     summary = clock.run("summary", summary_stage, run, scores)
-    metrics = clock.run("commit", commit_stage, run, scores, records, summary, agreement)
+    metrics = clock.run(
+        "commit", commit_stage, run, scores, records, summary, agreement, calibration
+    )
     manifest = build_manifest(run, summary, work, clock)
     run.run_dir.write_json(MANIFEST, manifest)
     run.run_dir.remove(run.run_dir.join(WORK))  # shards and staging: all in scores/ now

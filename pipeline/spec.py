@@ -13,6 +13,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
 from pipeline.annotations import AnnotationsSpec
+from pipeline.calibration import CalibrationSpec
+from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
 from scorers.metrics.bound import BoundMetric
@@ -125,6 +127,11 @@ class JobSpec(StrictModel):
         default=None,
         description="Human labels for some scores: ANNOTATION records and agreement.json.",
     )
+    calibration: CalibrationSpec | None = Field(
+        default=None,
+        description="Map checklist item confidences to the human labels' rates (fitted on "
+        "the annotations, or applied from an earlier run); optionally a composite score.",
+    )
     definition: Definition
 
     @model_validator(mode="before")
@@ -175,6 +182,7 @@ class JobSpec(StrictModel):
             raise ValueError(
                 f"scorer key(s) {sorted(clash)} clash with the id or passthrough columns"
             )
+        self._check_calibration()
         for scorer in self.cross_sample_scorers():
             later = [
                 c.name
@@ -187,6 +195,31 @@ class JobSpec(StrictModel):
                     "samples can hold input columns and judged scorers' outputs"
                 )
         return self
+
+    def _check_calibration(self) -> None:
+        calibration = self.calibration
+        if calibration is None:
+            return
+        if calibration.from_ is None and self.annotations is None:
+            raise ValueError(
+                "calibration: fitting needs an `annotations` section (or give calibration.from)"
+            )
+        if calibration.composite is None or calibration.from_ is not None:
+            return
+        scorer = next(
+            (s for s in self.definition.scorers if s.key == calibration.composite.scorer), None
+        )
+        if not isinstance(scorer, ChecklistScorerSpec) or scorer.checklist is None:
+            raise ValueError(
+                f"calibration.composite.scorer: {calibration.composite.scorer!r} is not a "
+                "checklist scorer with a corpus-level checklist"
+            )
+        column = calibration.composite.column()
+        if column in {s.key for s in self.definition.scorers} | set(self.kept_columns()):
+            raise ValueError(f"calibration.composite: its column {column!r} is taken")
+
+    def checklist_scorers(self) -> list[ChecklistScorerSpec]:
+        return [s for s in self.definition.scorers if isinstance(s, ChecklistScorerSpec)]
 
     def all_judges(self) -> dict[str, JudgeSpec]:
         """Every judge by name: the job's `judge` as 'judge', then `judges`."""

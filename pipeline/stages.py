@@ -19,6 +19,7 @@ from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
 from pipeline.run_dir import (
     AGREEMENT,
     AGREEMENT_TABLE,
+    CALIBRATION,
     METRICS,
     METRICS_TABLE,
     SCORE_CONFIGS,
@@ -87,6 +88,44 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     path = f"{run.staging}/{SCORES}"
     final.write_parquet(path, filesystem=run.run_dir.arrow_fs)
     return Scores(path, configs)
+
+
+def calibration_stage(run: Run, scores: Scores) -> tuple[Scores, dict[str, Any] | None]:
+    """With `calibration`: fit it on the labelled samples (or take calibration.from's), then
+    write calibrated confidences (and the composite) into a new staged scores/."""
+    import ray
+
+    from pipeline.annotations import read_annotations
+    from pipeline.calibration import calibrate_batch, fit, read_labelled
+
+    spec = run.spec
+    if spec.calibration is None:
+        return scores, None
+    checklists = spec.checklist_scorers()
+    calibration = run.stored_calibration
+    if calibration is None:
+        assert spec.annotations is not None
+        human = read_annotations(
+            spec.annotations, spec.input.id_column, run.source.files, run.source.filesystem
+        )
+        labelled = read_labelled(
+            scores.path,
+            run.run_dir.arrow_fs,
+            spec.input.id_column,
+            human["sample_id"].unique().to_list(),
+            [c.key for c in checklists],
+        )
+        calibration = fit(spec.calibration, human, labelled, spec.input.id_column, checklists)
+    path = f"{scores.path}-calibrated"
+    ray.data.read_parquet(scores.path, filesystem=run.run_dir.arrow_fs).map_batches(
+        calibrate_batch,
+        fn_kwargs={
+            "calibration": calibration,
+            "checklists": {c.key: c.name for c in checklists},
+        },
+        batch_format="pyarrow",
+    ).write_parquet(path, filesystem=run.run_dir.arrow_fs)
+    return Scores(path, scores.configs), calibration
 
 
 def records_stage(run: Run, scores: Scores) -> str:
@@ -183,6 +222,7 @@ def commit_stage(
     records: str,
     summary: dict[str, Any],
     agreement: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Move scores/ and scores_long/ into place, then write score configs and metrics;
     returns the metrics."""
@@ -192,6 +232,8 @@ def commit_stage(
     run.run_dir.write_json(
         SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs)
     )
+    if calibration is not None:
+        run.run_dir.write_json(CALIBRATION, calibration)
     if agreement is not None:
         from pipeline.annotations import agreement_rows
 
