@@ -1,0 +1,82 @@
+"""Everything `rayscore report` shows about a run, collected once for the terminal and HTML.
+
+A piece the run does not have (no checklist scorer, no annotations, no groups, no second
+run to compare with) is None, and each view says so in one line instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+
+from jobs.report_histograms import Histogram, score_histograms
+from jobs.report_reliability import LabelledItems, labelled_items
+from jobs.report_tables import (
+    confidence_level_counts,
+    costly_items,
+    error_counts,
+    group_scores,
+    item_pass_rates,
+    metrics_table,
+    pass_rate_deltas,
+)
+from pipeline.results import RunResults, open_run
+
+NO_CHECKLIST = "no checklist scorer in this run"
+NO_ANNOTATIONS = "no annotations in this run"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    uri: str
+    manifest: dict[str, Any]
+    metrics: pl.DataFrame
+    pass_rates: pl.DataFrame | None
+    costly_items: pl.DataFrame | None
+    errors: pl.DataFrame
+    confidence_levels: pl.DataFrame | None
+    histograms: dict[str, list[Histogram]]  # scorer name -> one per numeric score field
+    labelled: LabelledItems | None
+    groups: pl.DataFrame | None
+    agreement: pl.DataFrame | None
+    compared_with: str | None = None
+    deltas: pl.DataFrame | None = None
+
+    @property
+    def rows_summary(self) -> str:
+        rows = self.manifest.get("rows", {})
+        return (
+            f"rows: {rows.get('in')} in, {rows.get('out')} out, {rows.get('errored')} with an error"
+        )
+
+
+def collect_report(uri: str, compare: str | None = None) -> ReportData:
+    run = open_run(uri)
+    pass_rates = item_pass_rates(run)
+    data = ReportData(
+        uri=uri,
+        manifest=run.manifest,
+        metrics=metrics_table(run),
+        pass_rates=pass_rates,
+        costly_items=None if pass_rates is None else costly_items(pass_rates),
+        errors=error_counts(run),
+        confidence_levels=confidence_level_counts(run),
+        histograms=score_histograms(run),
+        labelled=labelled_items(run),
+        groups=group_scores(run),
+        agreement=None if run.agreement is None else run.agreement.collect(),
+    )
+    if compare is None:
+        return data
+    return _with_comparison(data, compare, open_run(compare))
+
+
+def _with_comparison(data: ReportData, uri: str, other: RunResults) -> ReportData:
+    other_rates = item_pass_rates(other)
+    if data.pass_rates is None or other_rates is None:
+        deltas = None
+    else:
+        deltas = pass_rate_deltas(data.pass_rates, other_rates)
+    return replace(data, compared_with=uri, deltas=deltas)
