@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from scorers.checklist.fields import SCORE_FIELDS, SCORE_TYPE
 from scorers.columns import InputColumn, columns_named
@@ -19,6 +19,22 @@ from scorers.templates import prompt_template
 class ChecklistItem(StrictModel):
     question: str = Field(min_length=1)
     weight: float = Field(default=100.0, ge=0, le=100, description="Importance, 0-100.")
+    paraphrases: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description=(
+            "Other wordings of the same question, asked only by `rayscore variance` to see "
+            "whether the score depends on the wording; a job's judge asks `question`."
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_no_paraphrases(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave an empty list out, so specs without paraphrases dump (manifest, resume
+        fingerprint) exactly as before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if not self.paraphrases:
+            data.pop("paraphrases", None)
+        return data
 
 
 class ChecklistScorerSpec(ScorerSpec):
