@@ -35,6 +35,7 @@ data: $(DATA)
 
 demo: model data
 	$(BIN)/rayscore run jobs/examples/demo.yaml --overwrite
+	$(BIN)/python -m jobs.demo.truth_agreement runs/demo $(DATA)
 	$(BIN)/rayscore report runs/demo --html runs/demo-report.html
 
 # Every example spec except openai_backend (it needs a running server), each into runs/<name>.
