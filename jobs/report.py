@@ -49,6 +49,11 @@ def report_sections(data: ReportData) -> Iterator[tuple[str, pl.DataFrame | str]
         yield "agreement with human labels", NO_ANNOTATIONS
     else:
         yield "agreement with human labels", data.agreement
+    for part in data.calibration:
+        if part.table is None:
+            yield part.title, part.note
+        else:
+            yield f"{part.title}\n{part.note}", part.table
     if data.compared_with is not None:
         title = f"pass-rate change per item: {data.compared_with} minus {data.uri}"
         yield title, NO_CHECKLIST if data.deltas is None else data.deltas

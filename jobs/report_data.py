@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from jobs.report_calibration import CalibrationPart, calibration_parts
 from jobs.report_histograms import Histogram, score_histograms
 from jobs.report_reliability import LabelledItems, labelled_items
 from jobs.report_tables import (
@@ -41,6 +42,7 @@ class ReportData:
     labelled: LabelledItems | None
     groups: pl.DataFrame | None
     agreement: pl.DataFrame | None
+    calibration: list[CalibrationPart]
     compared_with: str | None = None
     deltas: pl.DataFrame | None = None
 
@@ -67,6 +69,7 @@ def collect_report(uri: str, compare: str | None = None) -> ReportData:
         labelled=labelled_items(run),
         groups=group_scores(run),
         agreement=None if run.agreement is None else run.agreement.collect(),
+        calibration=calibration_parts(uri),
     )
     if compare is None:
         return data

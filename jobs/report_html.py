@@ -104,6 +104,8 @@ def _sections(data: ReportData) -> Iterator[tuple[str, list[str]]]:
     else:
         yield "Confidence levels", [plots.confidence_level_bars(levels), html_table(levels)]
     yield "Reliability", reliability_section(data.labelled)
+    calibration = [(_paragraph(p.title) + _note(p.note), p.table) for p in data.calibration]
+    yield "Calibration", [text + ("" if t is None else html_table(t)) for text, t in calibration]
     if data.groups is None:
         yield "Groups", [_note("no group_by in the metrics and no model column")]
     else:
@@ -118,10 +120,8 @@ def _score_distributions(data: ReportData) -> list[str]:
     if not data.histograms:
         return [_note("no numeric scores in this run")]
     figures = [plots.score_histograms(name, h) for name, h in data.histograms.items()]
-    return [
-        _note(f"BC: bimodality coefficient; above {BIMODAL_ABOVE:.3f} hints at two modes"),
-        *figures,
-    ]
+    bimodal = f"BC: bimodality coefficient; above {BIMODAL_ABOVE:.3f} hints at two modes"
+    return [_note(bimodal), *figures]
 
 
 def _comparison(data: ReportData) -> list[str]:

@@ -21,6 +21,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from jobs.cli import main
+from jobs.report_calibration import NO_CALIBRATION, calibration_parts
 from jobs.report_data import collect_report
 from jobs.report_histograms import BIMODAL_ABOVE, bimodality_coefficient
 from jobs.report_html import reliability_section
@@ -179,6 +180,107 @@ def test_a_calibrated_run_shows_its_held_out_items_only(runs, tmp_path):
     assert 0 < len(held_out) < len(ids)
     assert set(labelled.frame["sample_id"]) == held_out
     assert labelled.note.startswith(f"{len(held_out)} held-out labelled items")
+
+
+CALIBRATION_FILE = {
+    "method": "isotonic",
+    "holdout": 0.5,
+    "calibrators": {},
+    "composite": {
+        "coef": [2.5, -0.75],
+        "intercept": -1.0,
+        "n": 9,
+        "scorer": "q",
+        "label": "q.overall",
+        "column": "q_composite",
+    },
+    "report": {
+        "q.item_0": {
+            "n_fit": 9,
+            "n_holdout": 8,
+            "before": {"ece": 0.213, "brier": 0.187},
+            "after": {"ece": 0.057, "brier": 0.121},
+        },
+        "q.item_1": {"n_fit": 3, "skipped": "too few labels to fit"},
+        "overall": {
+            "n_fit": 9,
+            "n_holdout": 8,
+            "before": {"ece": 0.213, "brier": 0.187},
+            "after": {"ece": 0.057, "brier": 0.121},
+        },
+        "composite": {
+            "n_fit": 9,
+            "n_holdout": 8,
+            "composite": {
+                "n": 8,
+                "skipped": 0,
+                "spearman": 0.811,
+                "kendall": 0.702,
+                "roc_auc": 0.938,
+                "accuracy_at_0_5": 0.875,
+                "brier": 0.094,
+            },
+            "weighted_score": {
+                "n": 8,
+                "skipped": 0,
+                "spearman": 0.522,
+                "kendall": 0.431,
+                "roc_auc": 0.719,
+                "accuracy_at_0_5": 0.625,
+                "brier": 0.246,
+            },
+            "weights": {GOOD: 2.5, CONCISE: -0.75},
+        },
+    },
+}
+
+
+@pytest.mark.ray
+def test_a_calibrated_run_shows_before_after_and_the_composite(runs, tmp_path, capsys):
+    base, _ = runs
+    copy, page = tmp_path / "run", tmp_path / "calibrated.html"
+    shutil.copytree(base, copy)
+    (copy / "calibration.json").write_text(json.dumps(CALIBRATION_FILE))
+    assert main(["report", str(copy), "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+
+    assert "fitted on labelled samples outside the holdout; measured on the held-out ones" in out
+    header, *rows = section(out, "calibration (isotonic, holdout 0.5): ECE and Brier")
+    by_name = {row[header.index("name")]: dict(zip(header, row, strict=True)) for row in rows}
+    assert list(by_name) == ["q.item_0", "q.item_1", "overall"]
+    assert [by_name["overall"][c] for c in ("ece_before", "ece_after")] == ["0.213", "0.057"]
+    assert [by_name["overall"][c] for c in ("brier_before", "brier_after")] == ["0.187", "0.121"]
+    assert by_name["q.item_1"]["skipped"] == "too few labels to fit"
+
+    header, *rows = section(out, "composite q_composite vs weighted_score, predicting q.overall")
+    by_score = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert [by_score[s]["roc_auc"] for s in ("composite", "weighted_score")] == ["0.938", "0.719"]
+    assert [by_score[s]["brier"] for s in ("composite", "weighted_score")] == ["0.094", "0.246"]
+    header, *rows = section(out, "composite weights of q_composite")
+    assert rows == [[GOOD, "2.500"], [CONCISE, "-0.750"]]
+
+    html = page.read_text()
+    assert html.index(">Reliability</h2>") < html.index(">Calibration</h2>")
+    calibration = html[html.index(">Calibration</h2>") :]
+    assert "<td>0.213</td><td>0.057</td>" in calibration and "<td>0.938</td>" in calibration
+
+
+def test_the_calibration_section_says_so_without_a_file_or_a_composite(tmp_path):
+    [missing] = calibration_parts(str(tmp_path))
+    assert missing.note == NO_CALIBRATION and missing.table is None
+    skipped = {"n_fit": 3, "skipped": "too few labels to fit"}
+    stored = {
+        "method": "platt",
+        "holdout": 0.3,
+        "composite": None,
+        "report": {"composite": skipped},
+    }
+    (tmp_path / "calibration.json").write_text(json.dumps(stored))
+    calibrators, composite = calibration_parts(str(tmp_path))
+    assert calibrators.title.startswith("calibration (platt, holdout 0.3)")
+    assert calibrators.table is None
+    assert composite.table is None
+    assert composite.note == "no composite: too few labels to fit (3 usable labels)"
 
 
 def test_reliability_draws_the_calibrated_curve_only_when_there_is_one():
