@@ -108,10 +108,11 @@ def fit(
         )
     held_out = items.filter(pl.col("held_out"))
     after = np.full(held_out.height, np.nan)
-    for n, (name, scorer) in enumerate(held_out.select("name", "scorer").iter_rows()):
-        calibrator = calibrators.get(name) or calibrators.get(scorer)
-        if calibrator is not None:
-            after[n] = apply_calibrator(calibrator, np.array([held_out["confidence"][n]]))[0]
+    fitted_for = held_out[group].to_numpy()
+    confidence = held_out["confidence"].to_numpy()
+    for name, calibrator in calibrators.items():
+        mine = fitted_for == name
+        after[mine] = apply_calibrator(calibrator, confidence[mine])
     held_out = held_out.with_columns(after=pl.Series(after))
     for (name,), rows in held_out.group_by([group], maintain_order=True):
         if str(name) in calibrators:
