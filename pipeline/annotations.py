@@ -12,11 +12,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import fsspec
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
+from pipeline.filesystems import arrow_filesystem
 from pipeline.score_records import RECORD_SCHEMA
 from scorers.agreement import binary_agreement, rank_agreement
 from scorers.score_config import ScoreConfig
@@ -43,11 +45,19 @@ class AnnotationsSpec(StrictModel):
 
 
 def read_annotations(
-    spec: AnnotationsSpec, id_col: str, input_files: Sequence[str], filesystem: Any
+    spec: AnnotationsSpec,
+    id_col: str,
+    input_files: Sequence[str],
+    filesystem: Any,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """(sample_id, name, human) rows; human as text, interpreted per score config later."""
+    """(sample_id, name, human) rows; human as text, interpreted per score config later.
+    An annotations path is read with `storage_options` (the input's)."""
     if spec.path is not None:
-        table = pq.read_table(spec.path, columns=[id_col, "name", "value"])
+        fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
+        table = pq.read_table(
+            path, columns=[id_col, "name", "value"], filesystem=arrow_filesystem(fs)
+        )
         frame = pl.from_arrow(table).rename({id_col: "sample_id", "value": "human"})
         assert isinstance(frame, pl.DataFrame)
         return frame.select(

@@ -76,9 +76,10 @@ class CalibrationSpec(StrictModel):
     )
 
 
-def load_stored(run_dir: str) -> dict[str, Any]:
-    """An earlier run's calibration.json, or a clear error naming the file."""
-    stored = RunDirectory(run_dir)
+def load_stored(run_dir: str, storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An earlier run's calibration.json (read with the output's storage options), or a
+    clear error naming the file."""
+    stored = RunDirectory(run_dir, storage_options)
     path = stored.join(CALIBRATION)
     if not stored.fs.exists(path):
         raise FileNotFoundError(f"calibration.from: {path} does not exist (run with a fit first)")

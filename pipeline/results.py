@@ -1,6 +1,6 @@
 """Read a finished run with Polars: lazy scans only, local or remote run directories.
 
-run = open_run("runs/demo")                      # or "s3://bucket/runs/demo", options
+run = open_run("runs/demo")       # or ("s3://bucket/runs/demo", {"endpoint_url": ...})
 run.samples.select("id", pl.col("quality").struct.field("primary_score")).collect()
 run.items.filter(pl.col("answer") == "no").group_by("question").len().collect()
 """
@@ -13,7 +13,6 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.filesystems import is_remote
 from pipeline.run_dir import (
     AGREEMENT_TABLE,
     MANIFEST,
@@ -23,6 +22,7 @@ from pipeline.run_dir import (
     RunDirectory,
     RunState,
 )
+from pipeline.storage_options import polars_storage_options
 
 ITEM_LIST = "item_scores"
 
@@ -39,6 +39,8 @@ class RunResults:
 
 
 def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResults:
+    """A finished run's tables as lazy scans. `storage_options` are fsspec's (the spec's
+    output.storage_options); the Polars scans get them translated (polars_storage_options)."""
     run_dir = RunDirectory(uri, storage_options)
     if run_dir.state() is not RunState.FINISHED:
         raise FileNotFoundError(f"{uri!r} holds no finished run (no {MANIFEST})")
@@ -46,7 +48,7 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
 
     def scan(name: str, glob: bool) -> pl.LazyFrame:
         path = posixpath.join(uri.rstrip("/"), name, "*.parquet" if glob else "")
-        options = storage_options if is_remote(uri) else None
+        options = polars_storage_options(uri, storage_options)
         return pl.scan_parquet(path.rstrip("/"), storage_options=options)
 
     samples = scan(SCORES, glob=True)

@@ -19,8 +19,9 @@ import fsspec
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
-from pipeline.filesystems import arrow_filesystem
+from pipeline.filesystems import arrow_filesystem, is_remote
 
 SCORES = "scores"
 SCORES_LONG = "scores_long"
@@ -52,8 +53,15 @@ class RunState(Enum):
 class RunDirectory:
     def __init__(self, uri: str, storage_options: dict[str, Any] | None = None) -> None:
         self.uri = uri
-        self.fs, self.path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+        self.storage_options = dict(storage_options or {})
+        options = dict(self.storage_options)
+        if is_remote(uri):  # Ray workers write here too: a cached listing would miss their files
+            options["use_listings_cache"] = False
+        self.fs, self.path = fsspec.core.url_to_fs(uri, **options)
         self.arrow_fs: pafs.FileSystem = arrow_filesystem(self.fs)
+        # A local folder moves in one rename; an object store copies and deletes object by
+        # object, so a run there is moved manifest last in, manifest first out (_move).
+        self.renames_atomically = isinstance(self.fs, LocalFileSystem)
 
     def join(self, *parts: str) -> str:
         return posixpath.join(self.path, *parts)
@@ -84,7 +92,7 @@ class RunDirectory:
 
     def commit(self, staged: str, name: str) -> None:
         """Move a finished output into place: it exists only once it is complete."""
-        self.fs.mv(staged, self.join(name), recursive=True)
+        self._move(staged, self.join(name))
 
     def remove(self, path: str) -> None:
         if self.fs.exists(path):
@@ -120,6 +128,23 @@ class RunDirectory:
         removed only once this one is in place."""
         aside = f"{target.path}{OLD_SUFFIX}"
         self.remove(aside)  # left by a swap that was cut off after its first move
-        self.fs.mv(target.path, aside, recursive=True)
-        self.fs.mv(self.path, target.path, recursive=True)
+        self._move(target.path, aside)
+        self._move(self.path, target.path)
         self.fs.rm(aside, recursive=True)
+
+    def _move(self, source: str, dest: str) -> None:
+        """Move a folder. On a local disk one rename. An object store copies, then deletes,
+        object by object (fsspec's recursive mv would also try to copy the folder names,
+        which are no objects there): the files are copied one by one, a run's manifest last
+        and deleted first, so a folder holds a finished run only while it is whole."""
+        if self.renames_atomically:
+            self.fs.mv(source, dest, recursive=True)
+            return
+        manifest = posixpath.join(source, MANIFEST)
+        files = self.fs.find(source)
+        rest = [f for f in files if f != manifest]
+        self.fs.copy(rest, [dest + f[len(source) :] for f in rest], on_error="raise")
+        if manifest in files:
+            self.fs.copy(manifest, posixpath.join(dest, MANIFEST), on_error="raise")
+            self.fs.rm(manifest)
+        self.fs.rm(source, recursive=True)

@@ -38,7 +38,7 @@ class InputSource:
 
 
 def resolve_input(spec: JobSpec) -> InputSource:
-    fs, root = fsspec.core.url_to_fs(spec.input.path)
+    fs, root = fsspec.core.url_to_fs(spec.input.path, **spec.input.storage_options)
     files = _list_parquet(fs, root, spec.input.path)
     filesystem = arrow_filesystem(fs)
     needs = spec.column_requirements()
