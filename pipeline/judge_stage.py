@@ -2,15 +2,20 @@
 block as a shard (pipeline.shards) and follow the acks for progress.
 
 Each judge has its own actor pool; with several judges the rows pass through one pool after
-another, each adding its scorers' columns and keeping what later ones read.
+another, each adding its scorers' columns and keeping what later ones read. The pool's actors
+go where judge.resources / judge.node_labels allow and reserve judge.gpus_per_actor GPUs each;
+every block they score carries their node's id to its ack (not into the shard), so the
+manifest says which nodes judged (`judge.nodes`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.attempt import Run
 from pipeline.cross_sample_stage import JudgedRows
@@ -33,6 +38,12 @@ class JudgeWork:
     prompt_tokens: int
     cached_prompt_tokens: int
     generated_tokens: int
+    nodes: dict[str, list[str]] = field(default_factory=dict)  # judge name -> node ids
+
+
+# Per judge, a column of the node id that judged each row, between its actors and the commit.
+NODE_COLUMN = "__rayscore_judge_node_{}"
+NODES_ACK = "judge_nodes"
 
 
 def judge_stage(run: Run, verbose: bool = False) -> tuple[JudgedRows, JudgeWork]:
@@ -63,15 +74,16 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
         rows = rows.map_batches(
             skip_committed, fn_kwargs={"id_col": id_col, "committed": done}, batch_format="pyarrow"
         )
-    rows = _judged(rows, run, verbose)
+    rows, node_columns = _judged(rows, run, verbose)
     judged_keys = [s.key for s in spec.judged_scorers()]
     acks = rows.map_batches(
-        commit_shard,
+        commit_with_nodes,
         fn_kwargs={
             "folder": folder,
             "filesystem": run.run_dir.arrow_fs,
             "id_col": id_col,
             "judged_keys": judged_keys,
+            "node_columns": node_columns,
         },
         batch_format="pyarrow",
         batch_size=None,
@@ -79,11 +91,14 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
     todo = run.source.num_rows - len(done)
     progress = Progress(todo)
     totals = dict.fromkeys(USAGE_FIELDS, 0)
+    nodes: dict[str, set[str]] = {}
     try:
         for ack in acks.iter_rows() if todo else ():
             progress.update(ack["rows"], ack["errored"], ack["judge_requests"])
             for name in totals:
                 totals[name] += ack.get(name) or 0
+            for judge, ids in json.loads(ack.get(NODES_ACK) or "{}").items():
+                nodes.setdefault(judge, set()).update(ids)
     except Exception as exc:
         failing = _cause(exc, JudgeKeepsFailing)
         if failing is None:
@@ -101,8 +116,29 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
         prompt_tokens=totals["prompt_tokens"],
         cached_prompt_tokens=totals["cached_prompt_tokens"],
         generated_tokens=totals["generated_tokens"],
+        nodes={judge: sorted(ids) for judge, ids in sorted(nodes.items())},
     )
     return JudgedRows(files, run.run_dir.arrow_fs, tuple(judged_keys)), work
+
+
+def commit_with_nodes(
+    block: pa.Table,
+    folder: str,
+    filesystem: Any,
+    id_col: str,
+    judged_keys: list[str],
+    node_columns: dict[str, str],
+) -> pa.Table:
+    """Ray Data adapter: commit the block as a shard without its node columns, and add to its
+    ack which nodes judged it (JSON: judge name -> node ids)."""
+    present = {name: col for name, col in node_columns.items() if col in block.column_names}
+    nodes = {
+        name: sorted(v for v in pc.unique(block[col]).to_pylist() if v)
+        for name, col in present.items()
+    }
+    block = block.drop_columns(list(present.values()))
+    ack = commit_shard(block, folder, filesystem, id_col, judged_keys)
+    return ack.append_column(NODES_ACK, pa.array([json.dumps(nodes)] * ack.num_rows, pa.string()))
 
 
 def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | None:
@@ -119,8 +155,9 @@ def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | N
     return None
 
 
-def _judged(rows: Any, run: Run, verbose: bool) -> Any:
-    """Rows through every judge's actor pool; kept columns + scorer structs + error."""
+def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
+    """Rows through every judge's actor pool; kept columns + scorer structs + error, and per
+    judge a column of the node ids that judged them (returned: judge name -> column)."""
     import ray
 
     spec = run.spec
@@ -130,7 +167,7 @@ def _judged(rows: Any, run: Run, verbose: bool) -> Any:
         return rows.map_batches(
             lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
             batch_format="pyarrow",
-        )
+        ), {}
     by_judge: dict[str, list[ScorerSpec]] = {}
     for scorer in judged_specs:
         by_judge.setdefault(spec.judge_name_of(scorer), []).append(scorer)
@@ -138,24 +175,32 @@ def _judged(rows: Any, run: Run, verbose: bool) -> Any:
     if not verbose:
         env.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
     scored: list[str] = []
+    node_columns: dict[str, str] = {}
     groups = list(by_judge.items())
     for n, (name, scorers) in enumerate(groups):
         judge = spec.all_judges()[name]
         later_inputs = [c for _, later in groups[n + 1 :] for s in later for c in s.column_names()]
-        keep = list(dict.fromkeys([*spec.kept_columns(), *scored, *later_inputs]))
+        keep = list(
+            dict.fromkeys([*spec.kept_columns(), *scored, *later_inputs, *node_columns.values()])
+        )
+        node_columns[name] = NODE_COLUMN.format(n)
         rows = rows.map_batches(
             ScoringStage,
             fn_constructor_kwargs={
                 "judge": judge,
                 "scorers": [judged_scorer(s) for s in scorers],
                 "keep_columns": keep,
+                "node_column": node_columns[name],
             },
             batch_size=judge.batch_size,
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
             num_cpus=judge.num_cpus,
-            num_gpus=judge.num_gpus,
+            # a tensor-parallel engine's GPUs, all on the actor's node (vLLM's mp executor)
+            num_gpus=judge.gpus_per_actor,
+            resources=dict(judge.resources) or None,
+            label_selector=dict(judge.node_labels) or None,
             runtime_env={"env_vars": env},
         )
         scored.extend(s.key for s in scorers)
-    return rows
+    return rows, node_columns

@@ -124,15 +124,35 @@ class ScoringStage:
     """Ray Data callable class: the engine starts once per actor, in `__init__`.
 
     It gets only what it needs: the judge's spec and the judged scorers, built on the driver.
+    With `node_column` it adds that column, holding its node's id in every row.
     """
 
     def __init__(
-        self, judge: JudgeSpec, scorers: Sequence[JudgedScorer], keep_columns: Sequence[str]
+        self,
+        judge: JudgeSpec,
+        scorers: Sequence[JudgedScorer],
+        keep_columns: Sequence[str],
+        node_column: str | None = None,
     ) -> None:
         self.judge = build_judge(judge)
         self.scorers = list(scorers)
         self.keep_columns = list(keep_columns)
         self.watch = FailureWatch()
+        self.node_column = node_column
+        self.node_id = this_node() if node_column else ""
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return score_table(batch, self.scorers, self.judge, self.keep_columns, self.watch)
+        out = score_table(batch, self.scorers, self.judge, self.keep_columns, self.watch)
+        if self.node_column is None:
+            return out
+        # Which node judged these rows: the judge stage reads it into the shard's ack.
+        return out.append_column(
+            self.node_column, pa.array([self.node_id] * out.num_rows, pa.string())
+        )
+
+
+def this_node() -> str:
+    """The Ray node id of the process this runs in."""
+    import ray
+
+    return str(ray.get_runtime_context().get_node_id())
