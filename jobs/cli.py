@@ -7,10 +7,23 @@ import json
 import sys
 from collections.abc import Sequence
 
-from pipeline.scoring_stage import JudgeKeepsFailing
-from pipeline.spec_loader import SpecError, load_spec
+from jobs.preflight import exit_if_dependencies_missing
 
-LOG_TAIL_CHARS = 4000
+# A submitted job runs with the cluster's Python: one line if it lacks our dependencies.
+exit_if_dependencies_missing()
+
+from jobs.submit import (  # noqa: E402
+    FINAL_STATES,
+    Cluster,
+    ClusterError,
+    job_table,
+    plan_submission,
+    relative_output_warning,
+)
+from pipeline.scoring_stage import JudgeKeepsFailing  # noqa: E402
+from pipeline.spec_loader import SpecError, load_spec  # noqa: E402
+
+STOP_WAIT_S = 60  # rayscore stop waits this long for the job to end
 USER_ERRORS: tuple[type[Exception], ...] = (
     SpecError,
     ValueError,
@@ -48,20 +61,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check a spec and its input, start nothing")
     validate.add_argument("spec")
 
-    submit = commands.add_parser("submit", help="submit a job spec to a Ray cluster (Ray Jobs)")
+    submit = commands.add_parser(
+        "submit",
+        help="run a job spec on a Ray cluster (Ray Jobs): waits, streaming its logs",
+        description="Submit SPEC as a Ray job running `rayscore run SPEC` on the cluster, with "
+        "the working directory uploaded (spec paths are relative to it). Waits for the end, "
+        "streaming the job's logs, and exits 0 if it succeeded, 1 if it failed or was stopped.",
+    )
     submit.add_argument("spec")
-    submit.add_argument("--address", required=True, help="Ray dashboard, e.g. http://head:8265")
+    _address_option(submit)
     submit.add_argument(
         "--working-dir", default=".", help="uploaded to the cluster; spec paths are relative to it"
     )
     for flag in ("--overwrite", "--restart", "--no-resource-check"):
         submit.add_argument(flag, action="store_true", help=f"passed on to rayscore run {flag}")
-    submit.add_argument("--wait", type=float, default=0, help="seconds to wait for the end")
+    submit.add_argument(
+        "--runtime-env",
+        default=None,
+        metavar="FILE",
+        help="a Ray runtime env (YAML or JSON) merged into the job's: env_vars, pip, conda, ...",
+    )
+    submit.add_argument(
+        "--pip",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="a package the job's Python installs (runtime env pip); repeatable",
+    )
+    waiting = submit.add_mutually_exclusive_group()
+    waiting.add_argument(
+        "--no-wait", action="store_true", help="print the submission id and return at once"
+    )
+    waiting.add_argument(
+        "--wait",
+        type=float,
+        nargs="?",
+        const=None,
+        default=None,
+        metavar="SECONDS",
+        help="wait (the default); with SECONDS, stop following after that long",
+    )
 
-    for name, text in (("status", "a submitted job's state"), ("logs", "a submitted job's logs")):
-        follow = commands.add_parser(name, help=text)
-        follow.add_argument("submission_id")
-        follow.add_argument("--address", required=True)
+    status = commands.add_parser("status", help="a submitted job's state")
+    status.add_argument("submission_id")
+    _address_option(status)
+    logs = commands.add_parser("logs", help="a submitted job's logs")
+    logs.add_argument("submission_id")
+    _address_option(logs)
+    logs.add_argument("--follow", "-f", action="store_true", help="stream them until the job ends")
+    stop = commands.add_parser("stop", help="stop a submitted job")
+    stop.add_argument("submission_id")
+    _address_option(stop)
+    listing = commands.add_parser("list", help="the cluster's submitted jobs")
+    _address_option(listing)
 
     commands.add_parser("schema", help="print the job spec's JSON schema")
 
@@ -88,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JudgeKeepsFailing as exc:
         print(f"rayscore: {exc}", file=sys.stderr)
         return 1
+    except ClusterError as exc:
+        print(f"rayscore: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -145,14 +200,21 @@ def _validate(args: argparse.Namespace) -> int:
 
     spec = resolve_spec_paths(load_spec(args.spec))
     source = resolve_input(spec)
-    check_output_writable(spec.output.path)
+    check_output_writable(spec.output.path, spec.output.storage_options)
     print(f"{args.spec}: valid; {source.num_rows} rows in {len(source.files)} file(s)")
     return 0
 
 
-def _submit(args: argparse.Namespace) -> int:
-    from jobs.submit import submit, wait
+def _address_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="the cluster's dashboard, e.g. http://HEAD:8265 (default: RAY_API_SERVER_ADDRESS, "
+        "then RAY_ADDRESS, then a Ray cluster on this machine)",
+    )
 
+
+def _submit(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     flags = [
         flag
@@ -163,32 +225,85 @@ def _submit(args: argparse.Namespace) -> int:
         )
         if on
     ]
-    submission_id = submit(spec, args.spec, args.address, args.working_dir, flags)
-    print(f"submitted {spec.name!r} as {submission_id}")
-    print(f"  rayscore status {submission_id} --address {args.address}")
-    print(f"  rayscore logs {submission_id} --address {args.address}")
-    if args.wait:
-        state = wait(args.address, submission_id, args.wait)
-        print(f"{submission_id}: {state}")
-        if state != "SUCCEEDED":
-            from jobs.submit import logs
+    submission = plan_submission(
+        spec, args.spec, args.working_dir, flags, runtime_env_file=args.runtime_env, pip=args.pip
+    )
+    warning = relative_output_warning(spec)
+    if warning:
+        print(f"rayscore: warning: {warning}", file=sys.stderr)
+    cluster = Cluster(args.address)
+    submission_id = cluster.submit(submission)
+    if args.no_wait:
+        print(submission_id)
+        print(
+            f"submitted {spec.name!r}; follow it with: rayscore logs {submission_id} --follow "
+            f"--address {cluster.address}",
+            file=sys.stderr,
+        )
+        return 0
+    print(f"submitted {spec.name!r} as {submission_id}; its logs follow", file=sys.stderr)
+    return _follow(cluster, submission_id, args.wait)
 
-            print(logs(args.address, submission_id)[-LOG_TAIL_CHARS:], file=sys.stderr)
-            return 1
-    return 0
+
+def _follow(cluster: Cluster, submission_id: str, timeout_s: float | None = None) -> int:
+    """Stream the job's logs until it ends; its state decides the exit status."""
+    address = f"--address {cluster.address}"
+    try:
+        state = cluster.follow(submission_id, sys.stdout, timeout_s)
+    except KeyboardInterrupt:
+        print(
+            f"\nrayscore: stopped following; job {submission_id} keeps running on the cluster."
+            f"\n  follow it: rayscore logs {submission_id} --follow {address}"
+            f"\n  stop it:   rayscore stop {submission_id} {address}",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"{submission_id}: {state}", file=sys.stderr)
+    if state not in FINAL_STATES:
+        print(
+            f"  still {state} after {timeout_s:g} s; it keeps running: "
+            f"rayscore logs {submission_id} --follow {address}",
+            file=sys.stderr,
+        )
+    elif state != "SUCCEEDED":
+        message = cluster.message(submission_id)
+        if message:  # its first line; the logs it quotes were streamed above
+            print(
+                f"  {message.strip().splitlines()[0].split(', last available logs')[0]}",
+                file=sys.stderr,
+            )
+    return 0 if state == "SUCCEEDED" else 1
 
 
 def _status(args: argparse.Namespace) -> int:
-    from jobs.submit import status
-
-    print(status(args.address, args.submission_id))
+    cluster = Cluster(args.address)
+    state = cluster.status(args.submission_id)
+    print(state)
+    message = cluster.message(args.submission_id) if state in ("FAILED", "STOPPED") else None
+    if message:
+        print(message.strip().splitlines()[0], file=sys.stderr)
     return 0
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from jobs.submit import logs
+    cluster = Cluster(args.address)
+    if args.follow:
+        return _follow(cluster, args.submission_id)
+    print(cluster.logs(args.submission_id), end="")
+    return 0
 
-    print(logs(args.address, args.submission_id), end="")
+
+def _stop(args: argparse.Namespace) -> int:
+    cluster = Cluster(args.address)
+    if not cluster.stop(args.submission_id):
+        print(f"{args.submission_id}: {cluster.status(args.submission_id)} (already ended)")
+        return 0
+    print(f"{args.submission_id}: {cluster.settle(args.submission_id, STOP_WAIT_S)}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    print(job_table(Cluster(args.address).jobs()))
     return 0
 
 
@@ -219,6 +334,8 @@ COMMANDS = {
     "submit": _submit,
     "status": _status,
     "logs": _logs,
+    "stop": _stop,
+    "list": _list,
     "schema": _schema,
     "report": _report,
     "variance": _variance,
