@@ -72,10 +72,11 @@ def check_job(
     }
     source = resolve_input(spec)
     calibration_from = spec.calibration.from_ if spec.calibration is not None else None
-    stored_calibration = load_stored(calibration_from) if calibration_from else None
-    check_output_writable(spec.output.path)
+    options = spec.output.storage_options
+    stored_calibration = load_stored(calibration_from, options) if calibration_from else None
+    check_output_writable(spec.output.path, options)
     fingerprint = run_fingerprint(spec, source)
-    target = RunDirectory(spec.output.path)
+    target = RunDirectory(spec.output.path, options)
     run_dir, resumed = _where_to_write(target, fingerprint, overwrite, restart)
     run_dir.write_json(FINGERPRINT, fingerprint)
     return Run(
@@ -109,7 +110,7 @@ def _where_to_write(
         )
     # The replacement is built beside the old run, under a fixed name, so an --overwrite
     # run that is interrupted resumes there too.
-    beside = RunDirectory(f"{target.uri.rstrip('/')}{NEW_SUFFIX}")
+    beside = RunDirectory(f"{target.uri.rstrip('/')}{NEW_SUFFIX}", target.storage_options)
     if beside.state() is RunState.UNFINISHED:
         return beside, _resumes(beside, fingerprint, restart)
     beside.remove(beside.path)  # an earlier replacement that never started or finished

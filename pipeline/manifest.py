@@ -66,7 +66,7 @@ def build_manifest(
         "run_id": run.run_id,
         "name": spec.name,
         "spec_file": str(Path(run.spec_file).resolve()) if run.spec_file else None,
-        "spec": spec.model_dump(mode="json"),
+        "spec": spec.dump_without_secrets(),  # storage credentials as "***"
         "fingerprint_sha256": _sha256_json(run.fingerprint),
         "started_at": run.started_at,
         "finished_at": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
@@ -101,6 +101,7 @@ def build_manifest(
             "cached_prompt_tokens": usage["cached_prompt_tokens"],
             "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
             "generated_tokens": usage["generated_tokens"],
+            "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
         },
         "cost": judge_cost(spec.used_judges(), clock.timings.get("judge", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},

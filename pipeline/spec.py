@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, mo
 
 from pipeline.annotations import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
+from pipeline.storage_options import redact_secrets
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
@@ -25,6 +26,12 @@ from scorers.strict_model import StrictModel
 __all__ = ["ColumnNeed", "Definition", "InputSpec", "JobSpec", "JudgeSpec", "OutputSpec"]
 
 DEFAULT_JUDGE = "judge"  # the name of the job's `judge` among its judges
+STORAGE_OPTIONS_HELP = (
+    "Passed to fsspec as given, e.g. {endpoint_url: 'http://127.0.0.1:9000'} for an "
+    "S3-compatible store (s3fs). Credentials come from the environment (AWS_ACCESS_KEY_ID, "
+    "...) unless given here (key, secret, token); values whose key looks secret are written "
+    "as '***' in the manifest."
+)
 
 
 class TraceColumns(StrictModel):
@@ -53,6 +60,10 @@ class InputSpec(StrictModel):
         default_factory=TraceColumns,
         description="Input columns for the score records' trace fields (the id is the trace's).",
     )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=STORAGE_OPTIONS_HELP + " Also used for an annotations path.",
+    )
 
 
 class OutputSpec(StrictModel):
@@ -64,6 +75,10 @@ class OutputSpec(StrictModel):
             "Judged rows are committed in shards of about this much input data: smaller "
             "shards lose less work to a crash, larger ones make fewer files."
         ),
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=STORAGE_OPTIONS_HELP + " Also used for calibration.from.",
     )
 
 
@@ -217,6 +232,14 @@ class JobSpec(StrictModel):
         column = calibration.composite.column()
         if column in {s.key for s in self.definition.scorers} | set(self.kept_columns()):
             raise ValueError(f"calibration.composite: its column {column!r} is taken")
+
+    def dump_without_secrets(self) -> dict[str, Any]:
+        """The spec as JSON, each storage option whose key looks secret written as '***'."""
+        dumped = self.model_dump(mode="json")
+        for section in ("input", "output"):
+            options = dumped[section]["storage_options"]
+            dumped[section]["storage_options"] = redact_secrets(options)
+        return dumped
 
     def checklist_scorers(self) -> list[ChecklistScorerSpec]:
         return [s for s in self.definition.scorers if isinstance(s, ChecklistScorerSpec)]

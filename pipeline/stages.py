@@ -106,7 +106,11 @@ def calibration_stage(run: Run, scores: Scores) -> tuple[Scores, dict[str, Any] 
     if calibration is None:
         assert spec.annotations is not None
         human = read_annotations(
-            spec.annotations, spec.input.id_column, run.source.files, run.source.filesystem
+            spec.annotations,
+            spec.input.id_column,
+            run.source.files,
+            run.source.filesystem,
+            spec.input.storage_options,
         )
         labelled = read_labelled(
             scores.path,
@@ -162,7 +166,11 @@ def agreement_stage(run: Run, scores: Scores, records: str) -> dict[str, Any] | 
     if spec.annotations is None:
         return None
     human = read_annotations(
-        spec.annotations, spec.input.id_column, run.source.files, run.source.filesystem
+        spec.annotations,
+        spec.input.id_column,
+        run.source.files,
+        run.source.filesystem,
+        spec.input.storage_options,
     )
     configs = {
         config_id: config
