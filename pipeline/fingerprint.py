@@ -17,7 +17,8 @@ from pipeline.spec import JobSpec
 
 # Judge settings that change how fast a run goes, never what it scores.
 OPERATIONAL = ("concurrency", "num_cpus", "num_gpus", "batch_size", "max_concurrency",
-               "max_retries", "timeout_s", "price_per_hour", "resources", "node_labels")  # fmt: skip
+               "max_retries", "timeout_s", "price_per_hour",
+               "resources", "node_labels")  # fmt: skip
 # Scorer settings used only after the judge stage.
 LATER = {"metrics", "score_configs", "display_name", "purpose"}
 
