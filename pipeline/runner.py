@@ -10,6 +10,7 @@ cross_sample   cross-sample scorers over the input (and judged rows): Ray Data g
                one task per whole-dataset scorer -> (id, struct) datasets
 assemble       judged rows + cross-sample results, hash-joined by id, every score checked
                against its config -> staged scores/
+annotations    with `annotations`: the human labels, read once for calibration and agreement
 calibration    with `calibration`: fit on the labelled samples (or read calibration.from's),
                then calibrated item confidences and the composite -> staged scores/
 score_records  staged scores/ -> staged scores_long/ (one record per sample and score name)
@@ -41,6 +42,7 @@ from pipeline.stages import (
     assemble_stage,
     calibration_stage,
     commit_stage,
+    human_labels,
     records_stage,
     summary_stage,
 )
@@ -71,9 +73,10 @@ def run_job(
     judged, work = clock.run("judge", judge_stage, run, verbose)
     cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
     scores = clock.run("assemble", assemble_stage, run, judged, cross)
-    scores, calibration = clock.run("calibration", calibration_stage, run, scores)
+    human = clock.run("annotations", human_labels, run)
+    scores, calibration = clock.run("calibration", calibration_stage, run, scores, human)
     records = clock.run("score_records", records_stage, run, scores)
-    agreement = clock.run("agreement", agreement_stage, run, scores, records)
+    agreement = clock.run("agreement", agreement_stage, run, scores, records, human)
     summary = clock.run("summary", summary_stage, run, scores)
     metrics = clock.run(
         "commit", commit_stage, run, scores, records, summary, agreement, calibration

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pipeline.assemble import assemble
 from pipeline.attempt import Run
@@ -36,6 +36,9 @@ from pipeline.summary import merge_summaries, summary_batch
 from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows
 from scorers.score_config import ScoreConfig
+
+if TYPE_CHECKING:
+    import polars as pl
 
 P = ParamSpec("P")
 ITEM_NAME = re.compile(r"\.item_\d+$")  # a checklist item's record name -> its config id
@@ -90,12 +93,29 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     return Scores(path, configs)
 
 
-def calibration_stage(run: Run, scores: Scores) -> tuple[Scores, dict[str, Any] | None]:
+def human_labels(run: Run) -> pl.DataFrame | None:
+    """The spec's annotations, read once for the calibration and agreement stages."""
+    from pipeline.annotations import read_annotations
+
+    spec = run.spec
+    if spec.annotations is None:
+        return None
+    return read_annotations(
+        spec.annotations,
+        spec.input.id_column,
+        run.source.files,
+        run.source.filesystem,
+        spec.input.storage_options,
+    )
+
+
+def calibration_stage(
+    run: Run, scores: Scores, human: pl.DataFrame | None
+) -> tuple[Scores, dict[str, Any] | None]:
     """With `calibration`: fit it on the labelled samples (or take calibration.from's), then
     write calibrated confidences (and the composite) into a new staged scores/."""
     import ray
 
-    from pipeline.annotations import read_annotations
     from pipeline.calibration import calibrate_batch, fit, read_labelled
 
     spec = run.spec
@@ -104,14 +124,7 @@ def calibration_stage(run: Run, scores: Scores) -> tuple[Scores, dict[str, Any] 
     checklists = spec.checklist_scorers()
     calibration = run.stored_calibration
     if calibration is None:
-        assert spec.annotations is not None
-        human = read_annotations(
-            spec.annotations,
-            spec.input.id_column,
-            run.source.files,
-            run.source.filesystem,
-            spec.input.storage_options,
-        )
+        assert human is not None  # fitting requires annotations (JobSpec checks)
         labelled = read_labelled(
             scores.path,
             run.run_dir.arrow_fs,
@@ -153,25 +166,20 @@ def records_stage(run: Run, scores: Scores) -> str:
     return path
 
 
-def agreement_stage(run: Run, scores: Scores, records: str) -> dict[str, Any] | None:
+def agreement_stage(
+    run: Run, scores: Scores, records: str, human: pl.DataFrame | None
+) -> dict[str, Any] | None:
     """With annotations: their ANNOTATION records beside the EVAL ones in the staged
     scores_long/, and the judge's agreement with them."""
     import polars as pl
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
 
-    from pipeline.annotations import agreement, annotation_records, read_annotations
+    from pipeline.annotations import agreement, annotation_records
 
     spec = run.spec
-    if spec.annotations is None:
+    if human is None:
         return None
-    human = read_annotations(
-        spec.annotations,
-        spec.input.id_column,
-        run.source.files,
-        run.source.filesystem,
-        spec.input.storage_options,
-    )
     configs = {
         config_id: config
         for config_id, (_, _, config) in configs_by_id(

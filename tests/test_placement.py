@@ -6,45 +6,22 @@ no node offers is refused before any actor starts."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from cluster_script import run_cluster_script
 
 pytestmark = [pytest.mark.ray, pytest.mark.engine]
-TESTS = Path(__file__).resolve().parent
 IDS = [f"r{n:03d}" for n in range(40)]
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, tiny_model):
-    from test_resume import stop_session
-
     workdir = tmp_path_factory.mktemp("placement")
-    proc = subprocess.Popen(
-        [sys.executable, str(TESTS / "placement_job.py"), str(workdir), str(tiny_model)],
-        cwd=TESTS.parent,
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{TESTS.parent}{os.pathsep}{TESTS}",
-            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-        },  # Ray on 127.0.0.1 only
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return run_cluster_script(
+        "placement_job.py",
+        str(workdir),
+        str(tiny_model),
+        env={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},  # Ray on 127.0.0.1 only
     )
-    try:
-        out, err = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            stop_session(proc.pid)
-    lines = out.strip().splitlines()
-    assert lines, err[-3000:]
-    return json.loads(lines[-1])
 
 
 @pytest.mark.parametrize("job", ["resources", "labels", "engine"])
