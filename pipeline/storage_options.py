@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.filesystems import is_remote
+
 SECRET_WORDS = ("key", "secret", "token", "password", "credential")
 REDACTED = "***"
 
@@ -62,7 +64,7 @@ def polars_storage_options(
     `aws_endpoint_url`, `aws_allow_http` for an http:// endpoint, ...); names that are Polars'
     already pass through; fsspec-only settings (block sizes, caches) are left out. None for a
     local path or when there is nothing to pass (Polars then reads the environment)."""
-    if not storage_options or "://" not in uri or uri.startswith("file://"):
+    if not storage_options or not is_remote(uri):
         return None
     s3 = uri.startswith(("s3://", "s3a://"))
     flat = dict(storage_options)
