@@ -363,20 +363,31 @@ async def _bounded(coroutine: Any, timeout_s: float | None) -> None:
 
 
 def job_table(rows: Sequence[JobRow]) -> str:
-    header = ("SUBMISSION ID", "STATUS", "RAYSCORE JOB", "STARTED")
-    lines = [
-        (
-            row.submission_id,
-            row.status,
-            row.name,
-            datetime.fromtimestamp(row.start_time).strftime("%Y-%m-%d %H:%M:%S")
-            if row.start_time
-            else "-",
-        )
-        for row in rows
-    ]
-    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-        for cells in [header, *lines]
+    """The jobs as a plain, space-aligned Polars table, one line per job."""
+    import polars as pl
+
+    table = pl.DataFrame(
+        {
+            "submission_id": [r.submission_id for r in rows],
+            "status": [r.status for r in rows],
+            "rayscore_job": [r.name for r in rows],
+            "started": [
+                datetime.fromtimestamp(r.start_time).strftime("%Y-%m-%d %H:%M:%S")
+                if r.start_time
+                else "-"
+                for r in rows
+            ],
+        },
+        schema={c: pl.String for c in ("submission_id", "status", "rayscore_job", "started")},
     )
+    with pl.Config(
+        tbl_formatting="NOTHING",
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=1000,
+        fmt_str_lengths=1000,
+        tbl_cell_alignment="LEFT",
+    ):
+        return "\n".join(line.strip() for line in str(table).splitlines())
