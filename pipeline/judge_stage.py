@@ -44,6 +44,9 @@ class JudgeWork:
 # Per judge, a column of the node id that judged each row, between its actors and the commit.
 NODE_COLUMN = "__rayscore_judge_node_{}"
 NODES_ACK = "judge_nodes"
+# The vllm judge shares its engine between concurrent batches; the openai judge runs its own
+# requests concurrently within one batch.
+BATCHES_IN_FLIGHT = {"vllm": 2, "openai": 1}
 
 
 def judge_stage(run: Run, verbose: bool = False) -> tuple[JudgedRows, JudgeWork]:
@@ -194,7 +197,13 @@ def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
             },
             batch_size=judge.batch_size,
             batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=judge.concurrency),
+            compute=ray.data.ActorPoolStrategy(
+                size=judge.concurrency,
+                # two batches in each actor: one's Python work while the engine runs the
+                # other's requests (scorers.judge.engine_loop)
+                max_concurrent_calls_per_actor=BATCHES_IN_FLIGHT[judge.backend],
+                enable_true_multi_threading=True,
+            ),
             num_cpus=judge.num_cpus,
             # a tensor-parallel engine's GPUs, all on the actor's node (vLLM's mp executor)
             num_gpus=judge.gpus_per_actor,

@@ -71,6 +71,13 @@ def test_unknown_key_is_named_with_its_path_and_file(tmp_path):
         (("field: primary_score", "field: nope"), "not a score field"),
         (("      checklist:", "      checklist_column: rubric\n      checklist:"), "exactly one"),
         (("concurrency: 1", "concurrency: 0"), "judge.concurrency"),
+        (
+            (
+                "concurrency: 1",
+                "concurrency: 1\n  backend: openai\n  base_url: http://x\n  prefix_padding: true",
+            ),
+            "prefix_padding is for backend 'vllm'",
+        ),
     ],
 )
 def test_invalid_values_are_reported_by_key(tmp_path, change, message):

@@ -62,3 +62,46 @@ def test_an_over_long_prompt_fails_alone(vllm_judge):
     assert results[0].probs is not None and results[2].probs is not None
     assert results[1].probs is None
     assert "max_model_len is 1024" in results[1].error
+
+
+def test_batches_from_two_threads_share_the_engine_and_keep_their_answers(vllm_judge):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [PROMPTS, list(reversed(PROMPTS)), PROMPTS[:2]]
+    alone = [[r.probs[0] for r in vllm_judge.judge(b, YES_NO)] for b in batches]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(
+            pool.map(lambda b: [r.probs[0] for r in vllm_judge.judge(b, YES_NO)], batches)
+        )
+    for got, expected in zip(together, alone, strict=True):
+        assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_padded_shared_prefix_is_cached_whole(vllm_judge):
+    from scorers.checklist.prompt import default_item_template, item_prompts
+
+    response = " ".join(["The capital of France is Paris."] * 40)
+    questions = ["Correct?", "Short?", "Polite?", "Any errors?"]
+    block = vllm_judge.pad_to
+
+    def judged(prompts, padded):
+        vllm_judge.prefix_padding = padded
+        try:
+            ids = vllm_judge.encode(prompts)
+            return vllm_judge.judge(prompts, YES_NO), common_length(ids[0], ids[1])
+        finally:
+            vllm_judge.prefix_padding = False
+
+    template = default_item_template()
+    plain, plain_shared = judged(item_prompts(template, "Capital?", response, questions), False)
+    assert plain_shared % block  # else this sample proves nothing
+    # the same sample again would be all cached: another request text, same layout
+    padded, padded_shared = judged(item_prompts(template, "Capital??", response, questions), True)
+    assert padded_shared % block == 0
+    assert all(r.cached_tokens < plain_shared for r in plain[1:])  # its last block recomputed
+    assert all(r.cached_tokens >= padded_shared for r in padded[1:])  # nothing recomputed
+    assert all(r.error is None for r in plain + padded)
+
+
+def common_length(a, b):
+    return next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))

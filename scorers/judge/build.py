@@ -23,4 +23,9 @@ def build_judge(spec: JudgeSpec) -> LogprobJudge:
         )
     from scorers.judge.vllm_judge import VllmJudge
 
-    return VllmJudge(spec.model, spec.engine_kwargs, chat_template=spec.chat_template)
+    return VllmJudge(
+        spec.model,
+        spec.engine_kwargs,
+        chat_template=spec.chat_template,
+        prefix_padding=spec.prefix_padding,
+    )

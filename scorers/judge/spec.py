@@ -112,6 +112,15 @@ class JudgeSpec(StrictModel):
         default="auto",
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",
     )
+    prefix_padding: bool = Field(
+        default=False,
+        description=(
+            "vllm backend: pad the part of a sample's prompts that all its questions share "
+            "with spaces to a whole number of KV blocks (engine_kwargs.block_size), so the "
+            "prefix cache covers all of it. Fewer prompt tokens computed; confidences move "
+            "slightly, since the model reads the spaces (see BENCHMARKS.md)."
+        ),
+    )
 
     @field_validator("resources")
     @classmethod
@@ -181,4 +190,6 @@ class JudgeSpec(StrictModel):
             raise ValueError("backend 'openai' needs base_url")
         if self.backend == "vllm" and self.base_url:
             raise ValueError("base_url is for backend 'openai'; the vllm backend runs in-process")
+        if self.backend == "openai" and self.prefix_padding:
+            raise ValueError("prefix_padding is for backend 'vllm'; the openai backend sends text")
         return self

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from scorers.judge.engine_loop import EngineLoop
 from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
 from scorers.judge.labels import LabelSet, label_token_ids
 from scorers.judge.prompt_tokens import encode_prompts
@@ -31,6 +33,7 @@ class VllmJudge:
         model: str,
         engine_kwargs: dict[str, Any] | None = None,
         chat_template: Literal["auto", "never"] = "auto",
+        prefix_padding: bool = False,
     ) -> None:
         for key, value in ENGINE_ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
@@ -42,11 +45,17 @@ class VllmJudge:
         self._tokens_prompt = TokensPrompt
         self._structured = StructuredOutputsParams
         self.llm = LLM(model=model, **{**ENGINE_KWARG_DEFAULTS, **(engine_kwargs or {})})
+        self.loop = EngineLoop(self.llm)  # two batches at a time share the engine through it
         self.tokenizer = self.llm.get_tokenizer()
+        self._tokenizing = threading.Lock()  # HF's batch call sets state on the Rust tokenizer
         self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
         self.use_chat_template = chat_template == "auto" and bool(
             getattr(self.tokenizer, "chat_template", None)
         )
+        # the prefix cache reuses whole KV blocks: pad shared prefixes to this many tokens
+        self.pad_to = int(self.llm.llm_engine.vllm_config.cache_config.block_size)
+        self.pad_id = self.tokenizer.encode(" ", add_special_tokens=False)[-1]
+        self.prefix_padding = prefix_padding
         self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...]] = {}
         self._value_ids: dict[tuple[str, ...], tuple[tuple[int, ...], ...]] = {}
 
@@ -69,7 +78,27 @@ class VllmJudge:
     ) -> list[Generated]:
         """Greedy generation under each request's regex, with the answer tokens' log-probs."""
         value_ids = self.value_ids(values)
-        wanted = [t for ids in value_ids for t in ids]
+        results, prompts, params, slots = self.generation_inputs(requests, values)
+        if prompts:
+            failure = ""
+            try:
+                outputs = self.loop.generate(prompts, params)
+            except Exception as exc:
+                outputs = [None] * len(prompts)
+                log.warning("constrained generation failed: %s", exc)
+                failure = f"engine error: {exc}"
+            for i, output in zip(slots, outputs, strict=True):
+                results[i] = (
+                    Generated.failed(failure) if output is None else self._read(output, value_ids)
+                )
+        return [r for r in results if r is not None]
+
+    def generation_inputs(
+        self, requests: Sequence[GenerationRequest], values: tuple[str, ...]
+    ) -> tuple[list[Generated | None], list[Any], list[Any], list[int]]:
+        """What `generate` hands the engine: per request its failure (too long) or None, and
+        the runnable requests' prompts, sampling params and positions."""
+        wanted = [t for ids in self.value_ids(values) for t in ids]
         token_ids = self.encode([r.prompt for r in requests])
         results: list[Generated | None] = [None] * len(requests)
         prompts, params, slots = [], [], []
@@ -88,19 +117,7 @@ class VllmJudge:
                 )
             )
             slots.append(i)
-        if prompts:
-            failure = ""
-            try:
-                outputs = self.llm.generate(prompts, params, use_tqdm=False)
-            except Exception as exc:
-                outputs = [None] * len(prompts)
-                log.warning("constrained generation failed: %s", exc)
-                failure = f"engine error: {exc}"
-            for i, output in zip(slots, outputs, strict=True):
-                results[i] = (
-                    Generated.failed(failure) if output is None else self._read(output, value_ids)
-                )
-        return [r for r in results if r is not None]
+        return results, prompts, params, slots
 
     def _read(self, output: Any, value_ids: tuple[tuple[int, ...], ...]) -> Generated:
         completion = output.outputs[0]
@@ -138,7 +155,11 @@ class VllmJudge:
         )
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
-        return encode_prompts(self.tokenizer, prompts, self.use_chat_template)
+        pad_to = self.pad_to if self.prefix_padding else 0
+        with self._tokenizing:
+            return encode_prompts(
+                self.tokenizer, prompts, self.use_chat_template, pad_to, self.pad_id
+            )
 
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         ids_per_label = self.label_ids(label_set)
@@ -161,21 +182,28 @@ class VllmJudge:
     ) -> list[JudgeResult]:
         if not token_ids:
             return []
-        params = self._sampling_params(
-            max_tokens=1,
-            temperature=0.0,
-            logprob_token_ids=[t for ids in ids_per_label for t in ids],
-            detokenize=False,
-        )
-        prompts = [self._tokens_prompt(prompt_token_ids=ids) for ids in token_ids]
+        prompts, params = self.label_inputs(token_ids, ids_per_label)
         try:
-            outputs = self.llm.generate(prompts, params, use_tqdm=False)
+            outputs = self.loop.generate(prompts, params)
         except Exception as exc:
             if len(prompts) == 1:
                 return [JudgeResult.failed(f"engine error: {exc}", len(token_ids[0]))]
             log.warning("engine call over %d prompts failed (%s); one by one", len(prompts), exc)
             return [r for ids in token_ids for r in self._generate([ids], ids_per_label)]
         return [_read_output(output, ids_per_label) for output in outputs]
+
+    def label_inputs(
+        self, token_ids: list[list[int]], ids_per_label: tuple[tuple[int, ...], ...]
+    ) -> tuple[list[Any], Any]:
+        """What one judge call hands the engine: the prompts, and sampling params for one
+        token with the label tokens' log-probs."""
+        params = self._sampling_params(
+            max_tokens=1,
+            temperature=0.0,
+            logprob_token_ids=[t for ids in ids_per_label for t in ids],
+            detokenize=False,
+        )
+        return [self._tokens_prompt(prompt_token_ids=ids) for ids in token_ids], params
 
 
 def _read_output(output: Any, ids_per_label: tuple[tuple[int, ...], ...]) -> JudgeResult:
