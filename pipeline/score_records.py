@@ -7,17 +7,27 @@ CATEGORICAL as the category string in `string_value`. A checklist item is a BOOL
 (its answer) with the confidence in its metadata. The trace fields mapped in the spec
 (input.trace) travel into every record of the sample. A value outside its config is left
 out here; the assemble stage already put the reason into the row's error.
+
+Records are built column by column with Arrow compute: per scorer, one run of records per
+score field (the rows whose value fits) and one for the checklist items (the flattened item
+lists), put in sample order by a stable sort on the row. Python formats values one by one
+only where Arrow's text differs from Python's: JSON in item metadata (once per distinct
+value), id and trace columns that are neither text nor integers, values whose type is not
+their config's, and the items of kinds that define their own `item_records`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from scorers.score_config import ScoreConfig
+from scorers.checklist.spec import ChecklistScorerSpec
+from scorers.score_config import BOUND_TOLERANCE, ScoreConfig
 from scorers.scorer_spec import ScorerSpec
 
 TRACE_FIELDS = ("trace_name", "environment", "user", "author", "tags")
@@ -41,6 +51,25 @@ RECORD_SCHEMA = pa.schema(
         ("purpose", pa.string()),
         ("run_id", pa.string()),
         ("created_at", pa.string()),
+    ]
+)
+ROW = "row"  # a score's sample: its position in the batch
+# What a record takes from its score rather than from its sample or its scorer.
+SCORE_SCHEMA = pa.schema(
+    [
+        pa.field(ROW, pa.uint64()),
+        *(
+            RECORD_SCHEMA.field(name)
+            for name in (
+                "name",
+                "value",
+                "string_value",
+                "data_type",
+                "comment",
+                "metadata",
+                "config_id",
+            )
+        ),
     ]
 )
 
@@ -78,67 +107,242 @@ def score_records(
     run_id: str,
     created_at: str,
 ) -> pa.Table:
-    rows: list[dict[str, Any]] = []
-    samples = table.to_pylist()
+    """Each scorer's records in turn; within a scorer, sample by sample: its score fields in
+    config order, then its items. A row whose scorer struct is null has none of its records."""
+    samples = _sample_fields(table, id_col, trace_columns)
+    scorer_tables = []
     for spec in scorers:
-        fields = configs[spec.key]
-        item_config = spec.item_config()
-        for sample in samples:
-            struct = sample[spec.key]
-            if struct is None:
-                continue
-            common = {
-                "sample_id": str(sample[id_col]),
-                **_trace(sample, trace_columns),
-                "source": "EVAL",
-                "scorer_key": spec.key,
-                "purpose": spec.purpose,
-                "run_id": run_id,
-                "created_at": created_at,
-            }
-            comment = struct.get("unscored_reason")
-            metadata = struct.get("metadata")
-            for field, config in fields.items():
-                value = struct.get(field)
-                if config.problem(value) is not None:
-                    continue
-                rows.append(
-                    {
-                        **common,
-                        **_typed(value, config),
-                        "name": spec.record_name(field),
-                        "config_id": spec.record_name(field),
-                        "comment": comment,
-                        "metadata": metadata,
-                    }
-                )
-            for item in spec.item_records(struct):
-                assert item_config is not None
-                rows.append(
-                    {
-                        **common,
-                        **_typed(item["value"], item_config),
-                        "name": item["name"],
-                        "config_id": item["config_id"],
-                        "comment": item["comment"],
-                        "metadata": json.dumps(item["metadata"]),
-                    }
-                )
-    return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+        scores = _scores(table[spec.key].combine_chunks(), spec, configs[spec.key])
+        scorer = {
+            "source": "EVAL",
+            "scorer_key": spec.key,
+            "purpose": spec.purpose,
+            "run_id": run_id,
+            "created_at": created_at,
+        }
+        scorer_tables.append(_records(scores, samples, scorer))
+    return pa.concat_tables([RECORD_SCHEMA.empty_table(), *scorer_tables])
 
 
-def _trace(sample: Mapping[str, Any], trace_columns: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = dict.fromkeys(TRACE_FIELDS)
-    for field, column in trace_columns.items():
-        value = sample.get(column)
-        if field == "tags":
-            values[field] = None if value is None else [str(v) for v in value]
-        else:
-            values[field] = None if value is None else str(value)
-    return values
+def _records(
+    scores: pa.Table, samples: Mapping[str, pa.Array], scorer: Mapping[str, str]
+) -> pa.Table:
+    """RECORD_SCHEMA rows: each score with its sample's fields and its scorer's."""
+    rows = scores[ROW]
+    columns = {
+        **{name: values.take(rows) for name, values in samples.items()},
+        **{name: scores[name] for name in SCORE_SCHEMA.names[1:]},
+        **{name: pa.repeat(text, scores.num_rows) for name, text in scorer.items()},
+    }
+    return pa.Table.from_arrays(
+        [columns[name] for name in RECORD_SCHEMA.names], schema=RECORD_SCHEMA
+    )
 
 
-def _typed(value: Any, config: ScoreConfig) -> dict[str, Any]:
+def _scores(structs: pa.Array, spec: ScorerSpec, fields: Mapping[str, ScoreConfig]) -> pa.Table:
+    """SCORE_SCHEMA rows of one scorer, in sample order."""
+    present = pc.is_valid(structs)
+    rows = pc.indices_nonzero(present)
+    scored = pc.filter(structs, present) if structs.null_count else structs
+    comment = _text(_child(scored, "unscored_reason"))
+    metadata = _text(_child(scored, "metadata"))
+    runs = [
+        _field_scores(
+            _child(scored, field), rows, spec.record_name(field), config, comment, metadata
+        )
+        for field, config in fields.items()
+    ]
+    runs.append(_item_scores(scored, rows, spec))
+    scores = pa.concat_tables(runs)
+    return scores.take(pc.sort_indices(scores[ROW]))  # stable: fields, then items, per row
+
+
+def _field_scores(
+    values: pa.Array,
+    rows: pa.Array,
+    name: str,
+    config: ScoreConfig,
+    comment: pa.Array,
+    metadata: pa.Array,
+) -> pa.Table:
+    """One field's records: the rows whose value fits its config."""
+    fits = _fits(values, config)
+    if fits is not None:
+        values, rows, comment, metadata = (
+            pc.filter(a, fits) for a in (values, rows, comment, metadata)
+        )
+    value, string_value = _typed(values, config)
+    return _score_table(rows, name, name, value, string_value, config, comment, metadata)
+
+
+def _score_table(
+    rows: pa.Array,
+    name: str | pa.Array,
+    config_id: str,
+    value: pa.Array,
+    string_value: pa.Array,
+    config: ScoreConfig,
+    comment: pa.Array,
+    metadata: pa.Array,
+) -> pa.Table:
+    count = len(rows)
+    names = pa.repeat(name, count) if isinstance(name, str) else name
+    columns = [
+        rows,
+        names,
+        value,
+        string_value,
+        pa.repeat(config.data_type, count),
+        comment,
+        metadata,
+        pa.repeat(config_id, count),
+    ]
+    return pa.Table.from_arrays(columns, schema=SCORE_SCHEMA)
+
+
+def _fits(values: pa.Array, config: ScoreConfig) -> pa.Array | None:
+    """Per value, ScoreConfig.problem(value) is None; None when every value fits."""
+    if not config.can_fail(values.type):
+        return None
+    if config.data_type == "CATEGORICAL":
+        if config.categories is None:
+            return None
+        if _is_text(values.type):
+            listed = pc.is_in(values, value_set=pa.array(config.categories, values.type))
+            return pc.or_(pc.is_null(values), listed)
+        return _fits_one_by_one(values, config)
+    if config.data_type == "BOOLEAN":
+        return None if pa.types.is_boolean(values.type) else pc.is_null(values)
+    if pa.types.is_integer(values.type):
+        return _integers_within(values, config)
+    if pa.types.is_float32(values.type) or pa.types.is_float64(values.type):
+        return _floats_within(values, config)
+    return _fits_one_by_one(values, config)
+
+
+def _bounds(config: ScoreConfig) -> tuple[float, float]:
+    low = -math.inf if config.min is None else config.min - BOUND_TOLERANCE
+    high = math.inf if config.max is None else config.max + BOUND_TOLERANCE
+    return low, high
+
+
+def _floats_within(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    low, high = _bounds(config)
+    inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
+    return pc.fill_null(pc.or_(pc.is_nan(values), inside), True)
+
+
+def _integers_within(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    """Exact, as Python compares an int with a float (a cast to float64 would round integers
+    beyond 2**53): the bounds are rounded inward to integers of the values' type instead."""
+    low, high = _bounds(config)
+    if math.isnan(low) or math.isnan(high):
+        return _fits_one_by_one(values, config)
+    smallest, largest = _integer_range(values.type)
+    lowest = math.ceil(min(max(low, smallest), largest + 1))
+    highest = math.floor(max(min(high, largest), smallest - 1))
+    if lowest > highest:
+        return pc.is_null(values)
+    inside = pc.and_(
+        pc.greater_equal(values, pa.scalar(lowest, values.type)),
+        pc.less_equal(values, pa.scalar(highest, values.type)),
+    )
+    return pc.fill_null(inside, True)
+
+
+def _integer_range(kind: pa.DataType) -> tuple[int, int]:
+    bits = kind.bit_width
+    if pa.types.is_unsigned_integer(kind):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _fits_one_by_one(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    return pa.array([config.problem(v) is None for v in values.to_pylist()], pa.bool_())
+
+
+def _typed(values: pa.Array, config: ScoreConfig) -> tuple[pa.Array, pa.Array]:
+    """`value` and `string_value` of values that fit `config`."""
+    count = len(values)
+    if config.data_type == "CATEGORICAL":
+        text = pc.cast(values, pa.string()) if _is_text(values.type) else _json(values)
+        return pa.nulls(count, pa.float64()), text
+    if values.null_count == count:  # also every value that fits a config of another type
+        return pa.nulls(count, pa.float64()), pa.nulls(count, pa.string())
+    number = pc.cast(values, pa.float64(), safe=False)
+    if config.data_type == "BOOLEAN":
+        return number, pc.if_else(values, "true", "false")
+    return number, pa.nulls(count, pa.string())
+
+
+def _item_scores(scored: pa.Array, rows: pa.Array, spec: ScorerSpec) -> pa.Table:
+    """The records of the items in each row's struct (a checklist's), if the kind has any."""
+    own = type(spec).item_records
+    config = spec.item_config()
+    if own is ScorerSpec.item_records or config is None:
+        return SCORE_SCHEMA.empty_table()
+    if own is ChecklistScorerSpec.item_records:
+        return _checklist_item_scores(scored, rows, spec.name, config)
+    return _python_item_scores(scored, rows, spec, config)
+
+
+def _checklist_item_scores(
+    scored: pa.Array, rows: pa.Array, scorer_name: str, config: ScoreConfig
+) -> pa.Table:
+    """ChecklistScorerSpec.item_records, column by column."""
+    lists = _child(scored, "item_scores")
+    if lists.null_count:  # dropped: list_parent_indices would count the values behind them
+        present = pc.is_valid(lists)
+        lists, rows = pc.filter(lists, present), pc.filter(rows, present)
+    items = pc.list_flatten(lists)
+    item_rows = rows.take(pc.list_parent_indices(lists))
+    index = pc.fill_null(pc.cast(_child(items, "index"), pa.string()), "None")
+    names = pc.binary_join_element_wise(f"{scorer_name}.item_", index, "")
+    answer = _child(items, "answer")
+    value, string_value = _typed(pc.equal(answer, "yes"), config)
+    reasoning = _child(items, "reasoning")
+    has_reasoning = pc.fill_null(pc.greater(pc.utf8_length(reasoning), 0), False)
+    comment = pc.if_else(has_reasoning, reasoning, _child(items, "unscored_reason"))
+    metadata = _json_object(
+        {
+            name: _child(items, name)
+            for name in (
+                "question",
+                "weight",
+                "confidence",
+                "calibrated_confidence",
+                "confidence_level",
+            )
+        }
+    )
+    config_id = f"{scorer_name}.item"
+    return _score_table(item_rows, names, config_id, value, string_value, config, comment, metadata)
+
+
+def _python_item_scores(
+    scored: pa.Array, rows: pa.Array, spec: ScorerSpec, config: ScoreConfig
+) -> pa.Table:
+    """Items of a kind with its own item_records: asked struct by struct."""
+    found = [
+        (row, item)
+        for row, struct in zip(rows.to_pylist(), scored.to_pylist(), strict=True)
+        for item in spec.item_records(struct)
+    ]
+    records = [
+        {
+            ROW: row,
+            "name": item["name"],
+            "config_id": item["config_id"],
+            "comment": item["comment"],
+            "metadata": json.dumps(item["metadata"]),
+            **_typed_value(item["value"], config),
+        }
+        for row, item in found
+    ]
+    return pa.Table.from_pylist(records, schema=SCORE_SCHEMA)
+
+
+def _typed_value(value: Any, config: ScoreConfig) -> dict[str, Any]:
     if value is None:
         return {"value": None, "string_value": None, "data_type": config.data_type}
     if config.data_type == "BOOLEAN":
@@ -151,3 +355,75 @@ def _typed(value: Any, config: ScoreConfig) -> dict[str, Any]:
         return {"value": float(value), "string_value": None, "data_type": "NUMERIC"}
     text = value if isinstance(value, str) else json.dumps(value)
     return {"value": None, "string_value": text, "data_type": "CATEGORICAL"}
+
+
+def _json_object(fields: Mapping[str, pa.Array]) -> pa.Array:
+    """Per row, json.dumps of the dict {name: value} of these fields, in this order."""
+    parts: list[Any] = []
+    for position, (name, values) in enumerate(fields.items()):
+        parts.append(("{" if position == 0 else ", ") + json.dumps(name) + ": ")
+        parts.append(pc.fill_null(_json(values), "null"))
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _json(values: pa.Array) -> pa.Array:
+    """json.dumps of each value, formatted once per distinct value; null stays null."""
+    encoded = pc.dictionary_encode(values)
+    dump = _json_float if values.type in (pa.float32(), pa.float64()) else json.dumps
+    texts = [dump(v) for v in encoded.dictionary.to_pylist()]
+    return pa.array(texts, pa.string()).take(encoded.indices)
+
+
+def _json_float(value: float) -> str:
+    """json.dumps(value), without the encoder's overhead for every finite number."""
+    return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+
+
+def _sample_fields(
+    table: pa.Table, id_col: str, trace_columns: Mapping[str, str]
+) -> dict[str, pa.Array]:
+    """Per row of the batch: the sample id and the trace fields, as text."""
+    fields = {"sample_id": pc.fill_null(_text(table[id_col].combine_chunks()), "None")}
+    for field in TRACE_FIELDS:
+        column = trace_columns.get(field)
+        kind = RECORD_SCHEMA.field(field).type
+        if column is None or column not in table.column_names:
+            fields[field] = pa.nulls(table.num_rows, kind)
+        elif field == "tags":
+            fields[field] = _text_lists(table[column].combine_chunks())
+        else:
+            fields[field] = _text(table[column].combine_chunks())
+    return fields
+
+
+def _text(values: pa.Array) -> pa.Array:
+    """str() of each value; null stays null."""
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if _is_text(values.type) or pa.types.is_integer(values.type) or pa.types.is_null(values.type):
+        return pc.cast(values, pa.string())
+    return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
+
+
+def _text_lists(values: pa.Array) -> pa.Array:
+    """Each list as a list of str() of its values (a null value is "None"); null stays null."""
+    if not (pa.types.is_list(values.type) or pa.types.is_large_list(values.type)):
+        lists = [None if v is None else [str(x) for x in v] for v in values.to_pylist()]
+        return pa.array(lists, pa.list_(pa.string()))
+    lengths = pc.fill_null(pc.list_value_length(values), 0)
+    ends = pc.cumulative_sum(pc.cast(lengths, pa.int32()))
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), ends])
+    texts = pc.fill_null(_text(pc.list_flatten(values)), "None")
+    return pa.ListArray.from_arrays(offsets, texts, mask=pc.is_null(values))
+
+
+def _child(structs: pa.Array, name: str) -> pa.Array:
+    """A struct field's values; all null where the struct has no such field."""
+    if structs.type.get_field_index(name) < 0:
+        return pa.nulls(len(structs), pa.string())
+    return pc.struct_field(structs, name)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))

@@ -161,6 +161,9 @@ def records_stage(run: Run, scores: Scores) -> str:
             "created_at": run.started_at,
         },
         batch_format="pyarrow",
+        # A whole block is millions of narrow rows, each several records: slices keep a
+        # task's working set small.
+        batch_size=8192,
     ).write_parquet(path, filesystem=run.run_dir.arrow_fs)
     run.run_dir.ensure_table(path, RECORD_SCHEMA)
     return path

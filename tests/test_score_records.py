@@ -132,3 +132,61 @@ def test_score_configs_must_name_score_fields_where_the_kind_knows_them():
             type="boolean", key="b", question="q", target_column="r",
             score_configs={"nope": ScoreConfig(data_type="NUMERIC")},
         )  # fmt: skip
+
+
+def test_checklist_item_records_are_the_specs_own_item_records():
+    odd = [
+        {**item(0, "yes", 0.9), "reasoning": "", "unscored_reason": "late"},
+        {**item(1, None, float("nan")), "question": 'say "ü"\n', "calibrated_confidence": -0.0},
+        {**item(2, "maybe", 1e-7), "reasoning": "because", "index": None},
+    ]
+    base = table().column("quality").to_pylist()[0]
+    structs = pa.array(
+        [{**base, "item_scores": odd}, None, {**base, "item_scores": None}, base], SCORE_TYPE
+    )
+    scored = pa.table({"id": ["a", "b", "c", "d"], "quality": structs})
+    configs = {"quality": CHECKLIST.field_configs(SCORE_TYPE)}
+    rows = score_records(scored, "id", [CHECKLIST], configs, {}, "r", "t").to_pylist()
+    made = [
+        (r["sample_id"], r["name"], r["config_id"], r["value"], r["comment"], r["metadata"])
+        for r in rows
+        if ".item_" in r["name"]
+    ]
+    numbers = {True: 1.0, False: 0.0, None: None}
+    expected = [
+        (sample, i["name"], i["config_id"], numbers[i["value"]], i["comment"],
+         json.dumps(i["metadata"]))
+        for sample, struct in zip("abcd", structs.to_pylist(), strict=True)
+        if struct is not None
+        for i in CHECKLIST.item_records(struct)
+    ]  # fmt: skip
+    assert made == expected and len(made) == 5
+
+
+def test_values_are_kept_exactly_where_their_config_accepts_them():
+    bounds = {"data_type": "NUMERIC", "min": 0, "max": 2**60}
+    spec = PythonAllSamplesSpec(
+        type="python_all_samples",
+        key="acc",
+        compute_scores_snippet="def compute_scores(s):\n    return []\n",
+        score_configs={"count": bounds, "share": {**bounds, "max": 1}},
+    )
+    acc_type = pa.struct([("count", pa.int64()), ("share", pa.float64())])
+    counts = [-1, 0, 2**60, 2**60 + 1, None]  # 2**60 + 1 is 2**60 as a float
+    shares = [-1e-10, float("nan"), 1.0 + 1e-10, 1.01, None]
+    scored = pa.table(
+        {
+            "id": list("abcde"),
+            "acc": pa.array(
+                [{"count": c, "share": s} for c, s in zip(counts, shares, strict=True)], acc_type
+            ),
+        }
+    )
+    configs = {"acc": spec.field_configs(acc_type)}
+    rows = score_records(scored, "id", [spec], configs, {}, "r", "t").to_pylist()
+    for field, values in (("count", counts), ("share", shares)):
+        config = configs["acc"][field]
+        kept = [r["sample_id"] for r in rows if r["name"] == f"acc.{field}"]
+        assert kept == [
+            s for s, v in zip("abcde", values, strict=True) if config.problem(v) is None
+        ]
