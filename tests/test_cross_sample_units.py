@@ -1,5 +1,8 @@
 """Cross-sample scorers' pure parts: the seed's contract, uniqueness labels, MinHash clusters."""
 
+import itertools
+
+import pyarrow as pa
 import pytest
 
 from pipeline.spec_loader import SpecError, load_spec
@@ -10,7 +13,14 @@ from scorers.cross_sample.python_batch import (
     run_python_scorer,
 )
 from scorers.cross_sample.spec import NearDuplicatesSpec, PythonAllSamplesSpec, UniquenessSpec
-from scorers.cross_sample.uniqueness import label_group, normalize, text_hashes
+from scorers.cross_sample.uniqueness import (
+    UniquenessScorer,
+    group_sizes,
+    label_groups,
+    normalize,
+    normalize_array,
+    text_hashes,
+)
 
 SEED_SNIPPET = """from __future__ import annotations
 
@@ -131,22 +141,71 @@ def test_ints_and_floats_mix_into_floats_and_nulls_are_kept():
     assert column.to_pylist() == [{"a": 1.0, "b": None}, {"a": 2.5, "b": True}]
 
 
+PYTHON_WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+# Texts where Arrow's kernels and Python's str methods could part: every Unicode whitespace
+# character, lookalikes that are not whitespace, İ (two characters lowercased), Σ (final
+# sigma), a letter newer than Python's Unicode tables, ASCII punctuation, empty and null.
+TRICKY_TEXTS = [
+    *(f"  A{ws}{ws}b{ws}" for ws in PYTHON_WHITESPACE),
+    "zero\u200bwidth\ufeffjoin\u180eer\u2060",
+    "İstanbul İ",
+    "ΟΔΟΣ ΟΔΟΣ. ΑΣΑ Σ",
+    "\ua7cb\U00010d50 Ab",
+    "Hello, World!! (ok) -- fine?",
+    "\tKeep\x00 NUL \x1c",
+    "",
+    " ",
+    None,
+]
+
+
+def uniqueness_spec(**flags: bool) -> UniquenessSpec:
+    return UniquenessSpec(type="uniqueness", key="u", column="t", **flags)
+
+
+@pytest.mark.parametrize(
+    ("lowercase", "collapse_whitespace", "strip_punctuation"),
+    list(itertools.product([True, False], repeat=3)),
+)
+def test_arrow_normalisation_is_python_normalisation(
+    lowercase, collapse_whitespace, strip_punctuation
+):
+    spec = uniqueness_spec(
+        lowercase=lowercase,
+        collapse_whitespace=collapse_whitespace,
+        strip_punctuation=strip_punctuation,
+    )
+    got = normalize_array(pa.array(TRICKY_TEXTS, pa.string()), spec).to_pylist()
+    assert got == [None if t is None else normalize(t, spec) for t in TRICKY_TEXTS]
+
+
 def test_uniqueness_normalises_then_labels_groups():
-    spec = UniquenessSpec(type="uniqueness", key="u", column="t")
+    spec = uniqueness_spec()
     assert normalize("  Paris \n is  NICE ", spec) == "paris is nice"
-    hashes = text_hashes(["Paris", "paris ", "London", None], spec)
-    assert hashes[0] == hashes[1] != hashes[2] and hashes[3] is None
-    assert label_group(2, hashes[0]) == {
-        "is_unique": False,
-        "duplicate_count": 1,
-        "duplicate_group": hashes[0],
-    }
-    assert label_group(1, hashes[2])["is_unique"] is True
-    assert label_group(1, None) == {
-        "is_unique": True,
-        "duplicate_count": 0,
-        "duplicate_group": None,
-    }
+    hashes = text_hashes(pa.array(["Paris", "paris\u3000", "London", None]), spec)
+    # BLAKE2b-96 of "paris": the hash names the group in the output, so it must not change.
+    assert hashes.to_pylist()[:2] == ["9de349587a0c887c7978981e"] * 2
+    assert hashes[2].is_valid and hashes[3].as_py() is None
+    sizes = group_sizes(hashes, {("9de349587a0c887c7978981e",): ("a", 2)})
+    assert sizes.to_pylist() == [2, 2, 1, 1]
+    assert label_groups(hashes, sizes).to_pylist() == [
+        {"is_unique": False, "duplicate_count": 1, "duplicate_group": hashes[0].as_py()},
+        {"is_unique": False, "duplicate_count": 1, "duplicate_group": hashes[0].as_py()},
+        {"is_unique": True, "duplicate_count": 0, "duplicate_group": None},
+        {"is_unique": True, "duplicate_count": 0, "duplicate_group": None},
+    ]
+
+
+def test_uniqueness_blocks_of_several_chunks():
+    scorer = UniquenessScorer(uniqueness_spec())
+    texts = pa.chunked_array([["A  b", None], [], [" a b", "c"]], pa.large_string())
+    batch = pa.table({"id": [1, 2, 3, 4], "t": texts})
+    keyed = scorer.map_block(batch, "id")
+    hashes = keyed["__text_hash"].to_pylist()
+    assert hashes[0] == hashes[2] and hashes[1] is None and hashes[3] != hashes[0]
+    finished = scorer.finish_block(keyed, {(hashes[0],): (1, 2)}, "id")
+    assert finished["u"].type == scorer.output_type
+    assert [r["duplicate_count"] for r in finished["u"].to_pylist()] == [1, 0, 1, 0]
 
 
 def test_near_duplicate_buckets_and_clusters():
