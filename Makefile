@@ -9,7 +9,7 @@ MODEL := models/tiny-judge
 DATA := data/demo.parquet
 CHECKED := pipeline scorers jobs tests bench
 
-.PHONY: install model data demo examples test lint browser clean
+.PHONY: install model data demo examples test lint browser bench bench-full clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,29 @@ browser:
 
 test: lint browser
 	$(BIN)/pytest
+
+# Each benchmark prints one JSON line last (figure, target, the peer's figure from the same
+# run); BENCHMARKS.md has the full-size results. `make bench` runs them smaller (~15 min here).
+bench: model
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.prefix_efficiency --samples 100
+	$(BIN)/python -m bench.judge_efficiency --samples 400 --reasoning-samples 32
+	$(BIN)/python -m bench.startup_s
+	$(BIN)/python -m bench.vs_autochecklist --samples 50
+	$(BIN)/python -m bench.vs_ray_data_llm --samples 100
+	$(BIN)/python -m bench.pipeline_overhead --rows 200000
+	$(BIN)/python -m bench.reduce_scaling --rows 1000000
+
+# The sizes in BENCHMARKS.md (about 1.5 hours here).
+bench-full: model
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.prefix_efficiency --samples 500
+	$(BIN)/python -m bench.judge_efficiency --samples 2000 --reasoning-samples 64
+	$(BIN)/python -m bench.startup_s
+	$(BIN)/python -m bench.vs_autochecklist --samples 500
+	$(BIN)/python -m bench.vs_ray_data_llm --samples 500
+	$(BIN)/python -m bench.pipeline_overhead --rows 2000000
+	$(BIN)/python -m bench.reduce_scaling --rows 10000000
 
 clean:
 	rm -rf runs models data

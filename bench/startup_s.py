@@ -1,0 +1,92 @@
+"""startup_s: seconds from `rayscore run` to the first judgment, with where they go.
+
+A one-sample job (20 checklist items): the judge stage ends with its first batch, so process
+start to the end of the judge stage is the time to the first judgment. The breakdown comes
+from the manifest's stage times; what happens inside the judge stage (the actor, `import
+vllm`, the engine load) is measured the same way in a bare process, which is also the peer:
+the engine alone, imported, loaded and judging once, is the floor any job pays.
+
+    .venv/bin/python -m bench.startup_s
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.rayscore_job import ROOT, run_job
+from bench.result import print_result
+from bench.workload import ENGINE_KWARGS, MODEL, spec, write_rows
+
+TARGET = 10.0
+AFTER_JUDGE = ("cross_sample", "assemble", "annotations", "calibration", "score_records")
+ENGINE_ALONE = """
+import json, os, sys, time
+start = time.perf_counter()
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+import vllm
+imported = time.perf_counter()
+llm = vllm.LLM(model=sys.argv[1], seed=0, enable_prefix_caching=True, **json.loads(sys.argv[2]))
+loaded = time.perf_counter()
+llm.generate(["Is this a test?"], vllm.SamplingParams(max_tokens=1), use_tqdm=False)
+done = time.perf_counter()
+print(json.dumps({"import_vllm": imported - start, "engine_load": loaded - imported,
+                  "first_judgment": done - loaded, "total": done - start}))
+"""
+
+
+def cli_import_s() -> float:
+    """Python start plus rayscore's CLI imports (what runs before the first stage)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import jobs.cli"], cwd=ROOT, check=True)
+    return time.perf_counter() - started
+
+
+def engine_alone() -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", ENGINE_ALONE, str(MODEL), json.dumps(ENGINE_KWARGS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    times: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {k: round(v, 2) for k, v in times.items()}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        data = write_rows(work / "one.parquet", 1)
+        run = run_job(spec(data, work / "out"), work, "startup")
+    stages = run.manifest["timings_s"]
+    after = sum(float(stages.get(name, 0.0)) for name in AFTER_JUDGE)
+    imports = cli_import_s()
+    first_judgment = imports + sum(float(stages[name]) for name in ("checks", "ray", "judge"))
+    alone = engine_alone()
+    print_result(
+        "startup_s",
+        first_judgment,
+        TARGET,
+        "lower",
+        "s from `rayscore run` to the first judgment",
+        {"engine alone (import vllm, load, one judgment)": alone["total"]},
+        breakdown={
+            "python_and_cli_imports": round(imports, 2),
+            "checks": stages["checks"],
+            "ray_start": stages["ray"],
+            "judge_stage_one_batch": stages["judge"],
+            "of_which_in_a_bare_process": alone,
+        },
+        stages_after_the_first_judgment_s=round(after, 2),
+        whole_job_s=round(run.wall_s, 2),
+    )
+
+
+if __name__ == "__main__":
+    main()
