@@ -63,11 +63,29 @@ def engine_alone(job: dict[str, Any], data: Path, batch_samples: int) -> dict[st
     for prompts, params in batches:
         judge.llm.generate(prompts, params, use_tqdm=False)
     in_batches = time.perf_counter() - started
+    threads = _engine_threads_like_the_actor(judge, whole)
     return {
         "requests": requests,
         "one_call": requests / one_call,
         "in_batches": requests / in_batches,
+        "one_call_actor_threads": requests / threads,
     }
+
+
+def _engine_threads_like_the_actor(judge: Any, whole: tuple[list[Any], Any]) -> float:
+    """Seconds for the one call again, on as many threads as a judge actor's engine gets (Ray
+    sets OMP_NUM_THREADS to the actor's num_cpus, 1 here): the rest of the machine is what the
+    pipeline around the engine runs on."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    judge.llm.reset_prefix_cache()
+    started = time.perf_counter()
+    judge.llm.generate(*whole, use_tqdm=False)
+    seconds = time.perf_counter() - started
+    torch.set_num_threads(threads)
+    return seconds
 
 
 def engine_inputs(judge: Any, prepared: Any) -> tuple[list[Any], Any]:
@@ -108,6 +126,10 @@ def measure(
         "rayscore_requests_per_s": round(ours["steady"], 2),
         "engine_one_call_requests_per_s": round(alone["one_call"], 2),
         "engine_in_job_batches_requests_per_s": round(alone["in_batches"], 2),
+        "engine_one_call_1_thread_requests_per_s": round(alone["one_call_actor_threads"], 2),
+        "ratio_to_engine_on_the_actors_threads": round(
+            ours["steady"] / alone["one_call_actor_threads"], 4
+        ),
         "requests": alone["requests"],
         "rayscore_judge_stage_s": round(ours["judge_s"], 2),
         "rayscore_fixed_s": round(ours["fixed_s"], 2),
