@@ -90,22 +90,24 @@ def test_padding_ends_the_shared_part_on_a_block_boundary(tokenizer):
             assert got == reference[:shared] + pads + reference[shared:]
 
 
-class FakeTokenizerEndingWithMarker:
-    """A fake tokenizer (no model) that appends an end marker to every text it encodes: a
-    split encoding would put the marker in the middle, so the run must fall back."""
+class FakeTokenizerWithPrefixSpace:
+    """A fake tokenizer (no model) that starts every text it encodes with a marker, as a
+    SentencePiece prefix space does: a split encoding would put the marker in the middle, so
+    the run must be tokenized prompt by prompt."""
 
-    END = 999
+    START = 999
 
     def __call__(self, texts: list[str], **_: Any) -> dict[str, list[list[int]]]:
-        return {"input_ids": [[ord(c) for c in t] + [self.END] for t in texts]}
+        return {"input_ids": [[self.START] + [ord(c) for c in t] for t in texts]}
 
 
 def test_a_run_falls_back_to_whole_tokenization_when_the_split_would_differ(tokenizer):
-    fake = FakeTokenizerEndingWithMarker()
+    fake = FakeTokenizerWithPrefixSpace()
     fake.backend_tokenizer = tokenizer.backend_tokenizer  # type: ignore[attr-defined]
     prompts = checklist_prompts(2)
     ids = encode_prompts(fake, prompts, use_chat_template=False)
     assert ids == fake(prompts)["input_ids"]
+    assert all(encoded.count(fake.START) == 1 for encoded in ids)
 
 
 class TrimmingChatTemplate:

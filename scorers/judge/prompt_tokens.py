@@ -2,13 +2,13 @@
 with every run of prompts that share a text prefix (one sample's checklist questions) sharing
 that prefix's *tokens* exactly.
 
-The engine's prefix cache matches token ids, not text. Each run's shared part is tokenized
-once and every prompt of the run is those ids plus its own part's ids, so they are a true
-token prefix of each request; the split sits on a boundary of the tokenizer's pre-tokenizer
-(BPE never merges across one), and the first prompt of each run is checked against its
-one-piece tokenization: where they differ (a normalizer, a prefix space, an appended special
-token) the run falls back to one-piece tokenization. Tokenizing the shared part once also
-spares tokenizing a long response once per question.
+The engine's prefix cache matches token ids, not text. Each run's first prompt is tokenized
+whole and every other prompt only from the split on, reusing the first one's ids before it,
+so the shared ids are a true token prefix of each request. The split sits on a boundary of the
+tokenizer's pre-tokenizer (BPE never merges across one), and the first prompt's whole ids
+must end with its own part's ids: where they do not (a normalizer, a prefix space, an
+appended special token) the run is tokenized prompt by prompt. Tokenizing the shared part
+once also spares tokenizing a long response once per question.
 
 With `pad_to` (the engine's KV block size) the shared ids are padded with `pad_id` to a whole
 number of blocks, so the cache covers all of it: the engine reuses whole blocks only, and the
@@ -35,13 +35,35 @@ def encode_prompts(
     """Each prompt as one user turn with the assistant's turn opened, or as plain text."""
     texts = chat_texts(tokenizer, prompts) if use_chat_template else list(prompts)
     special = not use_chat_template  # a rendered chat template carries its special tokens
-    ids: list[list[int]] = []
-    for start, stop, shared_chars in shared_runs(texts):
-        run = texts[start:stop]
-        split = split_point(tokenizer, run[0], shared_chars) if len(run) > 1 else 0
-        encoded = _encode_split(tokenizer, run, split, special, pad_to, pad_id) if split else None
-        ids.extend(encoded if encoded is not None else encode_texts(tokenizer, run, special))
-    return ids
+    runs = [
+        (start, stop, split_point(tokenizer, texts[start], shared))
+        for start, stop, shared in shared_runs(texts)
+        if stop - start > 1
+    ]
+    runs = [run for run in runs if run[2]]
+    # two batch calls for the whole batch: each run's first prompt whole, and every own part
+    firsts = encode_texts(tokenizer, [texts[start] for start, _, _ in runs], special)
+    # special tokens (a BOS) belong at the start of the whole prompt, not of its own part
+    own = iter(
+        encode_texts(
+            tokenizer, [t[split:] for start, stop, split in runs for t in texts[start:stop]], False
+        )
+    )
+    ids: list[list[int] | None] = [None] * len(texts)
+    for (start, stop, _), first in zip(runs, firsts, strict=True):
+        owns = [next(own) for _ in range(start, stop)]
+        prefix = first[: len(first) - len(owns[0])]
+        if not prefix or prefix + owns[0] != first:
+            continue  # the split changes the first prompt's tokens: tokenized whole below
+        if pad_to > 1 and pad_id is not None:
+            prefix = prefix + [pad_id] * (-len(prefix) % pad_to)
+        ids[start:stop] = [prefix + part for part in owns]
+    whole = [i for i, encoded in enumerate(ids) if encoded is None]
+    for i, encoded in zip(
+        whole, encode_texts(tokenizer, [texts[i] for i in whole], special), strict=True
+    ):
+        ids[i] = encoded
+    return [encoded for encoded in ids if encoded is not None]
 
 
 def chat_texts(tokenizer: Any, prompts: Sequence[str]) -> list[str]:
@@ -111,23 +133,3 @@ def split_point(tokenizer: Any, text: str, shared_chars: int) -> int:
     starts = [offset + start for _, (start, _) in pieces if 0 < offset + start < shared_chars]
     # the window's first piece may start mid-token: never split there
     return max((s for s in starts if s > offset), default=0)
-
-
-def _encode_split(
-    tokenizer: Any,
-    texts: Sequence[str],
-    split: int,
-    special: bool,
-    pad_to: int,
-    pad_id: int | None,
-) -> list[list[int]] | None:
-    """The run's shared part tokenized once, each prompt's own part after it; None when the
-    first prompt's ids differ from its one-piece tokenization."""
-    shared = encode_texts(tokenizer, [texts[0][:split]], special)[0]
-    # special tokens (a BOS) belong at the start of the whole prompt, not of its own part
-    own = encode_texts(tokenizer, [t[split:] for t in texts], False)
-    if shared + own[0] != encode_texts(tokenizer, texts[:1], special)[0]:
-        return None
-    if pad_to > 1 and pad_id is not None:
-        shared = shared + [pad_id] * (-len(shared) % pad_to)
-    return [shared + ids for ids in own]
