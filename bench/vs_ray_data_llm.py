@@ -144,21 +144,15 @@ def ids_digest(ids: Sequence[int]) -> str:
 
 def run_rayscore(spec_file: Path, folder: Path, timeout_s: float) -> SideResult:
     """The job through rayscore's CLI, timed end to end; its manifest and scores read back."""
-    import polars as pl
+    from bench.rayscore_job import JobRun
 
     out = folder / "rayscore-out"
     command = [sys.executable, "-m", "jobs.cli", "run", str(spec_file)]
     seconds = timed_subprocess(command, folder / "rayscore.log", timeout_s)
     manifest = json.loads((out / "manifest.json").read_text())
-    scores = (
-        pl.read_parquet(out / "scores" / "*.parquet")
-        .select("id", pl.col("quality").struct.field("item_scores"))
-        .explode("item_scores")
-        .unnest("item_scores")
-    )
     confidences = {
         (row["id"], row["index"]): row["confidence"]
-        for row in scores.select("id", "index", "confidence").iter_rows(named=True)
+        for row in JobRun(seconds, manifest, out).item_confidences().iter_rows(named=True)
     }
     timings = {k: float(v) for k, v in manifest["timings_s"].items()}
     timings["prompt_tokens"] = manifest["judge"]["prompt_tokens"]
