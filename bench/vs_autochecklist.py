@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-import yaml
 
+from bench.rayscore_job import run_job
 from bench.result import print_result
 from bench.workload import ENGINE_KWARGS, MODEL, questions, spec, write_rows
 
@@ -249,8 +249,7 @@ def prompt_token_check(rayscore_tokens: dict[str, int], ac: list[dict[str, Any]]
     }
 
 
-def rayscore_summary(out: Path) -> dict[str, Any]:
-    manifest = json.loads((out / "manifest.json").read_text())
+def rayscore_summary(manifest: dict[str, Any]) -> dict[str, Any]:
     judge = manifest["judge"]
     return {
         "requests": judge["requests"],
@@ -308,12 +307,6 @@ def label_hits(top: list[list[Any]]) -> dict[str, int]:
 # ── the run ───────────────────────────────────────────────────────────────────────────────
 
 
-def run_rayscore(data: Path, out: Path, items: int, tmp: Path) -> float:
-    spec_path = tmp / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(spec(data, out, items=items)))
-    return timed([sys.executable, "-m", "jobs.cli", "run", str(spec_path)], tmp / "rayscore.log")
-
-
 def run_peer(data: Path, items: int, tmp: Path, prompt: str) -> tuple[float, dict[str, Any]]:
     out = tmp / "autochecklist.json"
     command = [sys.executable, "-m", "bench.vs_autochecklist", "--items", str(items)]
@@ -355,11 +348,11 @@ def benchmark(samples: int, items: int, response_tokens: int, prompt: str) -> No
     with tempfile.TemporaryDirectory(prefix="vs_autochecklist-") as name:
         tmp = Path(name)
         data = write_rows(tmp / "data.parquet", samples, response_tokens)
-        out = tmp / "rayscore-run"
-        ours = run_rayscore(data, out, items, tmp)
+        job = run_job(spec(data, tmp / "rayscore-run", items=items), tmp, "rayscore-run")
+        ours = job.wall_s
         peer_s, peer = run_peer(data, items, tmp, prompt)
-        exact, row_tokens = rayscore_items(out)
-        ours_summary = rayscore_summary(out)
+        exact, row_tokens = rayscore_items(job.out)
+        ours_summary = rayscore_summary(job.manifest)
     theirs = peer_summary(peer, prompt)
     print_result(
         BENCH,
