@@ -58,27 +58,27 @@ test: lint browser
 	$(BIN)/pytest
 
 # Each benchmark prints one JSON line last (figure, target, the peer's figure from the same
-# run); BENCHMARKS.md has the full-size results. `make bench` runs them smaller (~15 min here).
+# run); BENCHMARKS.md has the results. `make bench` runs them smaller (~15 min here);
+# `make bench-full` at the sizes in BENCHMARKS.md (about 1.5 hours here).
+PREFIX_SAMPLES ?= 100
+JUDGE_SAMPLES ?= 400
+PEER_SAMPLES ?= 50
+RDL_SAMPLES ?= 100
+OVERHEAD_ROWS ?= 200000
+REDUCE_ROWS ?= 1000000
 bench: model
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench.prefix_efficiency --samples 100
-	$(BIN)/python -m bench.judge_efficiency --samples 400 --reasoning-samples 32
+	$(BIN)/python -m bench.prefix_efficiency --samples $(PREFIX_SAMPLES)
+	$(BIN)/python -m bench.judge_efficiency --samples $(JUDGE_SAMPLES) --reasoning-samples 32
 	$(BIN)/python -m bench.startup_s
-	$(BIN)/python -m bench.vs_autochecklist --samples 50
-	$(BIN)/python -m bench.vs_ray_data_llm --samples 100
-	$(BIN)/python -m bench.pipeline_overhead --rows 200000
-	$(BIN)/python -m bench.reduce_scaling --rows 1000000
+	$(BIN)/python -m bench.vs_autochecklist --samples $(PEER_SAMPLES)
+	$(BIN)/python -m bench.vs_ray_data_llm --samples $(RDL_SAMPLES)
+	$(BIN)/python -m bench.pipeline_overhead --rows $(OVERHEAD_ROWS)
+	$(BIN)/python -m bench.reduce_scaling --rows $(REDUCE_ROWS)
 
-# The sizes in BENCHMARKS.md (about 1.5 hours here).
-bench-full: model
-	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench.prefix_efficiency --samples 500
-	$(BIN)/python -m bench.judge_efficiency --samples 2000 --reasoning-samples 64
-	$(BIN)/python -m bench.startup_s
-	$(BIN)/python -m bench.vs_autochecklist --samples 500
-	$(BIN)/python -m bench.vs_ray_data_llm --samples 500
-	$(BIN)/python -m bench.pipeline_overhead --rows 2000000
-	$(BIN)/python -m bench.reduce_scaling --rows 10000000
+bench-full:
+	$(MAKE) bench PREFIX_SAMPLES=500 JUDGE_SAMPLES=2000 PEER_SAMPLES=500 RDL_SAMPLES=500 \
+	  OVERHEAD_ROWS=2000000 REDUCE_ROWS=10000000
 
 clean:
 	rm -rf runs models data
