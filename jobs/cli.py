@@ -12,6 +12,7 @@ from jobs.preflight import exit_if_dependencies_missing
 # A submitted job runs with the cluster's Python: one line if it lacks our dependencies.
 exit_if_dependencies_missing()
 
+from jobs.serve_command import DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_ROWS  # noqa: E402
 from jobs.submit import (  # noqa: E402
     FINAL_STATES,
     Cluster,
@@ -130,6 +131,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     variance.add_argument("--seed", type=int, default=0, help="which rows are sampled")
     variance.add_argument("--json", default=None, help="also write the spread table as JSON")
     variance.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+
+    serve = commands.add_parser(
+        "serve",
+        help="score rows online: the spec's judged scorers behind HTTP (Ray Serve)",
+        description="Deploy SPEC's judged scorers as a Ray Serve application: POST /score "
+        '{"rows": [{...}]} answers with the same structs as the batch job\'s scores/. Runs '
+        "until SIGINT or SIGTERM.",
+    )
+    serve.add_argument("spec", help="job spec YAML")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+    serve.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        help=f"most rows in one request (default {DEFAULT_MAX_ROWS}); more is answered 413",
+    )
+    serve.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=DEFAULT_BATCH_WAIT_MS,
+        help="how long a request waits for others to share its engine call "
+        f"(default {DEFAULT_BATCH_WAIT_MS:g})",
+    )
+    serve.add_argument("--verbose", action="store_true", help="the engine's own logs too")
 
     args = parser.parse_args(argv)
     try:
@@ -328,6 +355,20 @@ def _variance(args: argparse.Namespace) -> int:
     )
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from jobs.serve_command import serve_command
+
+    return serve_command(
+        args.spec,
+        host=args.host,
+        port=args.port,
+        address=args.address,
+        max_rows=args.max_rows,
+        batch_wait_ms=args.batch_wait_ms,
+        verbose=args.verbose,
+    )
+
+
 COMMANDS = {
     "run": _run,
     "validate": _validate,
@@ -339,6 +380,7 @@ COMMANDS = {
     "schema": _schema,
     "report": _report,
     "variance": _variance,
+    "serve": _serve,
 }
 
 if __name__ == "__main__":

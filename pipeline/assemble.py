@@ -11,9 +11,22 @@ import pyarrow.compute as pc
 
 from pipeline.cross_sample_stage import ERROR_PREFIX, CrossSampleResult, shuffle_partitions
 from scorers.score_config import ScoreConfig
+from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN
 
 Checks = Mapping[str, Mapping[str, ScoreConfig]]  # scorer key -> field -> config with bounds
+
+
+def config_checks(
+    scorers: Sequence[ScorerSpec], struct_types: Mapping[str, pa.DataType]
+) -> tuple[dict[str, dict[str, ScoreConfig]], Checks]:
+    """Each scorer's score configs (key -> field -> config), and those a value can fail."""
+    configs = {s.key: s.field_configs(struct_types[s.key]) for s in scorers}
+    checks = {
+        key: {f: c for f, c in fields.items() if c.can_fail(struct_types[key].field(f).type)}
+        for key, fields in configs.items()
+    }
+    return configs, checks
 
 
 def assemble(

@@ -64,12 +64,6 @@ def check_job(
     now = datetime.now(timezone.utc)
     run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     spec = resolve_spec_paths(spec)
-    judge_env = {
-        name: value
-        for judge in spec.used_judges().values()
-        if judge.backend == "openai"
-        for name, value in api_key_env_vars(judge.api_key_env).items()
-    }
     source = resolve_input(spec)
     calibration_from = spec.calibration.from_ if spec.calibration is not None else None
     options = spec.output.storage_options
@@ -89,9 +83,19 @@ def check_job(
         target=target,
         fingerprint=fingerprint,
         resumed=resumed,
-        judge_env=judge_env,
+        judge_env=judge_env(spec),
         stored_calibration=stored_calibration,
     )
+
+
+def judge_env(spec: JobSpec) -> dict[str, str]:
+    """What the judge actors' environment needs from this one: the openai judges' API keys."""
+    return {
+        name: value
+        for judge in spec.used_judges().values()
+        if judge.backend == "openai"
+        for name, value in api_key_env_vars(judge.api_key_env).items()
+    }
 
 
 def _where_to_write(

@@ -89,9 +89,8 @@ def run_job(
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)
 
 
-def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool) -> None:
-    """Connect to `address` (or RAY_ADDRESS); otherwise start a fresh local cluster. Then
-    refuse a plan the cluster cannot run, before any actor waits for resources.
+def connect_ray(address: str | None, verbose: bool) -> None:
+    """Join the cluster at `address` (or RAY_ADDRESS), or start a fresh local one.
 
     Plain ray.init() would also join whatever cluster a `ray start` left on this machine,
     and hang on one that is gone; a cluster is used only when it is named.
@@ -106,6 +105,14 @@ def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool)
             logging_level=logging.INFO if verbose else logging.WARNING,
             log_to_driver=verbose,
         )
+
+
+def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool) -> None:
+    """Connect to Ray (connect_ray), then refuse a plan the cluster cannot run, before any
+    actor waits for resources."""
+    import ray
+
+    connect_ray(address, verbose)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = verbose
     context.raise_original_map_exception = True  # e.g. JudgeKeepsFailing, not a wrapper

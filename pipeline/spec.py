@@ -296,33 +296,37 @@ class JobSpec(StrictModel):
     def column_requirements(self) -> dict[str, ColumnNeed]:
         """Every input column the job reads, with the kinds asked of it and the spec keys."""
         needs: dict[str, ColumnNeed] = {}
-
-        def need(column: str, kind: ColumnKind, why: str) -> None:
-            entry = needs.setdefault(column, ColumnNeed())
-            entry.kinds.add(kind)
-            if why not in entry.wanted_by:
-                entry.wanted_by.append(why)
-
-        need(self.input.id_column, "any", "input.id_column")
+        _need(needs, self.input.id_column, "any", "input.id_column")
         for column in self.input.passthrough_columns:
-            need(column, "any", "input.passthrough_columns")
+            _need(needs, column, "any", "input.passthrough_columns")
         for trace_field, column in self.input.trace.mapping().items():
             kind: ColumnKind = "items" if trace_field == "tags" else "label"
-            need(column, kind, f"input.trace.{trace_field}")
+            _need(needs, column, kind, f"input.trace.{trace_field}")
         for name, column in (self.annotations.columns if self.annotations else {}).items():
-            need(column, "label", f"annotations.columns.{name}")
-        scorer_keys = {s.key for s in self.definition.scorers}
+            _need(needs, column, "label", f"annotations.columns.{name}")
+        self._scorer_needs(needs, self.definition.scorers)
         for n, scorer in enumerate(self.definition.scorers):
-            where = f"definition.scorers.{n}"
+            for m, metric in enumerate(scorer.metrics):
+                where = f"definition.scorers.{n}.metrics.{m}"
+                if metric.label_column is not None:
+                    _need(needs, metric.label_column, "label", where)
+                for column in metric.group_by:
+                    _need(needs, column, "any", where)
+        return needs
+
+    def judged_column_requirements(self) -> dict[str, ColumnNeed]:
+        """The input columns the judged scorers read: what online scoring asks of a row."""
+        needs: dict[str, ColumnNeed] = {}
+        self._scorer_needs(needs, self.judged_scorers())
+        return needs
+
+    def _scorer_needs(self, needs: dict[str, ColumnNeed], scorers: list[ScorerSpec]) -> None:
+        scorer_keys = {s.key for s in self.definition.scorers}
+        for scorer in scorers:
+            where = f"definition.scorers.{self.definition.scorers.index(scorer)}"
             for col in scorer.input_columns():
                 if not (col.may_be_scorer_output and col.name in scorer_keys):
-                    need(col.name, col.kind, f"{where}.{col.spec_key}")
-            for m, metric in enumerate(scorer.metrics):
-                if metric.label_column is not None:
-                    need(metric.label_column, "label", f"{where}.metrics.{m}")
-                for column in metric.group_by:
-                    need(column, "any", f"{where}.metrics.{m}")
-        return needs
+                    _need(needs, col.name, col.kind, f"{where}.{col.spec_key}")
 
     def judge_columns(self) -> list[str]:
         """What the judge stage reads: kept columns plus the judged scorers' inputs."""
@@ -338,6 +342,13 @@ class JobSpec(StrictModel):
             for s in self.definition.scorers
             for m in s.metrics
         ]
+
+
+def _need(needs: dict[str, ColumnNeed], column: str, kind: ColumnKind, why: str) -> None:
+    entry = needs.setdefault(column, ColumnNeed())
+    entry.kinds.add(kind)
+    if why not in entry.wanted_by:
+        entry.wanted_by.append(why)
 
 
 def _raise_on_duplicates(what: str, names: list[str]) -> None:

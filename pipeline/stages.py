@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from pipeline.assemble import assemble
+from pipeline.assemble import assemble, config_checks
 from pipeline.attempt import Run
 from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
 from pipeline.run_dir import (
@@ -80,12 +80,7 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     judged_schema = pads.dataset(list(judged.files), filesystem=judged.filesystem).schema
     struct_types = {key: judged_schema.field(key).type for key in judged.keys}
     struct_types |= {r.key: r.struct_type for r in results}
-    scorers = run.spec.definition.scorers
-    configs = {s.key: s.field_configs(struct_types[s.key]) for s in scorers}
-    checks = {
-        key: {f: c for f, c in fields.items() if c.can_fail(struct_types[key].field(f).type)}
-        for key, fields in configs.items()
-    }
+    configs, checks = config_checks(run.spec.definition.scorers, struct_types)
     rows = ray.data.read_parquet(list(judged.files), filesystem=judged.filesystem)
     final = assemble(rows, results, run.spec.input.id_column, run.source.num_rows, checks)
     path = f"{run.staging}/{SCORES}"

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from scorers.judge.labels import LabelSet
+
+# A prompt the engine cannot take: online scoring finds it in a row's error and answers 422.
+PROMPT_TOO_LONG = re.compile(
+    r"prompt has (?P<tokens>\d+) tokens; the judge's max_model_len is (?P<limit>\d+)"
+)
+
+
+def prompt_too_long(tokens: int, limit: int) -> str:
+    return (
+        f"prompt has {tokens} tokens; the judge's max_model_len is {limit} "
+        "(judge.engine_kwargs.max_model_len)"
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from scorers.judge.engine_loop import EngineLoop
 from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
 from scorers.judge.labels import LabelSet, label_token_ids
 from scorers.judge.prompt_tokens import encode_prompts
-from scorers.judge.result import JudgeResult, result_from_token_logprobs
+from scorers.judge.result import JudgeResult, prompt_too_long, result_from_token_logprobs
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +149,7 @@ class VllmJudge:
         """Why a prompt cannot run: it leaves no room for one generated token."""
         if len(ids) < self.max_model_len:
             return None
-        return (
-            f"prompt has {len(ids)} tokens; the judge's max_model_len is "
-            f"{self.max_model_len} (judge.engine_kwargs.max_model_len)"
-        )
+        return prompt_too_long(len(ids), self.max_model_len)
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         pad_to = self.pad_to if self.prefix_padding else 0
