@@ -19,6 +19,7 @@ from ray import serve
 from pipeline.assemble import config_checks, finish_rows
 from pipeline.scoring_stage import score_table
 from scorers.judge.build import build_judge
+from scorers.judge.result import LogprobJudge
 from scorers.judge.spec import JudgeSpec
 from scorers.registry import judged_scorer
 from scorers.scorer_spec import ScorerSpec
@@ -42,44 +43,32 @@ def _rows(tables: Sequence[pa.Table]) -> int:
     return sum(t.num_rows for t in tables)
 
 
-class JudgeReplica:
-    def __init__(self, group: JudgeGroup, max_batch_rows: int, batch_wait_s: float) -> None:
+class GroupScorer:
+    """The batch job's judge stage for one judge's scorers, then its config checks and the
+    stored calibration: what the replica runs on each merged batch."""
+
+    def __init__(self, group: JudgeGroup, judge: LogprobJudge) -> None:
         self.group = group
-        self.judge = build_judge(group.judge)
+        self.judge = judge
         self.scorers = [judged_scorer(s) for s in group.scorers]
-        self.score.set_max_batch_size(max_batch_rows)
-        self.score.set_batch_wait_timeout_s(batch_wait_s)
-        self.counts = {"requests": 0, "rows": 0, "batches": 0}
+        self.batches = 0
 
-    @serve.batch(  # type: ignore[untyped-decorator]  # Ray types the keyword form loosely
-        max_concurrent_batches=BATCHES_IN_FLIGHT, batch_size_fn=_rows
-    )
-    async def score(self, tables: list[pa.Table]) -> list[pa.Table]:
-        """Each request's rows scored: its scorers' columns and `error`, same rows, same order."""
-        self.counts["requests"] += len(tables)
-        self.counts["rows"] += _rows(tables)
-        return await asyncio.to_thread(self._score_merged, tables)
-
-    def stats(self) -> dict[str, int]:
-        """Requests and rows this replica scored, and in how many batches (each batch is one
-        engine call per label set)."""
-        return dict(self.counts)
-
-    def _score_merged(self, tables: list[pa.Table]) -> list[pa.Table]:
+    def score_each(self, tables: Sequence[pa.Table]) -> list[pa.Table]:
+        """Each table's rows scored, all of them in one batch when their columns join."""
         try:
             merged = pa.concat_tables(tables, promote_options="permissive")
         except pa.ArrowException:  # one request's column types do not join the others'
-            return [self._score_merged([table])[0] for table in tables]
-        scored = self._score(merged)
+            return [self.score(table) for table in tables]
+        scored = self.score(merged)
         out, offset = [], 0
         for table in tables:
             out.append(scored.slice(offset, table.num_rows))
             offset += table.num_rows
         return out
 
-    def _score(self, table: pa.Table) -> pa.Table:
-        """The batch job's judge stage, then its config checks and stored calibration."""
-        self.counts["batches"] += 1
+    def score(self, table: pa.Table) -> pa.Table:
+        """Its scorers' columns and `error`: same rows, same order."""
+        self.batches += 1
         group = self.group
         out = score_table(table, self.scorers, self.judge, keep_columns=[])
         struct_types = {s.key: out.schema.field(s.key).type for s in group.scorers}
@@ -90,3 +79,27 @@ class JudgeReplica:
 
             out = calibrate_batch(out, dict(group.calibration), dict(group.checklists))
         return out
+
+
+class JudgeReplica:
+    """A Serve replica: one engine, and Serve's request batching in front of it."""
+
+    def __init__(self, group: JudgeGroup, max_batch_rows: int, batch_wait_s: float) -> None:
+        self.scorer = GroupScorer(group, build_judge(group.judge))
+        self.score.set_max_batch_size(max_batch_rows)
+        self.score.set_batch_wait_timeout_s(batch_wait_s)
+        self.counts = {"requests": 0, "rows": 0}
+
+    @serve.batch(  # type: ignore[untyped-decorator]  # Ray types the keyword form loosely
+        max_concurrent_batches=BATCHES_IN_FLIGHT, batch_size_fn=_rows
+    )
+    async def score(self, tables: list[pa.Table]) -> list[pa.Table]:
+        """Each request's rows scored: its scorers' columns and `error`, same rows, same order."""
+        self.counts["requests"] += len(tables)
+        self.counts["rows"] += _rows(tables)
+        return await asyncio.to_thread(self.scorer.score_each, tables)
+
+    def stats(self) -> dict[str, int]:
+        """Requests and rows this replica scored, and in how many batches (each batch is one
+        engine call per label set)."""
+        return {**self.counts, "batches": self.scorer.batches}

@@ -1,5 +1,6 @@
 """A spec for the online-scoring tests: three judged kinds (a corpus checklist, a per-row
-checklist read from a list column, a likert rating) and one cross-sample scorer."""
+checklist read from a list column, a likert rating asked of a second judge) and one
+cross-sample scorer."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ SCORERS: list[dict[str, Any]] = [
         "key": "helpfulness",
         "question": "How helpful is the response?",
         "scale": 5,
+        "judge": "rater",
         "input_column": "prompt",
         "target_column": "response",
     },
@@ -41,10 +43,17 @@ SERVED_KEYS = ["quality", "rubric", "helpfulness"]
 
 
 def serve_spec(model: Path, data: Path, out: Path, batch_size: int = 16) -> dict[str, Any]:
+    judge = {
+        "model": str(model),
+        "engine_kwargs": ENGINE,
+        "batch_size": batch_size,
+        "num_cpus": 0.5,  # both judges' engines beside Ray Data's tasks on 2 CPUs
+    }
     return {
         "name": "serve-test",
         "input": {"path": str(data), "id_column": "id"},
         "output": {"path": str(out)},
-        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": batch_size},
+        "judge": judge,
+        "judges": {"rater": judge},
         "definition": {"scorers": SCORERS},
     }

@@ -152,7 +152,7 @@ def test_served_scores_equal_the_batch_jobs(server: Server, spec_file: Path, ray
 
 def test_concurrent_requests_share_engine_calls(server: Server, spec_file: Path) -> None:
     rows = [r for r in request_rows(spec_file) if r["response"] is not None]
-    before = server.get("/healthz")["judges"]["judge"]
+    before = server.get("/healthz")["judges"]
     with ThreadPoolExecutor(max_workers=50) as pool:
         answers = list(pool.map(lambda n: server.post({"rows": [rows[n % len(rows)]]}), range(50)))
     assert [status for status, _ in answers] == [200] * 50
@@ -162,11 +162,13 @@ def test_concurrent_requests_share_engine_calls(server: Server, spec_file: Path)
         assert [i["question"] for i in answer["rows"][0]["rubric"]["item_scores"]] == [
             i["question"] for i in want
         ]
-    after = server.get("/healthz")["judges"]["judge"]
-    requests = after["requests"] - before["requests"]
-    batches = after["batches"] - before["batches"]
-    assert requests == 50
-    assert batches < requests, f"{requests} requests went to the engine in {batches} batches"
+    after = server.get("/healthz")["judges"]
+    assert set(after) == {"judge", "rater"}
+    for name in after:
+        requests = after[name]["requests"] - before[name]["requests"]
+        batches = after[name]["batches"] - before[name]["batches"]
+        assert requests == 50, name
+        assert batches < requests, f"{name}: {requests} requests in {batches} engine batches"
 
 
 def test_bad_requests_are_answered_4xx_naming_row_and_field(
