@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks 2-4 (judge_efficiency, vs_autochecklist, vs_ray_data_llm) on a GPU machine with a
+# judge_efficiency, vs_autochecklist, vs_ray_data_llm and serve_latency on a GPU machine with a
 # real judge, e.g. a 7B instruct model from a local folder or the hub:
 #   JUDGE_MODEL=/models/Qwen2.5-7B-Instruct bash bench/gpu_run.sh
 # Needs the GPU install: `make install ENGINE=gpu` then `.venv/bin/pip install -e '.[bench]'`.
@@ -17,5 +17,6 @@ PY=.venv/bin/python
 $PY -m bench.judge_efficiency --samples 5000 --reasoning-samples 512 | tee "$OUT/judge_efficiency.log"
 $PY -m bench.vs_autochecklist --samples 500 | tee "$OUT/vs_autochecklist.log"
 $PY -m bench.vs_ray_data_llm --samples 5000 | tee "$OUT/vs_ray_data_llm.log"
+$PY -m bench.serve_latency --requests 1000 --batch-samples 2000 --load-clients 64 | tee "$OUT/serve_latency.log"
 tail -qn1 "$OUT"/*.log > "$OUT/results.jsonl"
 echo "results: $OUT/results.jsonl"
