@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -43,13 +44,19 @@ def serve_command(
     from ray import serve
 
     connect_ray(address, verbose)
+    if not verbose:  # our own line says where it serves
+        logging.getLogger("ray.serve").setLevel(logging.WARNING)
     stop = threading.Event()
     _stop_on_signals(stop)  # after Ray's own SIGTERM handler, which ray.init installs
     named_cluster = address is not None
     try:
         check_resources(spec.used_judges(), live_nodes())
         serve.start(http_options={"host": host, "port": port})
-        serve.run(plan.app, name=APP_NAME, route_prefix="/")
+        try:
+            serve.run(plan.app, name=APP_NAME, route_prefix="/")
+        except RuntimeError as exc:
+            print(f"rayscore: {exc}{_why_deployments_failed(APP_NAME)}", file=sys.stderr)
+            return 1
         url = f"http://{host}:{port}"
         print(
             f"serving {spec.name!r} at {url}/score (request schema: {url}/schema, health: "
@@ -68,6 +75,30 @@ def serve_command(
             serve.shutdown()
         ray.shutdown()
     return 0
+
+
+def _why_deployments_failed(app: str) -> str:
+    """Each failed deployment's last error line (a judge replica's engine that would not
+    start, say), from Serve's status."""
+    from ray import serve
+
+    status = serve.status().applications.get(app)
+    if status is None:
+        return ""
+    lines = [
+        f"\n  {name}: {_raised(deployment.message)}"
+        for name, deployment in status.deployments.items()
+        if deployment.message
+    ]
+    return "".join(lines)
+
+
+def _raised(message: str) -> str:
+    """What a traceback in `message` ended with: the exception's lines, on one line."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    headers = [n for n, line in enumerate(lines) if not line[0].isspace()]
+    raised = lines[headers[-1] :] if headers else lines[-1:]
+    return " ".join(line.strip() for line in raised)[:600]
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -98,3 +98,21 @@ def test_the_plan_serves_judged_scorers_and_warns_about_the_rest(tmp_path: Path)
     raw["definition"]["scorers"] = raw["definition"]["scorers"][-1:]
     with pytest.raises(ValueError, match="no judged scorer to serve"):
         serve_plan(parse_spec(raw), max_rows=8, batch_wait_s=0.002, env={})
+
+
+def test_a_judge_that_would_not_start_is_told_in_one_line() -> None:
+    from jobs.serve_command import _raised
+
+    message = (
+        "Traceback (most recent call last):\n"
+        '  File "vllm_judge.py", line 47, in __init__\n'
+        "    self.llm = LLM(model=model)\n"
+        "pydantic_core.ValidationError: 1 validation error for ModelConfig\n"
+        "  Value error, max_model_len (10000000) is greater than the derived max_model_len\n"
+        "    For further information visit https://errors.pydantic.dev\n"
+    )
+    assert _raised(message) == (
+        "pydantic_core.ValidationError: 1 validation error for ModelConfig Value error, "
+        "max_model_len (10000000) is greater than the derived max_model_len For further "
+        "information visit https://errors.pydantic.dev"
+    )
