@@ -32,6 +32,8 @@ def serve_command(
 
     if max_rows < 1:
         raise ValueError(f"--max-rows: {max_rows}; at least 1")
+    if batch_wait_ms < 0:
+        raise ValueError(f"--batch-wait-ms: {batch_wait_ms:g}; 0 or more")
     spec = resolve_spec_paths(load_spec(spec_file))
     env = judge_env(spec)
     if not verbose:
@@ -40,15 +42,18 @@ def serve_command(
     for warning in plan.warnings:
         print(f"rayscore: warning: {warning}", file=sys.stderr)
 
-    import ray
     from ray import serve
 
-    connect_ray(address, verbose)
+    shared_cluster = connect_ray(address, verbose)
     if not verbose:  # our own line says where it serves
         logging.getLogger("ray.serve").setLevel(logging.WARNING)
-    stop = threading.Event()
-    _stop_on_signals(stop)  # after Ray's own SIGTERM handler, which ray.init installs
-    named_cluster = address is not None
+    stop = _Stop()  # after ray.init, which installs Ray's own SIGTERM handler
+    replicas = sum(judge.concurrency for judge in spec.used_judges().values())
+    print(
+        f"rayscore: starting {replicas} judge replica(s); each loads its engine first",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         check_resources(spec.used_judges(), live_nodes())
         serve.start(http_options={"host": host, "port": port})
@@ -64,17 +69,34 @@ def serve_command(
             file=sys.stderr,
             flush=True,
         )
-        while not stop.wait(0.5):
-            pass
+        stop.wait()
         print("rayscore: stopping", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("rayscore: stopped before it was serving", file=sys.stderr, flush=True)
+        return 130
     finally:
-        # on a named cluster only this application goes; a local Ray goes with everything
-        if named_cluster:
+        _take_down(shared_cluster)
+    return 0
+
+
+def _take_down(shared_cluster: bool) -> None:
+    """On a cluster others may use, delete this application only; a local Ray we started
+    goes with everything on it."""
+    import ray
+    from ray import serve
+    from ray.serve.exceptions import RayServeException
+
+    from pipeline.serve_app import APP_NAME
+
+    try:
+        if shared_cluster:
             serve.delete(APP_NAME)
         else:
             serve.shutdown()
+    except RayServeException:
+        pass  # Serve never started there: nothing of ours to delete
+    finally:
         ray.shutdown()
-    return 0
 
 
 def _why_deployments_failed(app: str) -> str:
@@ -101,9 +123,22 @@ def _raised(message: str) -> str:
     return " ".join(line.strip() for line in raised)[:600]
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+class _Stop:
+    """SIGINT and SIGTERM: interrupt start-up (KeyboardInterrupt), then, once serving, end
+    `wait` so that the application is taken down cleanly."""
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
+    def __init__(self) -> None:
+        self.serving = threading.Event()
+        self.stopped = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.serving.is_set():
+            raise KeyboardInterrupt
+        self.stopped.set()
+
+    def wait(self) -> None:
+        self.serving.set()
+        while not self.stopped.wait(0.5):
+            pass

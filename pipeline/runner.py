@@ -89,22 +89,25 @@ def run_job(
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)
 
 
-def connect_ray(address: str | None, verbose: bool) -> None:
-    """Join the cluster at `address` (or RAY_ADDRESS), or start a fresh local one.
+def connect_ray(address: str | None, verbose: bool) -> bool:
+    """Join the cluster at `address` (or RAY_ADDRESS), or start a fresh local one; True when
+    it joined a cluster that others may share.
 
     Plain ray.init() would also join whatever cluster a `ray start` left on this machine,
     and hang on one that is gone; a cluster is used only when it is named.
     """
     import ray
 
+    named = address or os.environ.get("RAY_ADDRESS")
     if not ray.is_initialized():
         ray.init(
-            address=address or os.environ.get("RAY_ADDRESS") or "local",
+            address=named or "local",
             include_dashboard=False,
             configure_logging=True,
             logging_level=logging.INFO if verbose else logging.WARNING,
             log_to_driver=verbose,
         )
+    return bool(named)
 
 
 def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool) -> None:

@@ -213,6 +213,30 @@ def test_sigterm_stops_the_server_and_its_ray(server: Server) -> None:
     assert session_processes(server.process.pid, wait_s=30) == []
 
 
+def test_sigterm_during_start_up_stops_at_once(spec_file: Path) -> None:
+    log = spec_file.parent / "interrupted.log"
+    with log.open("wb") as out:
+        command = [sys.executable, "-m", "jobs.cli", "serve", str(spec_file)]
+        process = subprocess.Popen(
+            [*command, "--port", str(free_port())],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "starting 2 judge replica(s)" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=90) == 130, log.read_text()[-3000:]
+        assert "stopped before it was serving" in log.read_text()
+        assert session_processes(process.pid, wait_s=30) == []
+    finally:
+        if process.poll() is None:
+            stop_session(process.pid)
+
+
 def session_processes(session: int, wait_s: float) -> list[str]:
     """The processes still in `session` (the local Ray the server started) after `wait_s`."""
     import psutil
