@@ -23,7 +23,6 @@ from pipeline.progress import Progress
 from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
 from pipeline.shards import commit_shard, committed_ids, shard_files, skip_committed
 from scorers.registry import judged_scorer
-from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN, USAGE_FIELDS
 
 
@@ -171,9 +170,7 @@ def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
             lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
             batch_format="pyarrow",
         ), {}
-    by_judge: dict[str, list[ScorerSpec]] = {}
-    for scorer in judged_specs:
-        by_judge.setdefault(spec.judge_name_of(scorer), []).append(scorer)
+    by_judge = spec.judged_scorers_by_judge()
     env = dict(run.judge_env)
     if not verbose:
         env.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
@@ -204,11 +201,9 @@ def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
                 max_concurrent_calls_per_actor=BATCHES_IN_FLIGHT[judge.backend],
                 enable_true_multi_threading=True,
             ),
-            num_cpus=judge.num_cpus,
-            # a tensor-parallel engine's GPUs, all on the actor's node (vLLM's mp executor)
-            num_gpus=judge.gpus_per_actor,
-            resources=dict(judge.resources) or None,
-            label_selector=dict(judge.node_labels) or None,
+            # num_gpus: a tensor-parallel engine's GPUs, all on the actor's node (vLLM's mp
+            # executor)
+            **judge.actor_options(),
             runtime_env={"env_vars": env},
         )
         scored.extend(s.key for s in scorers)

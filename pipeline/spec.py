@@ -278,6 +278,13 @@ class JobSpec(StrictModel):
         """Scorers that ask the judge, in spec order."""
         return [s for s in self.definition.scorers if is_judged(s)]
 
+    def judged_scorers_by_judge(self) -> dict[str, list[ScorerSpec]]:
+        """Judged scorers grouped by the judge they ask (judge name -> scorers, spec order)."""
+        groups: dict[str, list[ScorerSpec]] = {}
+        for scorer in self.judged_scorers():
+            groups.setdefault(self.judge_name_of(scorer), []).append(scorer)
+        return groups
+
     def cross_sample_scorers(self) -> list[ScorerSpec]:
         return [s for s in self.definition.scorers if not is_judged(s)]
 
@@ -304,7 +311,7 @@ class JobSpec(StrictModel):
             _need(needs, column, kind, f"input.trace.{trace_field}")
         for name, column in (self.annotations.columns if self.annotations else {}).items():
             _need(needs, column, "label", f"annotations.columns.{name}")
-        self._scorer_needs(needs, self.definition.scorers)
+        self._scorer_needs(needs, judged_only=False)
         for n, scorer in enumerate(self.definition.scorers):
             for m, metric in enumerate(scorer.metrics):
                 where = f"definition.scorers.{n}.metrics.{m}"
@@ -317,13 +324,15 @@ class JobSpec(StrictModel):
     def judged_column_requirements(self) -> dict[str, ColumnNeed]:
         """The input columns the judged scorers read: what online scoring asks of a row."""
         needs: dict[str, ColumnNeed] = {}
-        self._scorer_needs(needs, self.judged_scorers())
+        self._scorer_needs(needs, judged_only=True)
         return needs
 
-    def _scorer_needs(self, needs: dict[str, ColumnNeed], scorers: list[ScorerSpec]) -> None:
+    def _scorer_needs(self, needs: dict[str, ColumnNeed], judged_only: bool) -> None:
         scorer_keys = {s.key for s in self.definition.scorers}
-        for scorer in scorers:
-            where = f"definition.scorers.{self.definition.scorers.index(scorer)}"
+        for n, scorer in enumerate(self.definition.scorers):
+            if judged_only and not is_judged(scorer):
+                continue
+            where = f"definition.scorers.{n}"
             for col in scorer.input_columns():
                 if not (col.may_be_scorer_output and col.name in scorer_keys):
                     _need(needs, col.name, col.kind, f"{where}.{col.spec_key}")

@@ -176,6 +176,16 @@ class JudgeSpec(StrictModel):
         split = self.engine_gpus
         return max(self.num_gpus, float(split)) if split > 1 else self.num_gpus
 
+    def actor_options(self) -> dict[str, Any]:
+        """What each judge actor (or Serve replica) reserves and where it may run, as Ray's
+        options: num_cpus, num_gpus, and resources / label_selector when set."""
+        options: dict[str, Any] = {"num_cpus": self.num_cpus, "num_gpus": self.gpus_per_actor}
+        if self.resources:
+            options["resources"] = dict(self.resources)
+        if self.node_labels:
+            options["label_selector"] = dict(self.node_labels)
+        return options
+
     @model_serializer(mode="wrap")
     def _omit_unset_placement(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         dumped: dict[str, Any] = handler(self)
