@@ -1,14 +1,16 @@
 """One judge's replica of the online scorer: it holds one engine and scores merged requests.
 
-Concurrent requests are merged by Serve's request batching (up to a job batch of rows) into
+Concurrent requests are merged by Serve's request batching (up to `max_batch_rows` rows) into
 one `score_table` call, the batch job's own: every scorer's prompts for the merged rows go to
-the engine together, and a sample's questions share its prefix. Two batches are in flight so
-one's Python runs while the engine works on the other, as in the batch job's actors.
+the engine together, and a sample's questions share its prefix. As many batches are in flight
+as in the batch job's actors (pipeline.judge_stage.BATCHES_IN_FLIGHT): with vllm, one batch's
+Python runs while the engine works on the other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,14 +19,13 @@ import pyarrow as pa
 from ray import serve
 
 from pipeline.assemble import config_checks, finish_rows
+from pipeline.judge_stage import BATCHES_IN_FLIGHT
 from pipeline.scoring_stage import score_table
 from scorers.judge.build import build_judge
 from scorers.judge.result import LogprobJudge
 from scorers.judge.spec import JudgeSpec
 from scorers.registry import judged_scorer
 from scorers.scorer_spec import ScorerSpec
-
-BATCHES_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,28 @@ class GroupScorer:
         self.judge = judge
         self.scorers = [judged_scorer(s) for s in group.scorers]
         self.batches = 0
+        self._counting = threading.Lock()  # two batches score at once
 
     def score_each(self, tables: Sequence[pa.Table]) -> list[pa.Table]:
-        """Each table's rows scored, all of them in one batch when their columns join."""
-        try:
-            merged = pa.concat_tables(tables, promote_options="permissive")
-        except pa.ArrowException:  # one request's column types do not join the others'
-            return [self.score(table) for table in tables]
-        scored = self.score(merged)
-        out, offset = [], 0
-        for table in tables:
-            out.append(scored.slice(offset, table.num_rows))
-            offset += table.num_rows
+        """Each table's rows scored: tables of the same schema in one batch. Tables are never
+        promoted to a common schema, so a row reads the same values whatever it is merged
+        with."""
+        by_schema: dict[pa.Schema, list[int]] = {}
+        for index, table in enumerate(tables):
+            by_schema.setdefault(table.schema, []).append(index)
+        out: list[pa.Table] = [pa.table({})] * len(tables)
+        for indices in by_schema.values():
+            scored = self.score(pa.concat_tables([tables[i] for i in indices]))
+            offset = 0
+            for i in indices:
+                out[i] = scored.slice(offset, tables[i].num_rows)
+                offset += tables[i].num_rows
         return out
 
     def score(self, table: pa.Table) -> pa.Table:
         """Its scorers' columns and `error`: same rows, same order."""
-        self.batches += 1
+        with self._counting:
+            self.batches += 1
         group = self.group
         out = score_table(table, self.scorers, self.judge, keep_columns=[])
         struct_types = {s.key: out.schema.field(s.key).type for s in group.scorers}
@@ -82,18 +88,19 @@ class GroupScorer:
 
 
 class JudgeReplica:
-    """A Serve replica: one engine, and Serve's request batching in front of it."""
+    """A Serve replica: one engine, and Serve's request batching in front of it (`score`)."""
 
     def __init__(self, group: JudgeGroup, max_batch_rows: int, batch_wait_s: float) -> None:
         self.scorer = GroupScorer(group, build_judge(group.judge))
-        self.score.set_max_batch_size(max_batch_rows)
-        self.score.set_batch_wait_timeout_s(batch_wait_s)
         self.counts = {"requests": 0, "rows": 0}
+        self.score = serve.batch(
+            max_batch_size=max_batch_rows,
+            batch_wait_timeout_s=batch_wait_s,
+            max_concurrent_batches=BATCHES_IN_FLIGHT[group.judge.backend],
+            batch_size_fn=_rows,
+        )(self._score_batch)
 
-    @serve.batch(  # type: ignore[untyped-decorator]  # Ray types the keyword form loosely
-        max_concurrent_batches=BATCHES_IN_FLIGHT, batch_size_fn=_rows
-    )
-    async def score(self, tables: list[pa.Table]) -> list[pa.Table]:
+    async def _score_batch(self, tables: list[pa.Table]) -> list[pa.Table]:
         """Each request's rows scored: its scorers' columns and `error`, same rows, same order."""
         self.counts["requests"] += len(tables)
         self.counts["rows"] += _rows(tables)

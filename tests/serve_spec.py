@@ -4,6 +4,7 @@ cross-sample scorer."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -55,5 +56,5 @@ def serve_spec(model: Path, data: Path, out: Path, batch_size: int = 16) -> dict
         "output": {"path": str(out)},
         "judge": judge,
         "judges": {"rater": judge},
-        "definition": {"scorers": SCORERS},
+        "definition": {"scorers": copy.deepcopy(SCORERS)},
     }

@@ -57,12 +57,14 @@ def test_merged_requests_go_to_the_judge_together_and_come_back_apart(tmp_path: 
     assert merged[0]["error"].to_pylist()[1]  # no response: an error in its row
 
 
-def test_requests_whose_columns_do_not_join_are_scored_one_by_one(tmp_path: Path) -> None:
+def test_requests_of_another_schema_are_scored_in_their_own_batch(tmp_path: Path) -> None:
     scorer = GroupScorer(group(tmp_path), FakeJudge())
     odd = request("Yes.").set_column(2, "checklist", pa.array([["Is it short?"]]))
-    out = scorer.score_each([request("Because."), odd])
+    out = scorer.score_each([request("Because."), odd, request("No.", "Maybe.")])
     assert scorer.batches == 2
-    assert [t.num_rows for t in out] == [1, 1]
+    assert [t.num_rows for t in out] == [1, 1, 2]
+    assert out[1]["rubric"].to_pylist()[0]["item_scores"][0]["question"] == "Is it short?"
+    assert out[2]["error"].to_pylist() == [None, None]
 
 
 def test_a_stored_calibration_is_applied_to_its_checklists(tmp_path: Path) -> None:
