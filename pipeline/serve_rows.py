@@ -113,29 +113,22 @@ class RequestReader:
 
     def read(self, body: Any) -> ReadRows:
         rows = _rows_of(body, self.max_rows)
-        good: list[int] = []
-        problems: list[RowProblem] = []
-        for index, row in enumerate(rows):
-            found = self.row_problems(index, row)
-            problems.extend(found)
-            if not found:
-                good.append(index)
+        problems = [p for index, row in enumerate(rows) for p in self.row_problems(index, row)]
+        bad = {p.row for p in problems}
+        good = [index for index in range(len(rows)) if index not in bad]
+        for column in self.needs:  # rows must agree on each column's Arrow type
+            good, odd = _one_shape(rows, good, column)
+            problems.extend(odd)
+        problems.sort(key=lambda p: p.row)
         return ReadRows(self._table([rows[i] for i in good]), good, problems, len(rows))
 
     def _table(self, rows: list[dict[str, Any]]) -> pa.Table:
         columns = {}
         for column, need in self.needs.items():
-            try:
-                values = pa.array([row[column] for row in rows])
-                if pa.types.is_null(values.type):
-                    values = values.cast(NULL_AS[_kind(need)])
-                columns[column] = values
-            except (pa.ArrowException, TypeError, ValueError) as exc:
-                raise RequestError(
-                    422,
-                    f"rows: the values of {column!r} differ in type from row to row ({exc}); "
-                    "send such rows in separate requests",
-                ) from exc
+            values = pa.array([row[column] for row in rows])
+            if pa.types.is_null(values.type):
+                values = values.cast(NULL_AS[_kind(need)])
+            columns[column] = values
         return pa.table(columns)
 
     def row_problems(self, index: int, row: Any) -> list[RowProblem]:
@@ -144,7 +137,11 @@ class RequestReader:
         try:
             self.row_model.model_validate(row)
         except ValidationError as exc:
-            return [self._problem(index, error) for error in exc.errors()]
+            first: dict[str, RowProblem] = {}  # a union type reports each of its members
+            for error in exc.errors():
+                problem = self._problem(index, error)
+                first.setdefault(problem.field, problem)
+            return list(first.values())
         problems = []
         for column, need in self.needs.items():
             try:
@@ -188,6 +185,38 @@ def _rows_of(body: Any, max_rows: int) -> Sequence[Any]:
             "(rayscore serve --max-rows); send them in several requests",
         )
     return rows
+
+
+def _one_shape(
+    rows: Sequence[Any], good: list[int], column: str
+) -> tuple[list[int], list[RowProblem]]:
+    """The rows whose `column` values make one Arrow column, and a problem for each other
+    row: its values' type is not the one most rows give (a list of texts beside a list of
+    objects, say)."""
+    try:
+        pa.array([rows[i][column] for i in good])
+        return good, []
+    except (pa.ArrowException, TypeError, ValueError):
+        pass
+    types = {i: pa.array([rows[i][column]]).type for i in good}
+    counts: dict[pa.DataType, int] = {}
+    for dtype in types.values():
+        if not pa.types.is_null(dtype):
+            counts[dtype] = counts.get(dtype, 0) + 1
+    common = max(counts, key=lambda t: counts[t])  # the first of the most common
+    first = next(i for i in good if types[i] == common)
+    kept = [i for i in good if types[i] == common or pa.types.is_null(types[i])]
+    odd = [
+        RowProblem(
+            i,
+            column,
+            f"is {types[i]} but {common} in rows[{first}]; the rows of one request give a "
+            "column one shape: send this row in another request",
+        )
+        for i in good
+        if i not in kept
+    ]
+    return kept, odd
 
 
 def _kind(need: ColumnNeed) -> ColumnKind:

@@ -116,3 +116,22 @@ def test_a_judge_that_would_not_start_is_told_in_one_line() -> None:
         "max_model_len (10000000) is greater than the derived max_model_len For further "
         "information visit https://errors.pydantic.dev"
     )
+
+
+def test_rows_that_give_a_column_another_shape_are_named_and_the_rest_kept(
+    reader: RequestReader,
+) -> None:
+    reader.max_rows = 4
+    texts = good_row(checklist=["Is it short?"])
+    read = reader.read({"rows": [good_row(), texts, good_row(response="No."), good_row()]})
+    assert read.rows == [0, 2, 3]
+    assert [(p.row, p.field) for p in read.problems] == [(1, "checklist")]
+    assert "rows[0]" in read.problems[0].message
+
+
+def test_a_column_of_two_kinds_is_one_problem(tmp_path: Path) -> None:
+    raw = serve_spec(tmp_path / "model", tmp_path / "in.parquet", tmp_path / "out")
+    raw["definition"]["scorers"][0]["history_column"] = "history"
+    reader = RequestReader(parse_spec(raw).judged_column_requirements(), max_rows=3)
+    read = reader.read({"rows": [good_row(history=5)]})
+    assert [(p.row, p.field) for p in read.problems] == [(0, "history")]
