@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from ray.serve.deployment import Application
 from ray.serve.handle import DeploymentHandle
 
 from pipeline.calibration import load_stored
-from pipeline.serve_judge import BATCHES_IN_FLIGHT, JudgeGroup, JudgeReplica
+from pipeline.judge_stage import BATCHES_IN_FLIGHT
+from pipeline.serve_judge import JudgeGroup, JudgeReplica
 from pipeline.serve_rows import RequestError, RequestReader, RowProblem
 from pipeline.spec import JobSpec
 from scorers.checklist.spec import ChecklistScorerSpec
@@ -46,22 +48,36 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
 
 
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: such a score is null, as unscored."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 # Defined after what its routes call: serve.ingress copies the routes when the class is made.
 @serve.ingress(api)
 class ScoreIngress:
+    """Reads requests, sends their good rows to every judge's deployment at once, and answers
+    with each row's `columns` (the scorers' structs, a calibration's composite) and `error`."""
+
     def __init__(
         self,
         reader: RequestReader,
         judges: Mapping[str, DeploymentHandle],
-        keys: Sequence[str],
+        columns: Sequence[str],
         scorer_columns: Mapping[str, Sequence[str]],
     ) -> None:
         self.reader = reader
         self.judges = dict(judges)
-        self.keys = list(keys)
+        self.columns = list(columns)
         self.scorer_columns = {k: list(v) for k, v in scorer_columns.items()}
         # where each scorer's part of a row's error starts: "<key>: ..."
-        keys = "|".join(re.escape(k) for k in sorted(self.keys, key=len, reverse=True))
+        keys = "|".join(re.escape(k) for k in sorted(self.scorer_columns, key=len, reverse=True))
         self.scorer_error = re.compile(f"(?:^|; )({keys}): ")
 
     @api.post("/score")
@@ -74,22 +90,25 @@ class ScoreIngress:
             read = self.reader.read(body)
         except RequestError as exc:
             return _error(exc.status, exc.message)
-        scored = await self._scored(read.table) if read.rows else []
+        try:
+            scored = await self._scored(read.table) if read.rows else []
+        except Exception as exc:  # a judge replica failed the batch: no row is scored
+            return _error(503, f"the judge failed this request, try again ({exc})")
         rows: list[dict[str, Any]] = [{} for _ in range(read.count)]
         problems = list(read.problems)
         for problem in read.problems:
-            rows[problem.row] = {**dict.fromkeys(self.keys), ERROR_COLUMN: problem.text()}
+            rows[problem.row] = {**dict.fromkeys(self.columns), ERROR_COLUMN: problem.text()}
         for position, row in zip(read.rows, scored, strict=True):
             rows[position] = row
             problems.extend(self._too_long(position, row, body["rows"][position]))
         if not problems:
-            return JSONResponse({"rows": rows})
+            return JSONResponse({"rows": _json_safe(rows)})
         problems.sort(key=lambda p: p.row)
         return JSONResponse(
             {
                 "detail": "; ".join(p.text() for p in problems),
                 "problems": [p.as_json() for p in problems],
-                "rows": rows,
+                "rows": _json_safe(rows),
             },
             status_code=422,
         )
@@ -103,25 +122,23 @@ class ScoreIngress:
         names = list(self.judges)
         counts = await asyncio.gather(*(self.judges[n].stats.remote() for n in names))
         judges = dict(zip(names, counts, strict=True))
-        return {"status": "ok", "scorers": self.keys, "judges": judges}
+        return {"status": "ok", "scorers": list(self.scorer_columns), "judges": judges}
 
     async def _scored(self, table: pa.Table) -> list[dict[str, Any]]:
-        """Per row, every judge's columns in spec order and the errors joined."""
+        """Per row, every judge's columns in response order and the errors joined."""
         outputs = await asyncio.gather(*(h.score.remote(table) for h in self.judges.values()))
-        columns: dict[str, list[Any]] = {}
+        values: dict[str, list[Any]] = {}
         errors: list[list[str]] = [[] for _ in range(table.num_rows)]
         for out in outputs:
             for name in out.column_names:
                 if name != ERROR_COLUMN:
-                    columns[name] = out[name].to_pylist()
+                    values[name] = out[name].to_pylist()
             for row, error in enumerate(out[ERROR_COLUMN].to_pylist()):
                 if error:
                     errors[row].append(error)
-        order = [k for k in self.keys if k in columns]
-        order += [c for c in columns if c not in order]  # a calibration's composite
         return [
             {
-                **{name: columns[name][row] for name in order},
+                **{name: values[name][row] for name in self.columns},
                 ERROR_COLUMN: "; ".join(errors[row]) or None,
             }
             for row in range(table.num_rows)
@@ -179,11 +196,8 @@ def serve_plan(
             f"serving {[s.key for s in judged]}"
         )
     calibration = _stored_calibration(spec, warnings)
-    groups: dict[str, list[Any]] = {}
-    for scorer in judged:
-        groups.setdefault(spec.judge_name_of(scorer), []).append(scorer)
-    handles: dict[str, Application] = {}
-    for name, scorers in groups.items():
+    judges: dict[str, Application] = {}
+    for name, scorers in spec.judged_scorers_by_judge().items():
         judge = spec.all_judges()[name]
         checklists = {s.key: s.name for s in scorers if isinstance(s, ChecklistScorerSpec)}
         group = JudgeGroup(
@@ -194,30 +208,22 @@ def serve_plan(
             checklists=checklists,
         )
         max_batch_rows = max(judge.batch_size, max_rows)
-        options: dict[str, Any] = {
-            "num_cpus": judge.num_cpus,
-            "num_gpus": judge.gpus_per_actor,
-            "runtime_env": {"env_vars": dict(env)},
-        }
-        if judge.resources:
-            options["resources"] = dict(judge.resources)
-        if judge.node_labels:
-            options["label_selector"] = dict(judge.node_labels)
         deployment = serve.deployment(JudgeReplica).options(
             name=f"judge-{name}",
             num_replicas=judge.concurrency,
-            ray_actor_options=options,
+            ray_actor_options={**judge.actor_options(), "runtime_env": {"env_vars": dict(env)}},
             # a batch can be one row per request: let that many wait, for each batch in flight
-            max_ongoing_requests=max_batch_rows * BATCHES_IN_FLIGHT,
+            max_ongoing_requests=max_batch_rows * BATCHES_IN_FLIGHT[judge.backend],
         )
-        handles[name] = deployment.bind(group, max_batch_rows, batch_wait_s)
+        judges[name] = deployment.bind(group, max_batch_rows, batch_wait_s)
     ingress = serve.deployment(ScoreIngress).options(
         name="ingress", ray_actor_options={"num_cpus": 0}, max_ongoing_requests=1024
     )
+    composite = (calibration or {}).get("composite")
     app = ingress.bind(
         RequestReader(spec.judged_column_requirements(), max_rows),
-        handles,
-        [s.key for s in judged],
+        judges,
+        [s.key for s in judged] + ([composite["column"]] if composite else []),
         {s.key: s.column_names() for s in judged},
     )
     return ServePlan(app, warnings)
