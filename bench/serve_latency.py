@@ -1,7 +1,7 @@
 """serve_latency: `rayscore serve` answering one sample with a 20-item checklist per request.
 
 Latency percentiles at 1 and at 8 concurrent clients (each client sends its next request when
-the last one is answered), every request a different sample. Throughput under load is
+the last one is answered), every request a sample no earlier request had. Throughput under load is
 judgments/s at 8 clients (and at `--load-clients`), set against the batch job's judge stage
 on the same machine in steady state (bench.judge_efficiency.rayscore_steady: two real
 `rayscore run`s, fixed cost cancelled). The server is a real `rayscore serve` process: its own
@@ -41,6 +41,7 @@ P50_TARGET_MS = 100.0
 THROUGHPUT_TARGET = 0.7
 ITEMS = len(questions())
 START_TIMEOUT_S = 300
+WARM_UP = 8
 
 
 class ServeProcess:
@@ -130,15 +131,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         batch = rayscore_steady(work, "batch", args.batch_samples, 64, {})
-        data = write_rows(work / "served.parquet", args.requests + 8, seed=1)
+        levels_clients = (1, 8, args.load_clients)
+        # every request a sample no earlier request had: no level finds another's prefixes
+        data = write_rows(
+            work / "served.parquet", len(levels_clients) * args.requests + WARM_UP, seed=1
+        )
         rows = pq.read_table(data).select(["prompt", "response"]).to_pylist()
         spec_file = work / "serve.yaml"
         spec_file.write_text(yaml.safe_dump(spec(data, work / "unused")))
         server = ServeProcess(spec_file, work / "serve.log")
         try:
-            for row in rows[:8]:  # warm-up: first calls of the engine and the HTTP path
+            for row in rows[:WARM_UP]:  # first calls of the engine and the HTTP path
                 server.score(row)
-            levels = [under_load(server, rows[8:], c) for c in (1, 8, args.load_clients)]
+            levels = []
+            for n, clients in enumerate(levels_clients):
+                start = WARM_UP + n * args.requests
+                levels.append(under_load(server, rows[start : start + args.requests], clients))
         finally:
             server.stop()
     one, eight, heavy = levels
