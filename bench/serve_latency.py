@@ -42,12 +42,13 @@ THROUGHPUT_TARGET = 0.7
 ITEMS = len(questions())
 START_TIMEOUT_S = 300
 WARM_UP = 8
+SERVE = (sys.executable, "-m", "jobs.cli", "serve")
 
 
 class ServeProcess:
     """`rayscore serve SPEC` in its own session, stopped with SIGTERM as a user would."""
 
-    def __init__(self, spec_file: Path, log: Path) -> None:
+    def __init__(self, spec_file: Path, log: Path, options: tuple[str, ...] = ()) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -55,7 +56,7 @@ class ServeProcess:
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "jobs.cli", "serve", str(spec_file), "--port", str(port)],
+                [*SERVE, str(spec_file), "--port", str(port), *options],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per load level")
     parser.add_argument("--batch-samples", type=int, default=200, help="the batch job's size")
     parser.add_argument("--load-clients", type=int, default=32, help="a heavier load level")
+    parser.add_argument("--batch-wait-ms", default="2", help="passed to rayscore serve")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -139,7 +141,9 @@ def main() -> None:
         rows = pq.read_table(data).select(["prompt", "response"]).to_pylist()
         spec_file = work / "serve.yaml"
         spec_file.write_text(yaml.safe_dump(spec(data, work / "unused")))
-        server = ServeProcess(spec_file, work / "serve.log")
+        server = ServeProcess(
+            spec_file, work / "serve.log", ("--batch-wait-ms", args.batch_wait_ms)
+        )
         try:
             for row in rows[:WARM_UP]:  # first calls of the engine and the HTTP path
                 server.score(row)
