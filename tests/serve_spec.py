@@ -8,19 +8,10 @@ import copy
 from pathlib import Path
 from typing import Any
 
-ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True, "block_size": 32}
+from test_job_e2e import CORPUS_SCORER, ENGINE
 
 SCORERS: list[dict[str, Any]] = [
-    {
-        "type": "checklist",
-        "key": "quality",
-        "input_column": "prompt",
-        "target_column": "response",
-        "checklist": [
-            {"question": "Does the response answer the question that was asked?", "weight": 100},
-            {"question": "Is the response free of factual errors?", "weight": 60},
-        ],
-    },
+    CORPUS_SCORER,  # the checklist "quality", with its metrics (the batch job's only)
     {
         "type": "checklist",
         "key": "rubric",
