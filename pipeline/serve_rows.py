@@ -116,11 +116,15 @@ class RequestReader:
         problems = [p for index, row in enumerate(rows) for p in self.row_problems(index, row)]
         bad = {p.row for p in problems}
         good = [index for index in range(len(rows)) if index not in bad]
-        for column in self.needs:  # rows must agree on each column's Arrow type
-            good, odd = _one_shape(rows, good, column)
-            problems.extend(odd)
-        problems.sort(key=lambda p: p.row)
-        return ReadRows(self._table([rows[i] for i in good]), good, problems, len(rows))
+        try:
+            table = self._table([rows[i] for i in good])
+        except (pa.ArrowException, TypeError, ValueError):  # rows disagree on a column's type
+            for column in self.needs:
+                good, odd = _one_shape(rows, good, column)
+                problems.extend(odd)
+            problems.sort(key=lambda p: p.row)
+            table = self._table([rows[i] for i in good])
+        return ReadRows(table, good, problems, len(rows))
 
     def _table(self, rows: list[dict[str, Any]]) -> pa.Table:
         columns = {}
