@@ -181,16 +181,6 @@ class JobSpec(StrictModel):
         for scorer in self.cross_sample_scorers():
             if scorer.judge is not None:
                 raise ValueError(f"scorer {scorer.key!r} ({scorer.type}) asks no judge")
-        generating = [
-            s.key
-            for s in self.judged_scorers()
-            if s.generates() and self.judge_of(s).backend == "openai"
-        ]
-        if generating:
-            raise ValueError(
-                f"scorer(s) {generating}: batch mode, capture_reasoning and use_logprobs: "
-                "false generate JSON under a grammar, which needs judge.backend 'vllm'"
-            )
         scorer_keys = {s.key for s in self.definition.scorers}
         clash = scorer_keys & ({self.input.id_column} | set(self.input.passthrough_columns))
         if clash:

@@ -10,7 +10,13 @@ import pyarrow.compute as pc
 
 ERROR_COLUMN = "error"
 USAGE_FIELD = "usage"  # the struct field of a judged scorer's output that holds these counts
-USAGE_FIELDS = ("judge_requests", "prompt_tokens", "cached_prompt_tokens", "generated_tokens")
+USAGE_FIELDS = (
+    "judge_requests",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "generated_tokens",
+    "requests_without_logprobs",  # answered in text only: no confidence (see TextAnswerResult)
+)
 USAGE_TYPE = pa.struct([(name, pa.int64()) for name in USAGE_FIELDS])
 NO_USAGE: dict[str, int] = dict.fromkeys(USAGE_FIELDS, 0)
 
@@ -24,6 +30,9 @@ class CountedRequest(Protocol):
 
     @property
     def generated_tokens(self) -> int: ...
+
+    @property
+    def without_logprobs(self) -> bool: ...
 
 
 def usage_totals(table: pa.Table, scorer_keys: Sequence[str]) -> dict[str, int]:
@@ -44,4 +53,5 @@ def usage_of(results: Sequence[CountedRequest]) -> dict[str, int]:
         "prompt_tokens": sum(r.prompt_tokens for r in results),
         "cached_prompt_tokens": sum(r.cached_tokens for r in results),
         "generated_tokens": sum(r.generated_tokens for r in results),
+        "requests_without_logprobs": sum(r.without_logprobs for r in results),
     }

@@ -27,11 +27,14 @@ class Reply:
     retry_after: str | None = None
     sleep_s: float = 0.0
     answer: str = "Yes"
+    answer_for: Callable[[str], str] | None = None  # the answer text from the prompt
     top: list[tuple[str, float]] = field(default_factory=lambda: list(TOP))
     token_logprobs: dict[int, float] = field(default_factory=lambda: dict(TOKEN_LOGPROBS))
     logprobs: bool = True  # False: the endpoint returns no log-probs at all
     vllm_fields: bool = True  # honour logprob_token_ids and return_tokens_as_token_ids
     echo_headers: bool = False  # error bodies repeat the request headers (a careless proxy)
+    refuse_response_format: bool = False  # 400 to any request with response_format
+    refuse_logprobs: bool = False  # 400 to any request asking for log-probs
     seen: int = 0
 
 
@@ -97,6 +100,12 @@ class FakeOpenAIServer:
         finally:
             with self._lock:
                 self.in_flight -= 1
+        asks_logprobs = bool(body.get("logprobs") or body.get("top_logprobs"))
+        if reply.refuse_response_format and "response_format" in body:
+            error = {"message": "response_format is not supported by this model", "code": 400}
+            return 400, {"error": error}, {}
+        if reply.refuse_logprobs and asks_logprobs:
+            return 400, {"error": {"message": "logprobs are not supported", "code": 400}}, {}
         if erring:
             message = f"scripted failure {reply.status}"
             if reply.echo_headers:
@@ -128,7 +137,7 @@ def _completion(body: dict[str, Any], prompt: str, reply: Reply, chat: bool) -> 
                 }
             ]
         }
-        message = {"role": "assistant", "content": reply.answer}
+        message = {"role": "assistant", "content": _answer(reply, prompt)}
         choice = {"index": 0, "message": message, "finish_reason": "length"}
         choice["logprobs"] = logprobs if reply.logprobs else None
         return {**head, "object": "chat.completion", "choices": [choice]}
@@ -138,9 +147,13 @@ def _completion(body: dict[str, Any], prompt: str, reply: Reply, chat: bool) -> 
         "text_offset": [0],
         "top_logprobs": [dict(top)],
     }
-    choice = {"index": 0, "text": reply.answer, "finish_reason": "length"}
+    choice = {"index": 0, "text": _answer(reply, prompt), "finish_reason": "length"}
     choice["logprobs"] = completion_logprobs if reply.logprobs else None
     return {**head, "object": "text_completion", "choices": [choice]}
+
+
+def _answer(reply: Reply, prompt: str) -> str:
+    return reply.answer_for(prompt) if reply.answer_for is not None else reply.answer
 
 
 def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:

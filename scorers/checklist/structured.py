@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from scorers.checklist.checklist_input import SampleInput
+from scorers.checklist.response_schemas import batch_schema, item_schema
 from scorers.judge.generation import Generated, GenerationRequest, answer_confidences
 from scorers.templates import render
 
@@ -30,10 +32,8 @@ def item_answer_requests(sample: SampleInput, prompt_template: str) -> list[Gene
     """Item mode without log-probs: the answer as JSON text, {"answer": "yes"|"no"}."""
     regex = r"\{" + _ANSWER + r"\}"
     prompts = sample.item_prompts(prompt_template)
-    return [
-        GenerationRequest(prompt=p, regex=regex, max_tokens=_JSON_PUNCTUATION_TOKENS)
-        for p in prompts
-    ]
+    schema = item_schema(reasoning=False)
+    return [GenerationRequest(p, regex, _JSON_PUNCTUATION_TOKENS, schema=schema) for p in prompts]
 
 
 def item_reasoned_requests(
@@ -42,7 +42,8 @@ def item_reasoned_requests(
     regex = r"\{" + _reasoning(max_chars) + ", " + _ANSWER + r"\}"
     prompts = sample.item_prompts(prompt_template)
     budget = max_chars + _JSON_PUNCTUATION_TOKENS
-    return [GenerationRequest(prompt=p, regex=regex, max_tokens=budget) for p in prompts]
+    schema = item_schema(reasoning=True)
+    return [GenerationRequest(p, regex, budget, schema=schema) for p in prompts]
 
 
 def batch_request(
@@ -67,7 +68,10 @@ def batch_request(
     )
     per_item = _JSON_PUNCTUATION_TOKENS + (max_chars if reasoning else 0)
     return GenerationRequest(
-        prompt=prompt, regex=regex, max_tokens=20 + per_item * len(sample.items)
+        prompt=prompt,
+        regex=regex,
+        max_tokens=20 + per_item * len(sample.items),
+        schema=batch_schema(reasoning),
     )
 
 
@@ -80,19 +84,49 @@ class ParsedItem:
 
 
 def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
-    """n_items answers from one generation (a batch-mode sample or one reasoned item)."""
+    """n_items answers from one generation (a batch-mode sample or one reasoned item). A
+    grammar guarantees the shape; JSON from an endpoint without one is checked here, and an
+    answer that does not fit is an error in its row."""
     if generated.error is not None:
         return [ParsedItem(None, None, None, generated.error)] * n_items
     try:
         payload = json.loads(generated.text, strict=False)
-    except json.JSONDecodeError as exc:
+        entries = _answer_entries(payload, n_items)
+    except (json.JSONDecodeError, ValueError) as exc:
         why = "generation stopped at its token budget" if not generated.finished else str(exc)
         reason = f"could not parse the judge's JSON answer ({why}): {generated.text[:80]!r}"
         return [ParsedItem(None, None, None, reason)] * n_items
-    entries = payload.get("answers", [payload])
-    confidences = answer_confidences(generated)
-    items = []
-    for entry, read in zip(entries, confidences, strict=True):
-        confidence = read.probs[0] if read.probs is not None else None
-        items.append(ParsedItem(entry["answer"], confidence, entry.get("reasoning"), None))
-    return items
+    confidences: list[float | None] = [
+        read.probs[0] if read.probs is not None else None for read in answer_confidences(generated)
+    ]
+    if len(confidences) != n_items:  # answers quoted elsewhere in free text: not attributable
+        confidences = [None] * n_items
+    return [
+        ParsedItem(answer, confidence, reasoning, None)
+        for (answer, reasoning), confidence in zip(entries, confidences, strict=True)
+    ]
+
+
+def _answer_entries(payload: Any, n_items: int) -> list[tuple[str, str | None]]:
+    """(answer, reasoning) per item, in question order, from {"answers": [...]} or one
+    {"answer": ...}."""
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected a JSON object, got {type(payload).__name__}")
+    entries = payload.get("answers", [payload] if "answer" in payload else None)
+    if not isinstance(entries, list) or len(entries) != n_items:
+        got = len(entries) if isinstance(entries, list) else "no"
+        raise ValueError(f"expected {n_items} answer(s), got {got}")
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise ValueError("an answer is not a JSON object")
+    if n_items > 1 and all("question_index" in entry for entry in entries):
+        if sorted(entry["question_index"] for entry in entries) != list(range(1, n_items + 1)):
+            raise ValueError(f"question_index values are not 1..{n_items}")
+        entries = sorted(entries, key=lambda entry: int(entry["question_index"]))
+    parsed = []
+    for entry in entries:
+        answer = str(entry.get("answer", "")).strip().lower()
+        if answer not in ANSWER_VALUES:
+            raise ValueError(f"answer {entry.get('answer')!r} is not yes or no")
+        reasoning = entry.get("reasoning")
+        parsed.append((answer, None if reasoning is None else str(reasoning)))
+    return parsed

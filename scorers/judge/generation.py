@@ -12,18 +12,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from scorers.judge.result import JudgeResult, result_from_logprobs
 
-ANSWER_VALUE = re.compile(r'"answer": "')
+ANSWER_VALUE = re.compile(r'"answer"\s*:\s*"')
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    """One constrained generation: `regex` for engines with a grammar (vLLM), `schema` (the
+    same shape as JSON Schema) for endpoints that take `response_format` or only a prompt."""
+
     prompt: str
     regex: str
     max_tokens: int
+    schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Generated:
     finished: bool = True
     prompt_tokens: int = 0
     cached_tokens: int = 0
+    without_logprobs: bool = False  # the endpoint returned none: answers carry no confidence
 
     @property
     def generated_tokens(self) -> int:

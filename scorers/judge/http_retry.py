@@ -25,9 +25,10 @@ MAX_MESSAGE_CHARS = 300
 class RequestFailed(Exception):
     """A request that will not succeed; `reason` says why (status, message, attempts)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status  # the HTTP status that ended it; None for timeouts and the like
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def call_with_retries(
             message = re.sub(r"^Error code: \d+ - ", "", exc.message)
             reason = f"HTTP {exc.status_code}: {_short(message)}"
             if exc.status_code != 429 and exc.status_code < 500:
-                raise RequestFailed(reason) from None
+                raise RequestFailed(reason, exc.status_code) from None
             retry_after = _retry_after_s(exc.response.headers)
         except openai.APITimeoutError:
             reason, retry_after = f"request timed out after {timeout_s:g} s", None

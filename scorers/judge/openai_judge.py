@@ -12,18 +12,24 @@ probabilities read from the first token's log-probs. How they are read (logprob_
 - "auto": token ids when they can be found, top-k when the server has no tokenizer endpoints
   or ignores the vLLM fields.
 
-An endpoint that returns no log-probs gives failed TextAnswerResults carrying the label the
-answer text names (see openai_reading). Each prompt is one request with its own retries, so
-a bad prompt fails alone. The API key is read from the environment variable `api_key_env`
-and never appears in a repr, log, reason or result.
+One probe request up front finds which of these the endpoint gives (EndpointPath): one that
+returns no log-probs at all is asked for none, and its answers are read from text (no
+confidence, the seed's fallback to binary yes/no). JSON answers (batch mode, reasoning,
+use_logprobs: false) are generated under vLLM's regex grammar on a vLLM server, else asked
+for with `response_format` (json_schema), else, when the provider refuses that, with the
+schema in the prompt (openai_generation reads them back). Each prompt is one request with its
+own retries, so a bad prompt fails alone. The API key is read from the environment variable
+`api_key_env` and never appears in a repr, log, reason or result.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Literal
@@ -31,8 +37,12 @@ from typing import Any, Literal
 import openai
 
 from scorers.judge.api_key import read_api_key
+from scorers.judge.endpoint_path import EndpointPath
+from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
 from scorers.judge.http_retry import RequestFailed, RetryPolicy, call_with_retries
-from scorers.judge.labels import LabelSet, label_token_ids
+from scorers.judge.json_answer import refuses_response_format, with_schema
+from scorers.judge.labels import YES_NO, LabelSet, label_token_ids
+from scorers.judge.openai_generation import read_generation
 from scorers.judge.openai_reading import (
     FirstToken,
     first_token,
@@ -48,6 +58,8 @@ log = logging.getLogger(__name__)
 
 LogprobMode = Literal["auto", "token_ids", "top_k"]
 SERVER_TOKENIZER = "server"
+PROBE_PROMPT = "Is the sky blue on a clear day? Answer with Yes or No."
+PROBE_RETRY = RetryPolicy(max_retries=1, backoff_base_s=0.2, backoff_max_s=1.0)
 
 
 class OpenAIJudge:
@@ -88,6 +100,9 @@ class OpenAIJudge:
             self.tokenizer is None or bool(getattr(self.tokenizer, "chat_template", None))
         )
         self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...] | None] = {}
+        self._value_ids: dict[tuple[str, ...], tuple[tuple[int, ...], ...] | None] = {}
+        self._path: EndpointPath | None = None
+        self._path_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -128,16 +143,141 @@ class OpenAIJudge:
         if not prompts:
             return []
         ids = self.label_ids(label_set)
-        workers = min(self.max_concurrency, len(prompts))
+        logprobs = self.path().logprobs != "none"
+        return self._each(prompts, lambda p: self._judge_one(p, label_set, ids, logprobs))
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], values: tuple[str, ...]
+    ) -> list[Generated]:
+        """JSON answers, one per request in order, read as the engine's (GeneratingJudge)."""
+        if not requests:
+            return []
+        self.path()
+        ids = self.value_ids(values)
+        return self._each(requests, lambda r: self._generate_one(r, values, ids))
+
+    def _each(self, items: Sequence[Any], one: Any) -> list[Any]:
+        workers = min(self.max_concurrency, len(items))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-judge") as pool:
-            return list(pool.map(lambda p: self._judge_one(p, label_set, ids), prompts))
+            return list(pool.map(one, items))
+
+    def path(self) -> EndpointPath:
+        """How this endpoint is read, from one probe request the first time it is asked."""
+        with self._path_lock:
+            if self._path is None:
+                self._path = self._probe()
+                log.info("judge endpoint %s: %s", self.base_url, self._path.describe())
+            return self._path
+
+    def _probe(self) -> EndpointPath:
+        ids = self.label_ids(YES_NO)
+        for logprobs in (True, False):
+            try:
+                response = call_with_retries(
+                    functools.partial(self._create, PROBE_PROMPT, 1, logprobs, _id_fields(ids)),
+                    PROBE_RETRY,
+                    self.timeout_s,
+                )
+            except RequestFailed as exc:
+                if logprobs and exc.status == 400 and "logprob" in exc.reason.lower():
+                    continue  # the provider refuses the parameter: it has none to give
+                return EndpointPath("unknown", "json_schema", self._redact(exc.reason))
+            except Exception as exc:
+                return EndpointPath("unknown", "json_schema", f"{type(exc).__name__}: {exc}")
+            step = first_token(response, self.use_chat_template)
+            if step.logprobs is None:
+                return EndpointPath("none", "json_schema")
+            if ids is not None and has_token_ids(step.logprobs):
+                return EndpointPath("token_ids", "regex")
+            return EndpointPath("top_k", "json_schema")
+        return EndpointPath("none", "json_schema")
+
+    def _schema_refused(self, reason: str) -> None:
+        with self._path_lock:
+            assert self._path is not None
+            if self._path.structured != "prompt":
+                log.warning(
+                    "judge endpoint %s refuses response_format (%s): the JSON schema goes in "
+                    "the prompt and replies are parsed",
+                    self.base_url,
+                    reason,
+                )
+                self._path = dataclasses.replace(self._path, structured="prompt")
+
+    def value_ids(self, values: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+        """Token ids starting each answer value, read by id on a vLLM server; None without a
+        local tokenizer (the top-k tokens' text is read instead)."""
+        if values not in self._value_ids:
+            tok = self.tokenizer
+            use_ids = tok is not None and self.path().logprobs == "token_ids"
+            self._value_ids[values] = (
+                value_prefix_token_ids(tok.get_vocab(), self._decode, values) if use_ids else None
+            )
+        return self._value_ids[values]
+
+    def _decode(self, token_id: int) -> str:
+        return str(self.tokenizer.decode([token_id], skip_special_tokens=True))
+
+    def _generate_one(
+        self,
+        request: GenerationRequest,
+        values: tuple[str, ...],
+        ids: tuple[tuple[int, ...], ...] | None,
+    ) -> Generated:
+        structured = self.path().structured
+        try:
+            response = call_with_retries(
+                lambda: self._generation_call(request, ids, structured),
+                self.retry,
+                self.timeout_s,
+            )
+            result = read_generation(response, self.use_chat_template, values, ids, self._decode)
+        except RequestFailed as exc:
+            if structured == "json_schema" and refuses_response_format(exc.status, exc.reason):
+                self._schema_refused(self._redact(exc.reason))
+                return self._generate_one(request, values, ids)
+            result = Generated.failed(exc.reason)
+        except Exception as exc:  # a malformed response fails this request only
+            result = Generated.failed(f"unreadable response: {type(exc).__name__}: {exc}")
+        if result.error is not None:
+            result = dataclasses.replace(result, error=self._redact(result.error))
+        return result
+
+    def _generation_call(
+        self,
+        request: GenerationRequest,
+        ids: tuple[tuple[int, ...], ...] | None,
+        structured: str,
+    ) -> Any:
+        logprobs = self.path().logprobs != "none"
+        if structured == "regex":
+            extra = {"structured_outputs": {"regex": request.regex}, **(_id_fields(ids) or {})}
+            return self._create(request.prompt, request.max_tokens, logprobs, extra)
+        if request.schema is None:
+            raise RequestFailed("this request has no JSON schema to send a non-vLLM endpoint")
+        if structured == "json_schema":
+            return self._create(
+                request.prompt,
+                request.max_tokens,
+                logprobs,
+                None,
+                response_format=_response_format(request.schema),
+            )
+        prompt = with_schema(request.prompt, request.schema)
+        return self._create(prompt, request.max_tokens, logprobs, None)
 
     def _judge_one(
-        self, prompt: str, label_set: LabelSet, ids: tuple[tuple[int, ...], ...] | None
+        self,
+        prompt: str,
+        label_set: LabelSet,
+        ids: tuple[tuple[int, ...], ...] | None,
+        logprobs: bool,
     ) -> JudgeResult:
         try:
             response = call_with_retries(
-                lambda: self._request(prompt, ids), self.retry, self.timeout_s
+                lambda: self._create(prompt, 1, logprobs, _id_fields(ids)),
+                self.retry,
+                self.timeout_s,
             )
             result = self._read(first_token(response, self.use_chat_template), label_set, ids)
         except RequestFailed as exc:
@@ -164,29 +304,33 @@ class OpenAIJudge:
             )
         return read_top_k(step, label_set)
 
-    def _request(self, prompt: str, ids: tuple[tuple[int, ...], ...] | None) -> Any:
-        extra = None
-        if ids is not None:
-            flat = [t for label in ids for t in label]
-            extra = {"logprob_token_ids": flat, "return_tokens_as_token_ids": True}
+    def _create(
+        self,
+        prompt: str,
+        max_tokens: int,
+        logprobs: bool,
+        extra: dict[str, Any] | None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Any:
+        """One greedy request: a user chat message, or the raw prompt on /v1/completions."""
+        common: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+        }
         if self.use_chat_template:
+            if logprobs:
+                common.update(logprobs=True, top_logprobs=self.top_logprobs)
+            if response_format is not None:
+                common["response_format"] = response_format
             return self._client.chat.completions.create(
-                model=self.model,
-                messages=[{"role": "user", "content": prompt}],
-                max_tokens=1,
-                temperature=0.0,
-                logprobs=True,
-                top_logprobs=self.top_logprobs,
-                extra_body=extra,
+                messages=[{"role": "user", "content": prompt}], extra_body=extra, **common
             )
-        return self._client.completions.create(
-            model=self.model,
-            prompt=prompt,
-            max_tokens=1,
-            temperature=0.0,
-            logprobs=self.top_logprobs,
-            extra_body=extra,
-        )
+        if logprobs:
+            common["logprobs"] = self.top_logprobs
+        if response_format is not None:
+            extra = {**(extra or {}), "response_format": response_format}
+        return self._client.completions.create(prompt=prompt, extra_body=extra, **common)
 
     def _find_label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...] | None:
         if self.logprob_mode == "top_k":
@@ -213,6 +357,21 @@ class OpenAIJudge:
             self.retry,
             self.timeout_s,
         )
+
+
+def _id_fields(ids: tuple[tuple[int, ...], ...] | None) -> dict[str, Any] | None:
+    """vLLM's request fields for the exact log-prob of each of these token ids."""
+    if ids is None:
+        return None
+    return {
+        "logprob_token_ids": [t for label in ids for t in label],
+        "return_tokens_as_token_ids": True,
+    }
+
+
+def _response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
+    name = str(schema.get("title", "answer"))
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
 
 
 class _Redactor:

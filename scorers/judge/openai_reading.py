@@ -5,8 +5,9 @@
   log-prob, whatever its rank; the probabilities of each label's tokens are summed.
 - top-k (any endpoint with log-probs): every top-k entry whose text, stripped, is one of a
   label's surface forms counts for that label. Tokens outside the top k count as 0.
-- text (an endpoint without log-probs): the result fails (no confidence) but is a
-  TextAnswerResult carrying the label the answer text names, if any.
+- text (an endpoint without log-probs): a TextAnswerResult carrying the label the answer text
+  names, with no confidence (the seed's fallback to binary yes/no); text naming no label is
+  a failed result.
 """
 
 from __future__ import annotations
@@ -38,13 +39,19 @@ class FirstToken:
     cached_tokens: int
 
 
+def token_counts(response: Any) -> tuple[int, int]:
+    """(prompt tokens, of which cached) as the response's usage reports them."""
+    usage = response.usage
+    details = getattr(usage, "prompt_tokens_details", None)
+    return int(getattr(usage, "prompt_tokens", 0) or 0), int(
+        getattr(details, "cached_tokens", 0) or 0
+    )
+
+
 def first_token(response: Any, chat: bool) -> FirstToken:
     """Read a ChatCompletion (chat) or Completion response of the openai package."""
     choice = response.choices[0]
-    usage = response.usage
-    details = getattr(usage, "prompt_tokens_details", None)
-    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-    cached_tokens = int(getattr(details, "cached_tokens", 0) or 0)
+    prompt_tokens, cached_tokens = token_counts(response)
     pairs: list[tuple[str, float]] | None = None
     lp = choice.logprobs
     if chat:
@@ -106,7 +113,7 @@ def read_text(step: FirstToken, label_set: LabelSet) -> JudgeResult:
                 return TextAnswerResult(
                     probs=None,
                     label_mass=None,
-                    error=f"endpoint returned no log-probs; answer {word!r} parsed from text",
+                    error=None,
                     prompt_tokens=step.prompt_tokens,
                     cached_tokens=step.cached_tokens,
                     answer_label=label,

@@ -42,6 +42,11 @@ class JudgeResult:
         """One decode step read for its label log-probs, when the request was served."""
         return 0 if self.probs is None else 1
 
+    @property
+    def without_logprobs(self) -> bool:
+        """Answered, but with no log-probs to read a confidence from."""
+        return False
+
     @classmethod
     def failed(cls, reason: str, prompt_tokens: int = 0) -> JudgeResult:
         return cls(probs=None, label_mass=None, error=reason, prompt_tokens=prompt_tokens)
@@ -49,15 +54,24 @@ class JudgeResult:
 
 @dataclass(frozen=True)
 class TextAnswerResult(JudgeResult):
-    """No log-probs came back, so no confidence (probs is None, `error` says why); the label
-    the answer text named is still here: `answer_label` is one of the label set's labels."""
+    """An endpoint without log-probs answered in text: no confidence (probs is None) but the
+    label the answer named, `answer_label`, one of the label set's labels (the seed's fallback
+    to binary yes/no). `error` stays None: the request succeeded."""
 
     answer_label: str = ""
     answer_text: str = ""
 
+    @property
+    def generated_tokens(self) -> int:
+        return 1
+
+    @property
+    def without_logprobs(self) -> bool:
+        return True
+
 
 def parsed_answer(result: JudgeResult) -> str | None:
-    """The label parsed from the answer text when the endpoint gave no log-probs, else None."""
+    """The label read from the answer text when the endpoint gave no log-probs, else None."""
     return result.answer_label if isinstance(result, TextAnswerResult) else None
 
 

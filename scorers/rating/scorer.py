@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from scorers.judge.generation import Generated
-from scorers.judge.result import JudgeResult
+from scorers.judge.result import JudgeResult, parsed_answer
 from scorers.judged import PreparedBatch, ScoredBatch
 from scorers.rating.spec import RatingBase
 from scorers.row_text import RowInputError, row_texts
@@ -54,10 +54,13 @@ class RatingScorer:
             result = next(answers)
             assert isinstance(result, JudgeResult)
             record: dict[str, Any] = {"usage": usage_of([result]), "label_mass": result.label_mass}
-            if result.probs is None:
-                record["unscored_reason"] = result.error
-            else:
+            answer = parsed_answer(result)
+            if result.probs is not None:
                 record.update(self.spec.score_fields(result.probs))
+            elif answer is not None:
+                record.update(self.spec.answer_fields(answer))
+            else:
+                record["unscored_reason"] = result.error
             records.append(record)
         return ScoredBatch(
             scores=pa.array(records, type=self.spec.output_type()),

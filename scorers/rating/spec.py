@@ -40,6 +40,8 @@ class RatingBase(ScorerSpec):
     )
 
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset()
+    # Fields read from the label distribution: null when the judge answered in text only.
+    CONFIDENCE_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def check_kind(self) -> None:
         if self.custom_prompt is not None:
@@ -68,6 +70,13 @@ class RatingBase(ScorerSpec):
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def answer_fields(self, label: str) -> dict[str, Any]:
+        """The score fields of an answer read from text (no log-probs): the answer's own
+        fields, its confidence fields null."""
+        labels = self.label_set().labels
+        fields = self.score_fields([float(label == name) for name in labels])
+        return {**fields, **dict.fromkeys(self.CONFIDENCE_FIELDS)}
+
     def kind_score_configs(self) -> dict[str, ScoreConfig]:
         return {"label_mass": unit_interval("probability the judge gave the labels at all")}
 
@@ -79,6 +88,7 @@ class LikertSpec(RatingBase):
     TEMPLATE_EXTRAS: ClassVar[frozenset[str]] = frozenset({"scale", "anchors"})
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = ("score", "mode", "label_mass")
     PRIMARY_FIELD: ClassVar[str | None] = "score"
+    CONFIDENCE_FIELDS: ClassVar[tuple[str, ...]] = ("distribution",)
     scale: int = Field(default=5, ge=2, le=9, description="Highest rating; digits 1..scale.")
     anchors: dict[int, str] = Field(
         default_factory=dict, description="Meaning of some ratings, e.g. {1: poor, 5: excellent}."
@@ -130,6 +140,7 @@ class CategoricalSpec(RatingBase):
         "label_mass",
     )
     PRIMARY_FIELD: ClassVar[str | None] = "label"
+    CONFIDENCE_FIELDS: ClassVar[tuple[str, ...]] = ("probability", "entropy_bits", "distribution")
     labels: list[str] = Field(min_length=2, max_length=len(OPTION_LETTERS))
 
     @model_validator(mode="after")
@@ -169,6 +180,7 @@ class BooleanSpec(RatingBase):
     type: Literal["boolean"]
     SCORE_FIELDS: ClassVar[tuple[str, ...] | None] = ("value", "confidence", "label_mass")
     PRIMARY_FIELD: ClassVar[str | None] = "value"
+    CONFIDENCE_FIELDS: ClassVar[tuple[str, ...]] = ("confidence",)
 
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return boolean_fields(probs)
