@@ -1,10 +1,11 @@
 """Every preset's prompt, in every mode it supports, has the placeholders that mode fills and
-asks for exactly what the judge's grammar lets it write."""
+asks for exactly what the judge's grammar lets it write; the README's table is the presets'."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -94,3 +95,26 @@ def test_each_variant_asks_for_what_its_grammar_generates(preset, variant, histo
     example = asked[asked.index("{") :].replace(", ...]", "]")  # a batch example's one entry
     json.loads(example)
     assert re.fullmatch(request.regex, example), (example, request.regex)
+
+
+HISTORY_NOTE = {
+    "optional": "",
+    "required": "; needs `history_column`",
+    "refused": "; no `history_column`",
+}
+
+
+def readme_table() -> str:
+    """The README's preset table, written from PRESETS."""
+    rows = ["| `scorer_prompt` | prompt | defaults | modes |", "|---|---|---|---|"]
+    for name, preset in PRESETS.items():
+        template = f"`{next(iter(preset.templates.values()))}.md`"
+        defaults = ", ".join(f"`{k}: {str(v).lower()}`" for k, v in preset.defaults.items())
+        modes = ", ".join(preset.modes) + HISTORY_NOTE[preset.history]
+        rows.append(f"| `{name}` | {template}: {preset.prompt} | {defaults} | {modes} |")
+    return "\n".join(rows)
+
+
+def test_the_readme_lists_the_presets_as_the_code_has_them():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert readme_table() in readme, "README's preset table should read:\n" + readme_table()
