@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from scorers.checklist.fields import SCORE_FIELDS, SCORE_TYPE
+from scorers.checklist.presets import PRESETS, preset_problem, variant_of, with_preset_defaults
 from scorers.columns import InputColumn, columns_named
 from scorers.prompt_check import check_template
 from scorers.score_config import ScoreConfig, unit_interval
@@ -84,9 +85,11 @@ class ChecklistScorerSpec(ScorerSpec):
     scorer_prompt: Literal["batch", "item", "rlcf", "rocketeval"] | None = Field(
         default=None,
         description=(
-            "A built-in prompt by name (the seed's presets): batch (batch mode), item, rlcf "
-            "(requirement-style, item mode), rocketeval (conversation with {history}, item "
-            "mode). Default: the mode's own."
+            "A seed preset by name: its prompt, and its defaults for mode, primary_metric and "
+            "use_logprobs where the spec does not set them (scorers/checklist/presets.py). "
+            "batch: batch mode; item: item mode; rlcf: requirement-style, item mode, weighted; "
+            "rocketeval: conversation with {history} (needs history_column), item mode, "
+            "log-probs, normalized. Default: the mode's own prompt."
         ),
     )
     custom_prompt: str | None = Field(
@@ -99,10 +102,17 @@ class ChecklistScorerSpec(ScorerSpec):
         ),
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_defaults(cls, data: Any) -> Any:
+        """Before validation, so the filled keys read as the spec's own (dumps, fields set)."""
+        return with_preset_defaults(data)
+
     def check_kind(self) -> None:
         if self.primary_metric == "normalized" and not self.use_logprobs:
             raise ValueError(
                 "primary_metric 'normalized' is the mean confidence: it needs use_logprobs"
+                + self._preset_default_note("primary_metric")
             )
         if (self.checklist is None) == (self.checklist_column is None):
             raise ValueError("give exactly one of 'checklist' and 'checklist_column'")
@@ -110,7 +120,10 @@ class ChecklistScorerSpec(ScorerSpec):
             if not self.checklist:
                 raise ValueError("checklist is empty")
             if self.primary_metric == "weighted" and sum(i.weight for i in self.checklist) == 0:
-                raise ValueError("primary_metric 'weighted' needs a checklist weight above 0")
+                raise ValueError(
+                    "primary_metric 'weighted' needs a checklist weight above 0"
+                    + self._preset_default_note("primary_metric")
+                )
         self._check_preset()
         if self.custom_prompt is not None:
             required = {"target", self.question_placeholder()}
@@ -124,15 +137,15 @@ class ChecklistScorerSpec(ScorerSpec):
             return
         if self.custom_prompt is not None:
             raise ValueError("give scorer_prompt or custom_prompt, not both")
-        if (preset == "batch") != (self.mode == "batch"):
-            raise ValueError(f"scorer_prompt {preset!r} does not fit mode {self.mode!r}")
-        if preset == "rocketeval" and self.history_column is None:
-            raise ValueError("scorer_prompt 'rocketeval' needs history_column ({history})")
-        if preset == "rlcf" and self.history_column is not None:
-            raise ValueError(
-                "scorer_prompt 'rlcf' has no {history}: use 'rocketeval' or a custom_prompt "
-                "with history_column"
-            )
+        problem = preset_problem(preset, self.mode, self.history_column is not None)
+        if problem is not None:
+            raise ValueError(problem)
+
+    def _preset_default_note(self, key: str) -> str:
+        """Where a refused value came from, when the spec's preset set it."""
+        if self.scorer_prompt is None or key not in PRESETS[self.scorer_prompt].defaults:
+            return ""
+        return f" (scorer_prompt {self.scorer_prompt!r} sets {key} unless the spec does)"
 
     def prompt_text(self) -> str:
         return self.custom_prompt or prompt_template(self.builtin_template())
@@ -142,13 +155,11 @@ class ChecklistScorerSpec(ScorerSpec):
         return "questions" if self.mode == "batch" else "question"
 
     def builtin_template(self) -> str:
-        """The name of the built-in template for this mode, with a {history} section if any."""
-        if self.scorer_prompt in ("rlcf", "rocketeval"):
-            return self.scorer_prompt
-        name = "batch" if self.mode == "batch" else "item"
-        if self.mode == "item" and self.capture_reasoning:
-            name = "item_reasoned"
-        return f"{name}_history" if self.history_column is not None else name
+        """The built-in template for this config: the preset's (default: the mode's own) for
+        what the judge writes, with a {history} section if any."""
+        preset = PRESETS[self.scorer_prompt or self.mode]
+        variant = variant_of(self.mode, self.capture_reasoning, self.use_logprobs)
+        return preset.template_name(variant, self.history_column is not None)
 
     def input_columns(self) -> list[InputColumn]:
         return columns_named(
