@@ -205,6 +205,14 @@ def _run(args: argparse.Namespace) -> int:
         f"judge: {judge['requests']} requests, {judge['prompt_tokens']} prompt tokens "
         f"({judge['cached_prompt_tokens']} from the prefix cache)"
     )
+    for name, path in judge["endpoints"].items():
+        print(f"judge endpoint {name!r}: {path}")
+    if judge["requests_without_logprobs"]:
+        print(
+            f"confidences unavailable for {judge['requests_without_logprobs']} of "
+            f"{judge['requests']} judge requests (no log-probs): their answers were read from "
+            "text, confidence null, normalized_score = pass_rate"
+        )
     print("scorers:")
     for scorer in spec.definition.scorers:
         qa = "  [qa]" if scorer.purpose == "qa" else ""

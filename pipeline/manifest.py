@@ -55,7 +55,11 @@ def _sha256(path: Path) -> str:
 
 
 def build_manifest(
-    run: Run, summary: dict[str, Any], work: JudgeWork, clock: StageClock
+    run: Run,
+    summary: dict[str, Any],
+    work: JudgeWork,
+    clock: StageClock,
+    endpoints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What a run records about itself, from the outputs of its stages."""
     spec = run.spec
@@ -101,6 +105,9 @@ def build_manifest(
             "cached_prompt_tokens": usage["cached_prompt_tokens"],
             "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
             "generated_tokens": usage["generated_tokens"],
+            # answered in text only, by an endpoint without log-probs: no confidence
+            "requests_without_logprobs": usage["requests_without_logprobs"],
+            "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
         },
         "cost": judge_cost(spec.used_judges(), clock.timings.get("judge", 0.0), work.requests),

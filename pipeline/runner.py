@@ -46,6 +46,7 @@ from pipeline.stages import (
     records_stage,
     summary_stage,
 )
+from scorers.judge.build import endpoint_path
 
 __all__ = ["RowCountMismatch", "RunResult", "run_job"]
 
@@ -69,6 +70,7 @@ def run_job(
 ) -> RunResult:
     clock = StageClock()
     run = clock.run("checks", check_job, spec, spec_file, overwrite=overwrite, restart=restart)
+    endpoints = clock.run("probe", probe_endpoints, run)
     clock.run("ray", start_ray, run, ray_address, verbose, check_cluster)
     judged, work = clock.run("judge", judge_stage, run, verbose)
     cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
@@ -81,12 +83,19 @@ def run_job(
     metrics = clock.run(
         "commit", commit_stage, run, scores, records, summary, agreement, calibration
     )
-    manifest = build_manifest(run, summary, work, clock)
+    manifest = build_manifest(run, summary, work, clock, endpoints)
     run.run_dir.write_json(MANIFEST, manifest)
     run.run_dir.remove(run.run_dir.join(WORK))  # shards and staging: all in scores/ now
     if run.replaces:
         run.run_dir.replace(run.target)
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)
+
+
+def probe_endpoints(run: Run) -> dict[str, str]:
+    """Judge name -> how its endpoint is read, for judges behind an OpenAI-compatible API:
+    found once up front, said in the manifest and the run's output."""
+    paths = {name: endpoint_path(judge) for name, judge in run.spec.used_judges().items()}
+    return {name: path.describe() for name, path in paths.items() if path is not None}
 
 
 def connect_ray(address: str | None, verbose: bool) -> bool:

@@ -7,9 +7,11 @@ vocabulary, and answers each request by the first Reply whose `match` is in the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -113,7 +115,8 @@ class FakeOpenAIServer:
             extra = {"Retry-After": reply.retry_after} if reply.retry_after is not None else {}
             error = {"message": message, "type": "fake", "code": reply.status}
             return reply.status, {"error": error}, extra
-        return 200, _completion(body, prompt, reply, chat), {}
+        quiet = dataclasses.replace(reply, logprobs=False) if reply.refuse_logprobs else reply
+        return 200, _completion(body, prompt, quiet, chat), {}
 
 
 def _completion(body: dict[str, Any], prompt: str, reply: Reply, chat: bool) -> dict[str, Any]:
@@ -138,7 +141,7 @@ def _completion(body: dict[str, Any], prompt: str, reply: Reply, chat: bool) -> 
             ]
         }
         message = {"role": "assistant", "content": _answer(reply, prompt)}
-        choice = {"index": 0, "message": message, "finish_reason": "length"}
+        choice = {"index": 0, "message": message, "finish_reason": _finish(body)}
         choice["logprobs"] = logprobs if reply.logprobs else None
         return {**head, "object": "chat.completion", "choices": [choice]}
     completion_logprobs = {
@@ -147,9 +150,14 @@ def _completion(body: dict[str, Any], prompt: str, reply: Reply, chat: bool) -> 
         "text_offset": [0],
         "top_logprobs": [dict(top)],
     }
-    choice = {"index": 0, "text": _answer(reply, prompt), "finish_reason": "length"}
+    choice = {"index": 0, "text": _answer(reply, prompt), "finish_reason": _finish(body)}
     choice["logprobs"] = completion_logprobs if reply.logprobs else None
     return {**head, "object": "text_completion", "choices": [choice]}
+
+
+def _finish(body: dict[str, Any]) -> str:
+    """One-token label reads stop at their length; generations at their end."""
+    return "length" if body.get("max_tokens") == 1 else "stop"
 
 
 def _answer(reply: Reply, prompt: str) -> str:

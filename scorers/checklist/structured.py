@@ -92,8 +92,9 @@ def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
     try:
         payload = json.loads(generated.text, strict=False)
         entries = _answer_entries(payload, n_items)
-    except (json.JSONDecodeError, ValueError) as exc:
-        why = "generation stopped at its token budget" if not generated.finished else str(exc)
+    except ValueError as exc:  # json.JSONDecodeError is one too
+        cut = isinstance(exc, json.JSONDecodeError) and not generated.finished
+        why = "generation stopped at its token budget" if cut else str(exc)
         reason = f"could not parse the judge's JSON answer ({why}): {generated.text[:80]!r}"
         return [ParsedItem(None, None, None, reason)] * n_items
     confidences: list[float | None] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scorers.judge.endpoint_path import EndpointPath
 from scorers.judge.result import LogprobJudge
 from scorers.judge.spec import JudgeSpec
 
@@ -29,3 +30,16 @@ def build_judge(spec: JudgeSpec) -> LogprobJudge:
         chat_template=spec.chat_template,
         prefix_padding=spec.prefix_padding,
     )
+
+
+def endpoint_path(spec: JudgeSpec) -> EndpointPath | None:
+    """How an openai-backend judge's endpoint will be read (one probe request); None for an
+    in-process engine."""
+    if spec.backend != "openai":
+        return None
+    from scorers.judge.openai_judge import OpenAIJudge
+
+    judge = build_judge(spec)
+    assert isinstance(judge, OpenAIJudge)
+    with judge:
+        return judge.path()

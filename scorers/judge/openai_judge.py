@@ -174,7 +174,13 @@ class OpenAIJudge:
         for logprobs in (True, False):
             try:
                 response = call_with_retries(
-                    functools.partial(self._create, PROBE_PROMPT, 1, logprobs, _id_fields(ids)),
+                    functools.partial(
+                        self._create,
+                        PROBE_PROMPT,
+                        1,
+                        logprobs,
+                        _id_fields(ids if logprobs else None),
+                    ),
                     PROBE_RETRY,
                     self.timeout_s,
                 )
@@ -251,7 +257,8 @@ class OpenAIJudge:
     ) -> Any:
         logprobs = self.path().logprobs != "none"
         if structured == "regex":
-            extra = {"structured_outputs": {"regex": request.regex}, **(_id_fields(ids) or {})}
+            extra = {"structured_outputs": {"regex": request.regex}}
+            extra.update((logprobs and _id_fields(ids)) or {})
             return self._create(request.prompt, request.max_tokens, logprobs, extra)
         if request.schema is None:
             raise RequestFailed("this request has no JSON schema to send a non-vLLM endpoint")
@@ -275,7 +282,7 @@ class OpenAIJudge:
     ) -> JudgeResult:
         try:
             response = call_with_retries(
-                lambda: self._create(prompt, 1, logprobs, _id_fields(ids)),
+                lambda: self._create(prompt, 1, logprobs, _id_fields(ids if logprobs else None)),
                 self.retry,
                 self.timeout_s,
             )
