@@ -229,12 +229,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from pipeline.annotation_names import check_annotation_names
     from pipeline.output_check import check_output_writable
     from pipeline.resolve import resolve_spec_paths
     from pipeline.source import resolve_input
 
     spec = resolve_spec_paths(load_spec(args.spec))
     source = resolve_input(spec)
+    check_annotation_names(spec)
     check_output_writable(spec.output.path, spec.output.storage_options)
     print(f"{args.spec}: valid; {source.num_rows} rows in {len(source.files)} file(s)")
     return 0

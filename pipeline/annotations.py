@@ -1,9 +1,11 @@
-"""Human labels beside the judge's scores: read them, turn them into ANNOTATION score records,
-and measure how far the judge agrees with them (scorers.agreement).
+"""Human labels beside the judge's scores: read them (they become ANNOTATION score records,
+pipeline.annotation_records) and measure how far the judge agrees with them
+(scorers.agreement).
 
 Annotations name scores the way score records do: "correctness" (a scorer's primary field),
-"quality.pass_rate", "quality.item_0" (a checklist item). They come from a Parquet table of
-(id, name, value) rows, or from input columns, one per score name.
+"quality.pass_rate", "quality.item_0" (a checklist item); pipeline.annotation_names refuses
+any other name. They come from a Parquet table of (id, name, value) rows, with optional
+`author` and `comment` columns, or from input columns, one per score name.
 """
 
 from __future__ import annotations
@@ -15,22 +17,28 @@ from typing import Any
 import fsspec
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from pipeline.filesystems import arrow_filesystem
-from pipeline.score_records import RECORD_SCHEMA
 from scorers.agreement import binary_agreement, rank_agreement
 from scorers.score_config import ScoreConfig
 from scorers.strict_model import StrictModel
 
 TRUE_TEXT = frozenset({"true", "yes", "1", "1.0"})
+OPTIONAL_COLUMNS = ("author", "comment")  # of an annotations file, beside id, name, value
+
+
+class AnnotationsFileError(ValueError):
+    """The annotations file cannot be read as labels; the message names it."""
 
 
 class AnnotationsSpec(StrictModel):
     path: str | None = Field(
         default=None,
-        description="Parquet of human labels: the id column, `name` (a score name), `value`.",
+        description="Parquet of human labels: the id column, `name` (a score name), `value`; "
+        "optional `author` (default: this path) and `comment`.",
     )
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -51,18 +59,26 @@ def read_annotations(
     filesystem: Any,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """(sample_id, name, human) rows; human as text, interpreted per score config later.
-    An annotations path is read with `storage_options` (the input's)."""
+    """(sample_id, name, human, author, comment) rows, one per label given (a null value is
+    none); human as text, interpreted per score config later. An annotations path is read with
+    `storage_options` (the input's); its optional `author` and `comment` columns are kept, and
+    a row without an author gets the path. Labels from input columns are by "columns:<col>"."""
     if spec.path is not None:
         fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
+        present = _file_columns(spec.path, path, fs)
+        optional = [c for c in OPTIONAL_COLUMNS if c in present]
         table = pq.read_table(
-            path, columns=[id_col, "name", "value"], filesystem=arrow_filesystem(fs)
+            path, columns=[id_col, "name", "value", *optional], filesystem=arrow_filesystem(fs)
         )
-        frame = pl.from_arrow(table).rename({id_col: "sample_id", "value": "human"})
+        frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame.select(
-            pl.col("sample_id").cast(pl.String), "name", pl.col("human").cast(pl.String)
-        )
+            pl.col(id_col).cast(pl.String).alias("sample_id"),
+            pl.col("name").cast(pl.String),
+            pl.col("value").cast(pl.String).alias("human"),
+            _optional_text(frame, "author").fill_null(spec.path).alias("author"),
+            _optional_text(frame, "comment").alias("comment"),
+        ).drop_nulls("human")
     columns = [id_col, *dict.fromkeys(spec.columns.values())]
     table = pq.ParquetDataset(list(input_files), filesystem=filesystem).read(columns=columns)
     wide = pl.from_arrow(table)
@@ -73,36 +89,47 @@ def read_annotations(
                 pl.col(id_col).cast(pl.String).alias("sample_id"),
                 pl.lit(name).alias("name"),
                 pl.col(column).cast(pl.String).alias("human"),
+                pl.lit(f"columns:{column}").alias("author"),
+                pl.lit(None, pl.String).alias("comment"),
             )
             for name, column in spec.columns.items()
         ]
     ).drop_nulls("human")
 
 
-def annotation_records(
-    annotations: pl.DataFrame, configs: Mapping[str, ScoreConfig], run_id: str, created_at: str
-) -> pa.Table:
-    """The human labels as score records with source ANNOTATION."""
-    rows = []
-    for sample_id, name, human in annotations.iter_rows():
-        config = configs.get(name)
-        data_type = config.data_type if config else "CATEGORICAL"
-        value = _human_value(human, data_type)
-        numeric = data_type != "CATEGORICAL"
-        rows.append(
-            {
-                "sample_id": sample_id,
-                "name": name,
-                "value": float(value) if numeric else None,
-                "string_value": str(value).lower() if data_type != "NUMERIC" else None,
-                "data_type": data_type,
-                "source": "ANNOTATION",
-                "config_id": name if config else None,
-                "run_id": run_id,
-                "created_at": created_at,
-            }
+def annotation_names(
+    spec: AnnotationsSpec, id_col: str, storage_options: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The distinct names the annotations give, reading no more than an annotations file's
+    `name` column; its id, name and value columns are checked to be there."""
+    if spec.path is None:
+        return list(spec.columns)
+    fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
+    columns = _file_columns(spec.path, path, fs)
+    missing = [c for c in (id_col, "name", "value") if c not in columns]
+    if missing:
+        raise AnnotationsFileError(
+            f"annotations.path {spec.path!r}: no column(s) {missing} (id column, name, value "
+            f"are needed; author and comment are optional); columns are {columns}"
         )
-    return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+    table = pq.read_table(path, columns=["name"], filesystem=arrow_filesystem(fs))
+    names = pc.unique(pc.cast(table["name"], pa.string()).combine_chunks()).drop_null()
+    return sorted(str(name) for name in names.to_pylist())
+
+
+def _file_columns(uri: str, path: str, fs: Any) -> list[str]:
+    try:
+        return list(pq.read_schema(path, filesystem=arrow_filesystem(fs)).names)
+    except (OSError, pa.ArrowException) as exc:
+        raise AnnotationsFileError(
+            f"annotations.path {uri!r}: not a readable Parquet file ({exc})"
+        ) from exc
+
+
+def _optional_text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    if column in frame.columns:
+        return pl.col(column).cast(pl.String)
+    return pl.lit(None, pl.String)
 
 
 def agreement(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from pipeline.annotation_names import check_annotation_names
 from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
 from pipeline.output_check import check_output_writable
@@ -65,6 +66,7 @@ def check_job(
     run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     spec = resolve_spec_paths(spec)
     source = resolve_input(spec)
+    check_annotation_names(spec)
     calibration_from = spec.calibration.from_ if spec.calibration is not None else None
     options = spec.output.storage_options
     stored_calibration = load_stored(calibration_from, options) if calibration_from else None

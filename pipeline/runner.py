@@ -1,8 +1,8 @@
 """Run a job: a plan of named stages, each returning its output; each stage's wall time goes
 into the manifest's `timings_s` under its name.
 
-checks         spec paths, input files, columns and ids, output path, run directory (resume
-               or not, fingerprint): before Ray starts
+checks         spec paths, input files, columns and ids, annotation names, output path, run
+               directory (resume or not, fingerprint): before Ray starts
 ray            join the named cluster, or start a local one; refuse a plan it cannot run
 judge          rows not yet judged -> judge actors, one engine each -> one committed shard
                per block (the resume point); progress from the shards' acks
@@ -10,7 +10,8 @@ cross_sample   cross-sample scorers over the input (and judged rows): Ray Data g
                one task per whole-dataset scorer -> (id, struct) datasets
 assemble       judged rows + cross-sample results, hash-joined by id, every score checked
                against its config -> staged scores/
-annotations    with `annotations`: the human labels, read once for calibration and agreement
+annotations    with `annotations`: the human labels, read once for calibration and agreement,
+               each name checked against the run's score configs
 calibration    with `calibration`: fit on the labelled samples (or read calibration.from's),
                then calibrated item confidences and the composite -> staged scores/
 score_records  staged scores/ -> staged scores_long/ (one record per sample and score name)
@@ -75,7 +76,7 @@ def run_job(
     judged, work = clock.run("judge", judge_stage, run, verbose)
     cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
     scores = clock.run("assemble", assemble_stage, run, judged, cross)
-    human = clock.run("annotations", human_labels, run)
+    human = clock.run("annotations", human_labels, run, scores)
     scores, calibration = clock.run("calibration", calibration_stage, run, scores, human)
     records = clock.run("score_records", records_stage, run, scores)
     agreement = clock.run("agreement", agreement_stage, run, scores, records, human)

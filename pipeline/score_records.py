@@ -74,27 +74,36 @@ SCORE_SCHEMA = pa.schema(
 )
 
 RunConfigs = Mapping[str, Mapping[str, ScoreConfig]]  # scorer key -> field -> config
+# A config id's scorer key, field (None for a label that is no field of the scorer's) and config
+ConfigEntry = tuple[str, str | None, ScoreConfig]
 
 
 def configs_by_id(
-    scorers: Sequence[ScorerSpec], configs: RunConfigs
-) -> dict[str, tuple[str, str, ScoreConfig]]:
-    """Config id (a score name, or a scorer's item records) -> (scorer key, field, config)."""
-    out: dict[str, tuple[str, str, ScoreConfig]] = {}
+    scorers: Sequence[ScorerSpec],
+    configs: RunConfigs,
+    labels: Mapping[str, ConfigEntry] | None = None,
+) -> dict[str, ConfigEntry]:
+    """Config id (a score name, or a scorer's item records) -> (scorer key, field, config);
+    then `labels`: names the spec declares for human labels only, unless a score has them."""
+    out: dict[str, ConfigEntry] = {}
     for spec in scorers:
         for field, config in configs[spec.key].items():
             out[spec.record_name(field)] = (spec.key, field, config)
         item = spec.item_config()
         if item is not None:
             out[f"{spec.name}.item"] = (spec.key, "item_scores", item)
-    return out
+    return out | {name: entry for name, entry in (labels or {}).items() if name not in out}
 
 
-def score_configs_json(scorers: Sequence[ScorerSpec], configs: RunConfigs) -> dict[str, Any]:
+def score_configs_json(
+    scorers: Sequence[ScorerSpec],
+    configs: RunConfigs,
+    labels: Mapping[str, ConfigEntry] | None = None,
+) -> dict[str, Any]:
     """score_configs.json: one entry per config id."""
     return {
         config_id: {"scorer_key": key, "field": field, **config.model_dump()}
-        for config_id, (key, field, config) in configs_by_id(scorers, configs).items()
+        for config_id, (key, field, config) in configs_by_id(scorers, configs, labels).items()
     }
 
 
@@ -109,7 +118,7 @@ def score_records(
 ) -> pa.Table:
     """Each scorer's records in turn; within a scorer, sample by sample: its score fields in
     config order, then its items. A row whose scorer struct is null has none of its records."""
-    samples = _sample_fields(table, id_col, trace_columns)
+    samples = sample_fields(table, id_col, trace_columns)
     scorer_tables = []
     for spec in scorers:
         scores = _scores(table[spec.key].combine_chunks(), spec, configs[spec.key])
@@ -380,7 +389,7 @@ def _json_float(value: float) -> str:
     return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
 
 
-def _sample_fields(
+def sample_fields(
     table: pa.Table, id_col: str, trace_columns: Mapping[str, str]
 ) -> dict[str, pa.Array]:
     """Per row of the batch: the sample id and the trace fields, as text."""

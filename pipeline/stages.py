@@ -7,12 +7,18 @@ folder and committed only after the row count is checked.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from pipeline.annotation_names import (
+    ScoreNames,
+    declared_labels,
+    names_after_scoring,
+    source_of,
+    with_config_ids,
+)
 from pipeline.assemble import assemble, config_checks
 from pipeline.attempt import Run
 from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
@@ -28,7 +34,7 @@ from pipeline.run_dir import (
 )
 from pipeline.score_records import (
     RECORD_SCHEMA,
-    configs_by_id,
+    sample_fields,
     score_configs_json,
     score_records,
 )
@@ -39,9 +45,10 @@ from scorers.score_config import ScoreConfig
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
+    import pyarrow.dataset as pads
 
 P = ParamSpec("P")
-ITEM_NAME = re.compile(r"\.item_\d+$")  # a checklist item's record name -> its config id
 T = TypeVar("T")
 
 
@@ -88,20 +95,28 @@ def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleRe
     return Scores(path, configs)
 
 
-def human_labels(run: Run) -> pl.DataFrame | None:
-    """The spec's annotations, read once for the calibration and agreement stages."""
+def human_labels(run: Run, scores: Scores) -> pl.DataFrame | None:
+    """The spec's annotations, read once for the calibration and agreement stages, each with
+    the config id its name falls under: a name that names none of the run's scores is
+    refused (the load checks already did so wherever the spec alone knows the names)."""
     from pipeline.annotations import read_annotations
 
     spec = run.spec
     if spec.annotations is None:
         return None
-    return read_annotations(
+    human = read_annotations(
         spec.annotations,
         spec.input.id_column,
         run.source.files,
         run.source.filesystem,
         spec.input.storage_options,
     )
+    return with_config_ids(human, run_score_names(run, scores), source_of(spec.annotations))
+
+
+def run_score_names(run: Run, scores: Scores) -> ScoreNames:
+    """The run's config ids, as score_configs.json lists them."""
+    return names_after_scoring(run.spec.definition.scorers, scores.configs, run.spec.calibration)
 
 
 def calibration_stage(
@@ -168,37 +183,54 @@ def agreement_stage(
     run: Run, scores: Scores, records: str, human: pl.DataFrame | None
 ) -> dict[str, Any] | None:
     """With annotations: their ANNOTATION records beside the EVAL ones in the staged
-    scores_long/, and the judge's agreement with them."""
+    scores_long/ (with the trace fields of their samples), and the judge's agreement with
+    them."""
     import polars as pl
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
 
-    from pipeline.annotations import agreement, annotation_records
+    from pipeline.annotation_records import annotation_records
+    from pipeline.annotations import agreement
 
     spec = run.spec
     if human is None:
         return None
-    configs = {
-        config_id: config
-        for config_id, (_, _, config) in configs_by_id(
-            spec.definition.scorers, scores.configs
-        ).items()
-    }
-    by_name = {name: configs.get(ITEM_NAME.sub(".item", name)) for name in human["name"].unique()}
-    known = {name: config for name, config in by_name.items() if config is not None}
+    configs = run_score_names(run, scores).configs
+    by_name = dict(human.select("name", "config_id").unique().iter_rows())
+    known = {name: configs[config_id][2] for name, config_id in by_name.items()}
     names = [*known, *(f"{name}.confidence" for name in known)]
     evaluations = pl.from_arrow(
-        pads.dataset(records, filesystem=run.run_dir.arrow_fs).to_table(
-            filter=pads.field("name").isin(names)
-        )
+        _dataset(records, run).to_table(filter=pads.field("name").isin(names))
     )
     assert isinstance(evaluations, pl.DataFrame)
+    purposes = {s.key: s.purpose for s in spec.definition.scorers}
+    samples = _annotated_samples(run, scores, human["sample_id"].unique().to_list())
     pq.write_table(
-        annotation_records(human, known, run.run_id, run.started_at),
+        annotation_records(human, configs, purposes, samples, run.run_id, run.started_at),
         f"{records}/annotations.parquet",
         filesystem=run.run_dir.arrow_fs,
     )
     return agreement(evaluations, human, known)
+
+
+def _dataset(path: str, run: Run) -> pads.Dataset:
+    import pyarrow.dataset as pads
+
+    return pads.dataset(path, filesystem=run.run_dir.arrow_fs, format="parquet")
+
+
+def _annotated_samples(run: Run, scores: Scores, ids: list[str]) -> pa.Table:
+    """Sample id and trace fields (score_records.sample_fields) of the labelled samples: the
+    id and trace columns of scores/ only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trace = run.spec.input.trace.mapping()
+    id_col = run.spec.input.id_column
+    table = _dataset(scores.path, run).to_table(columns=[id_col, *dict.fromkeys(trace.values())])
+    fields = sample_fields(table, id_col, trace)
+    labelled = pc.is_in(fields["sample_id"], value_set=pa.array(ids, pa.string()))
+    return pa.table(fields).filter(labelled)
 
 
 def summary_stage(run: Run, scores: Scores) -> dict[str, Any]:
@@ -243,8 +275,9 @@ def commit_stage(
     for staged, name in ((scores.path, SCORES), (records, SCORES_LONG)):
         run.run_dir.remove(run.run_dir.join(name))  # an earlier attempt's, cut off mid-commit
         run.run_dir.commit(staged, name)
+    labels = declared_labels(run.spec.calibration)
     run.run_dir.write_json(
-        SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs)
+        SCORE_CONFIGS, score_configs_json(run.spec.definition.scorers, scores.configs, labels)
     )
     if calibration is not None:
         run.run_dir.write_json(CALIBRATION, calibration)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from scorers.metrics.spec import MetricSpec
 from scorers.templates import template_placeholders
@@ -24,4 +24,16 @@ def check_metric_fields(metrics: Sequence[MetricSpec], fields: Sequence[str]) ->
             available = ", ".join(fields)
             raise ValueError(
                 f"metric field {metric.field!r} is not a score field; available: {available}"
+            )
+
+
+def refuse_metric_fields(
+    metrics: Sequence[MetricSpec], refused: Mapping[str, str], scorer: str
+) -> None:
+    """No metric over a field in `refused` (field -> why not); `scorer` says whose."""
+    for metric in metrics:
+        if metric.field in refused:
+            raise ValueError(
+                f"{scorer}: metric {metric.display_name!r} ({metric.type} over field "
+                f"{metric.field!r}): {refused[metric.field]}"
             )

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from scorers.columns import InputColumn
 from scorers.metrics.spec import MetricSpec
-from scorers.prompt_check import check_metric_fields
+from scorers.prompt_check import check_metric_fields, refuse_metric_fields
 from scorers.score_config import ScoreConfig, inferred_config
 from scorers.scorer_key import check_scorer_key
 from scorers.strict_model import StrictModel
@@ -71,6 +71,9 @@ class ScorerSpec(StrictModel):
     def _check(self) -> ScorerSpec:
         check_scorer_key(self.key)
         self.check_kind()
+        refuse_metric_fields(
+            self.metrics, self.fields_metrics_may_not_use(), f"scorer {self.key!r} ({self.type})"
+        )
         if self.SCORE_FIELDS is not None:
             check_metric_fields(self.metrics, self.SCORE_FIELDS)
             unknown = sorted(set(self.score_configs) - set(self.SCORE_FIELDS))
@@ -83,6 +86,11 @@ class ScorerSpec(StrictModel):
 
     def check_kind(self) -> None:
         """The kind's own checks, after the key's and before the metrics'; raise ValueError."""
+
+    def fields_metrics_may_not_use(self) -> dict[str, str]:
+        """Fields of this scorer's output that no metric may aggregate, each with why (a
+        snippet's metadata: scorers.snippet_metadata); checked at load."""
+        return {}
 
     @property
     def name(self) -> str:

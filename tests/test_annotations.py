@@ -12,10 +12,21 @@ import pyarrow.parquet as pq
 import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
-from pipeline.annotations import agreement, annotation_records
+from jobs.cli import main
+from pipeline.annotation_names import (
+    UnknownAnnotationName,
+    check_annotation_names,
+    names_after_scoring,
+    names_at_load,
+    with_config_ids,
+)
+from pipeline.annotation_records import annotation_records
+from pipeline.annotations import agreement
 from pipeline.results import open_run
 from pipeline.runner import run_job
+from pipeline.score_records import TRACE_FIELDS, sample_fields
 from pipeline.spec_loader import SpecError, parse_spec
+from scorers.cross_sample.spec import PythonAllSamplesSpec
 from scorers.score_config import ScoreConfig
 
 BOOL = ScoreConfig(data_type="BOOLEAN")
@@ -56,14 +67,94 @@ def test_agreement_per_item_scorer_and_overall():
     assert result["overall"]["brier"] == pytest.approx(brier)
 
 
-def test_human_labels_become_annotation_records():
-    human = pl.DataFrame({"sample_id": ["a"], "name": ["correct"], "human": ["True"]})
-    (record,) = annotation_records(human, {"correct": BOOL}, "run", "now").to_pylist()
-    assert (record["source"], record["data_type"], record["value"]) == (
-        "ANNOTATION",
-        "BOOLEAN",
-        1.0,
+def test_human_labels_become_annotation_records_like_their_samples_eval_records():
+    human = pl.DataFrame(
+        {
+            "sample_id": ["a", "b", "a"],
+            "name": ["correct", "q.item_1", "q.pass_rate"],
+            "human": ["True", "no", "0.5"],
+            "author": ["ann", "columns:h", "ann"],
+            "comment": ["sure", None, None],
+            "config_id": ["correct", "q.item", "q.pass_rate"],
+        }
     )
+    configs = {
+        "correct": ("c", "value", BOOL),
+        "q.item": ("q", "item_scores", BOOL),
+        "q.pass_rate": ("q", "pass_rate", ScoreConfig(data_type="NUMERIC")),
+    }
+    inputs = pa.table({"id": ["a", "b"], "env": ["prod", "dev"], "tags": [["x"], None]})
+    trace = {"environment": "env", "tags": "tags"}
+    samples = pa.table(sample_fields(inputs, "id", trace))
+    records = annotation_records(human, configs, {"c": "qa", "q": "score"}, samples, "r", "now")
+    assert [
+        (r["source"], r["name"], r["config_id"], r["data_type"], r["value"], r["string_value"])
+        for r in records.to_pylist()
+    ] == [
+        ("ANNOTATION", "correct", "correct", "BOOLEAN", 1.0, "true"),
+        ("ANNOTATION", "q.item_1", "q.item", "BOOLEAN", 0.0, "false"),
+        ("ANNOTATION", "q.pass_rate", "q.pass_rate", "NUMERIC", 0.5, None),
+    ]
+    assert records.select(["environment", "tags", "author", "comment", "purpose"]).to_pylist() == [
+        {"environment": "prod", "tags": ["x"], "author": "ann", "comment": "sure", "purpose": "qa"},
+        {"environment": "dev", "tags": None, "author": "columns:h", "comment": None,
+         "purpose": "score"},
+        {"environment": "prod", "tags": ["x"], "author": "ann", "comment": None,
+         "purpose": "score"},
+    ]  # fmt: skip
+
+
+LABELLED = {"annotations": {"columns": {"q.item_0": "h0", "q.verdict": "h1"}}}
+
+
+def test_an_annotation_naming_no_score_is_refused_at_load_with_the_names_that_exist():
+    spec = parse_spec(fake_judge_job("x.parquet", "out", "http://127.0.0.1:9/v1") | LABELLED)
+    with pytest.raises(UnknownAnnotationName) as refused:
+        check_annotation_names(spec)
+    message = str(refused.value)
+    assert "annotations.columns names no score: ['q.verdict']" in message
+    assert all(name in message for name in ("q.item_<index>", "q.pass_rate", "q.weighted_score"))
+
+
+def test_item_names_and_a_declared_composite_label_have_configs():
+    raw = fake_judge_job("x.parquet", "out", "http://127.0.0.1:9/v1") | LABELLED
+    raw["calibration"] = {"composite": {"scorer": "q", "label": "q.verdict"}}
+    spec = parse_spec(raw)
+    check_annotation_names(spec)  # q.verdict is the composite's label
+    known = names_at_load(spec.definition.scorers, spec.calibration)
+    assert known.config_id("q.item_2") == "q.item" and known.config_id("q.item_x") is None
+    assert known.configs["q.verdict"][2].data_type == "BOOLEAN"
+
+
+def test_a_name_under_a_scorer_whose_code_decides_its_fields_is_checked_once_it_has_run():
+    snippet = "def compute_scores(samples):\n    return [{'fluent': 1.0} for _ in samples]\n"
+    py = PythonAllSamplesSpec(type="python_all_samples", key="py", compute_scores_snippet=snippet)
+    human = pl.DataFrame({"name": ["py.fluent", "py.fluency"]})
+    assert names_at_load([py], None).unknown(human["name"]) == []  # fields unknown yet
+    ran = names_after_scoring([py], {"py": {"fluent": ScoreConfig(data_type="NUMERIC")}}, None)
+    with pytest.raises(
+        UnknownAnnotationName, match=r"names no score: \['py.fluency'\]; .*py.fluent"
+    ):
+        with_config_ids(human, ran, "annotations.columns")
+    assert with_config_ids(human[:1], ran, "x")["config_id"].to_list() == ["py.fluent"]
+
+
+def test_an_annotations_files_unknown_names_are_refused_before_the_job_starts(tmp_path, capsys):
+    data, labels, out = tmp_path / "in.parquet", tmp_path / "labels.parquet", tmp_path / "run"
+    pq.write_table(pa.table({"id": ["a", "b"], "response": ["x", "y"]}), data)
+    names = ["q.item_0", "q.overal", "q.overal"]
+    pq.write_table(pa.table({"id": ["a", "b", "a"], "name": names, "value": ["1"] * 3}), labels)
+    raw = fake_judge_job(str(data), str(out), "http://127.0.0.1:9/v1")
+    raw["annotations"] = {"path": str(labels)}
+    with pytest.raises(UnknownAnnotationName, match=r"names no score: \['q.overal'\]"):
+        run_job(parse_spec(raw))
+    assert not out.exists()  # refused before the run directory, Ray or any engine
+    spec_file = tmp_path / "job.yaml"
+    spec_file.write_text(json.dumps(raw))
+    assert main(["validate", str(spec_file)]) == 2
+    error = capsys.readouterr().err
+    assert f"the file {str(labels)!r} names no score: ['q.overal']" in error
+    assert "q.item_<index>" in error
 
 
 def test_annotations_come_from_one_place(tmp_path):
@@ -77,19 +168,69 @@ def test_annotations_come_from_one_place(tmp_path):
 def test_a_job_with_annotations_writes_records_and_agreement(tmp_path, ray_cluster):
     data = tmp_path / "in.parquet"
     ids = [f"r{n}" for n in range(12)]
-    pq.write_table(pa.table({"id": ids, "response": [f"answer {n}" for n in range(12)]}), data)
+    inputs = {
+        "id": ids,
+        "response": [f"answer {n}" for n in range(12)],
+        "version": [f"v{n % 2}" for n in range(12)],
+        "env": ["production"] * 6 + ["development"] * 6,
+        "who": [f"user{n % 3}" for n in range(12)],
+        "tags": [[f"t{n % 4}", "demo"] for n in range(12)],
+    }
+    pq.write_table(pa.table(inputs), data)
     labels = tmp_path / "labels.parquet"  # humans said yes to the first 9 rows, no to 3
     verdicts = ["yes"] * 9 + ["no"] * 3
-    pq.write_table(pa.table({"id": ids, "name": ["q.item_0"] * 12, "value": verdicts}), labels)
+    authors = ["ann"] * 6 + [None] * 6  # the rows without one get the file's path
+    comments = [f"why {n}" if n % 2 else None for n in range(12)]
+    pq.write_table(
+        pa.table(
+            {
+                "id": ids * 2,
+                "name": ["q.item_0"] * 12 + ["q.overall"] * 12,  # q.overall: composite's label
+                "value": verdicts * 2,
+                "author": authors * 2,
+                "comment": comments * 2,
+            }
+        ),
+        labels,
+    )
     with FakeOpenAIServer() as server:
         server.on(Reply())
         raw = fake_judge_job(str(data), str(tmp_path / "run"), server.url, batch_size=4)
+        raw["input"]["trace"] = {
+            "trace_name": "version", "environment": "env", "user": "who", "tags": "tags"
+        }  # fmt: skip
         raw["annotations"] = {"path": str(labels)}
+        raw["calibration"] = {"composite": {"scorer": "q", "label": "q.overall"}}
         result = run_job(parse_spec(raw))
     run = Path(result.run_dir)
     records = pl.read_parquet(run / "scores_long" / "*.parquet")
     human = records.filter(pl.col("source") == "ANNOTATION")
-    assert human.height == 12 and set(human["name"]) == {"q.item_0"}
+    assert human.height == 24 and set(human["name"]) == {"q.item_0", "q.overall"}
+
+    # Every record, EVAL and ANNOTATION, has its config in score_configs.json.
+    configs = json.loads((run / "score_configs.json").read_text())
+    assert records["config_id"].null_count() == 0
+    assert records["config_id"].is_in(list(configs)).all()
+    assert dict(human.select("name", "config_id").unique().iter_rows()) == {
+        "q.item_0": "q.item",
+        "q.overall": "q.overall",
+    }
+    assert configs["q.overall"]["data_type"] == "BOOLEAN"
+    assert set(human["scorer_key"]) == {"q"} and set(human["purpose"]) == {"score"}
+    # ... the trace fields of the same sample's EVAL records ...
+    sample = ["sample_id", *(f for f in TRACE_FIELDS if f != "author")]
+    evals = records.filter(pl.col("source") == "EVAL").select(sample).unique()
+    assert evals.height == 12 and evals["environment"].null_count() == 0
+    assert human.select(sample).unique().sort("sample_id").equals(evals.sort("sample_id"))
+    # ... and the author and comment of its row of the annotations table.
+    given = pl.DataFrame({"sample_id": ids, "author": authors, "comment": comments})
+    joined = human.join(given, on="sample_id", suffix="_given")
+    assert joined.height == 24
+    expected_author = joined.select(pl.col("author_given").fill_null(str(labels))).to_series()
+    assert joined["author"].equals(expected_author, check_names=False)
+    assert joined["comment"].equals(joined["comment_given"], check_names=False)
+    assert joined.filter(pl.col("author") == str(labels)).height == 12
+
     scores = pl.read_parquet(run / "scores" / "*.parquet")
     said = scores.select(
         "id", pl.col("q").struct.field("item_scores").list.first().struct.field("answer")
@@ -115,7 +256,7 @@ def test_a_job_with_annotations_writes_records_and_agreement(tmp_path, ray_clust
         items.join(said, on="id")["answer"].to_list()
         == items.join(said, on="id")["answer_right"].to_list()
     )
-    assert opened.scores_long.filter(pl.col("source") == "ANNOTATION").collect().height == 12
+    assert opened.scores_long.filter(pl.col("source") == "ANNOTATION").collect().height == 24
     assert opened.agreement is not None and opened.agreement.collect().height == 3
     assert opened.manifest["rows"]["out"] == 12
 

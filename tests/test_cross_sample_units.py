@@ -121,6 +121,28 @@ def test_scores_with_metadata_keep_metadata_as_json():
     ]
 
 
+def test_a_metric_over_the_metadata_is_refused_at_load_naming_metric_and_scorer(tmp_path):
+    """The seed: metadata "is stored alongside scores but not aggregated into metrics"."""
+    (tmp_path / "uniqueness_scorer.py").write_text(SEED_SNIPPET)
+    (tmp_path / "job.yaml").write_text(
+        SPEC.replace(
+            'name: "Uniqueness Rate"',
+            'name: "Uniqueness Rate"\n        - {type: frequency, field: metadata, name: Dups}',
+        )
+    )
+    with pytest.raises(
+        SpecError,
+        match=r"scorer 'uniq' \(python_all_samples\): metric 'Dups' \(frequency over field "
+        r"'metadata'\): metadata is stored alongside scores but not aggregated into metrics",
+    ):
+        load_spec(tmp_path / "job.yaml")
+    with pytest.raises(ValueError, match=r"metric 'frequency_metadata' \(frequency over"):
+        python_spec(
+            "def compute_scores(s):\n    return []\n",
+            metrics=[{"type": "frequency", "field": "metadata"}],
+        )
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [

@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from scorers.cross_sample.spec import PythonAllSamplesSpec
 from scorers.snippet import call_sync, load_function
+from scorers.snippet_metadata import METADATA_FIELD
 
-METADATA_FIELD = "metadata"
 _SCALAR_TYPES: tuple[tuple[type, pa.DataType], ...] = (
     (bool, pa.bool_()),
     (int, pa.int64()),

@@ -12,6 +12,7 @@ from scorers.cross_sample.fields import NEAR_DUP_TYPE, UNIQUENESS_TYPE
 from scorers.score_config import ScoreConfig
 from scorers.scorer_spec import ScorerSpec
 from scorers.snippet import check_defines, substitute_config
+from scorers.snippet_metadata import metadata_not_aggregated
 
 
 class PythonAllSamplesSpec(ScorerSpec):
@@ -45,6 +46,9 @@ class PythonAllSamplesSpec(ScorerSpec):
 
     def snippet_name(self) -> str:
         return f"<{self.key}.compute_scores_snippet>"
+
+    def fields_metrics_may_not_use(self) -> dict[str, str]:
+        return metadata_not_aggregated()
 
     def input_columns(self) -> list[InputColumn]:
         return [
