@@ -15,8 +15,17 @@ from pathlib import Path
 import pytest
 from judge_prompts import PROMPTS
 
+from scorers.checklist.checklist_input import SampleInput
+from scorers.checklist.spec import ChecklistItem
+from scorers.checklist.structured import (
+    ANSWER_VALUES,
+    batch_request,
+    item_answer_requests,
+    read_answers,
+)
 from scorers.judge.labels import YES_NO
 from scorers.judge.openai_judge import OpenAIJudge
+from scorers.templates import prompt_template
 
 pytestmark = pytest.mark.engine
 
@@ -117,3 +126,34 @@ def test_an_over_long_prompt_fails_alone_with_the_server_reason(vllm_server, tin
     assert results[0].probs is not None
     assert results[1].probs is None and results[1].error.startswith("HTTP 400")
     assert "maximum context length is 1024" in results[1].error
+
+
+def test_server_json_answers_equal_the_in_process_engine(vllm_server, tiny_model, vllm_judge):
+    """Batch mode (with and without reasoning) and item mode without log-probs through the
+    server's structured outputs: the same text and answer confidences as the engine."""
+    sample = SampleInput(
+        "What is the capital of France?",
+        "The capital of France is Paris.",
+        (ChecklistItem(question="Is it right?"), ChecklistItem(question="Is it short?")),
+    )
+    requests = [
+        batch_request(sample, prompt_template("batch"), reasoning=False, max_chars=20),
+        batch_request(sample, prompt_template("batch"), reasoning=True, max_chars=20),
+        *item_answer_requests(sample, prompt_template("item")),
+    ]
+    judge = OpenAIJudge(str(tiny_model), vllm_server, max_concurrency=2)
+    try:
+        remote = judge.generate(requests, ANSWER_VALUES)
+        assert judge.path().structured == "regex"
+    finally:
+        judge.close()
+    local = vllm_judge.generate(requests, ANSWER_VALUES)
+    assert all(g.error is None for g in remote), [g.error for g in remote]
+    assert [g.text for g in remote] == [g.text for g in local]
+    for got, want, n in zip(remote, local, (2, 2, 1, 1), strict=True):
+        got_items, want_items = read_answers(got, n), read_answers(want, n)
+        assert [i.answer for i in got_items] == [i.answer for i in want_items]
+        assert [i.confidence for i in got_items] == pytest.approx(
+            [i.confidence for i in want_items], abs=1e-4
+        )
+        assert all(i.confidence is not None for i in got_items)
