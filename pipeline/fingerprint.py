@@ -1,10 +1,11 @@
 """What a run's committed shards depend on, for deciding whether an unfinished run may be
 resumed: the input files (name, size, modification time), the columns the judge stage keeps,
 the settings of the scorers whose outputs the shards hold (judged and per-row), the judges
-they use (model files, engine settings), their prompt templates and the package versions. What only runs after the judge stage (metrics,
-score configs, display names, cross-sample scorers) and how fast the judges go (concurrency,
-CPUs, GPUs, batch size, retries) may change between attempts. Resuming with a different
-fingerprint is refused with the list of what changed."""
+they use (model files, engine settings), their prompt templates and the package versions.
+What only runs after the judge stage (metrics, score configs, display names, cross-sample
+scorers) and how fast the judges go (concurrency, CPUs, GPUs, batch size, retries) may change
+between attempts. Resuming with a different fingerprint is refused with the list of what
+changed."""
 
 from __future__ import annotations
 
