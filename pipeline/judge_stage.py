@@ -82,7 +82,7 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
         rows = rows.map_batches(
             skip_committed, fn_kwargs={"id_col": id_col, "committed": done}, batch_format="pyarrow"
         )
-    if spec.per_row_scorers() or not spec.judged_scorers():
+    if spec.per_row_scorers() or not spec.judged_scorers():  # without a judge: shapes the rows
         rows = scored_per_row(rows, spec, input_columns)
     rows, node_columns = _judged(rows, run, verbose)
     judged_keys = [s.key for s in spec.judged_scorers()]
