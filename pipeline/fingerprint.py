@@ -1,10 +1,11 @@
 """What a run's committed shards depend on, for deciding whether an unfinished run may be
 resumed: the input files (name, size, modification time), the columns the judge stage keeps,
-the judged scorers' settings, the judges they use (model files, engine settings), their
-prompt templates and the package versions. What only runs after the judge stage (metrics,
-score configs, display names, cross-sample scorers) and how fast the judges go (concurrency,
-CPUs, GPUs, batch size, retries) may change between attempts. Resuming with a different
-fingerprint is refused with the list of what changed."""
+the settings of the scorers whose outputs the shards hold (judged and per-row), the judges
+they use (model files, engine settings), their prompt templates and the package versions.
+What only runs after the judge stage (metrics, score configs, display names, cross-sample
+scorers) and how fast the judges go (concurrency, CPUs, GPUs, batch size, retries) may change
+between attempts. Resuming with a different fingerprint is refused with the list of what
+changed."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def run_fingerprint(spec: JobSpec, source: InputSource) -> dict[str, Any]:
     return {
         "input": {info.path: {"size": info.size, "mtime": str(info.mtime)} for info in infos},
         "columns": {"id": spec.input.id_column, "kept": spec.kept_columns()},
-        "scorers": {s.key: s.model_dump(mode="json", exclude=LATER) for s in spec.judged_scorers()},
+        "scorers": {
+            s.key: s.model_dump(mode="json", exclude=LATER) for s in spec.data_pass_scorers()
+        },
         "judges": judges,
         "models": {name: model_fingerprint(j.model) for name, j in spec.used_judges().items()},
         "templates": {

@@ -1,5 +1,6 @@
-"""The judge stage: read the rows not yet judged, score them on the judge actors, commit each
-block as a shard (pipeline.shards) and follow the acks for progress.
+"""The judge stage: read the rows not yet judged, score them with the per-row scorers (plain
+tasks, pipeline.row_stage) and on the judge actors, commit each block as a shard
+(pipeline.shards) and follow the acks for progress.
 
 Each judge has its own actor pool; with several judges the rows pass through one pool after
 another, each adding its scorers' columns and keeping what later ones read. The pool's actors
@@ -20,10 +21,11 @@ import pyarrow.compute as pc
 from pipeline.attempt import Run
 from pipeline.cross_sample_stage import JudgedRows
 from pipeline.progress import Progress
+from pipeline.row_stage import per_row_read_columns, scored_per_row
 from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
 from pipeline.shards import commit_shard, committed_ids, shard_files, skip_committed
 from scorers.registry import judged_scorer
-from scorers.usage import ERROR_COLUMN, USAGE_FIELDS
+from scorers.usage import USAGE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,19 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
     run.run_dir.fs.makedirs(folder, exist_ok=True)
     id_col = spec.input.id_column
     done, shards = committed_ids(folder, run.run_dir.arrow_fs, id_col)
+    input_columns = run.source.schema.names
+    read = [*spec.judge_columns(), *per_row_read_columns(spec, input_columns)]
     rows = ray.data.read_parquet(
-        list(run.source.files), filesystem=run.source.filesystem, columns=spec.judge_columns()
+        list(run.source.files),
+        filesystem=run.source.filesystem,
+        columns=list(dict.fromkeys(read)),
     )
     if len(done):
         rows = rows.map_batches(
             skip_committed, fn_kwargs={"id_col": id_col, "committed": done}, batch_format="pyarrow"
         )
+    if spec.per_row_scorers() or not spec.judged_scorers():  # without a judge: shapes the rows
+        rows = scored_per_row(rows, spec, input_columns)
     rows, node_columns = _judged(rows, run, verbose)
     judged_keys = [s.key for s in spec.judged_scorers()]
     acks = rows.map_batches(
@@ -159,22 +167,18 @@ def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | N
 
 def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
     """Rows through every judge's actor pool; kept columns + scorer structs + error, and per
-    judge a column of the node ids that judged them (returned: judge name -> column)."""
+    judge a column of the node ids that judged them (returned: judge name -> column).
+    Without judged scorers, the per-row stage has already made the rows what they become."""
     import ray
 
     spec = run.spec
-    judged_specs = spec.judged_scorers()
-    if not judged_specs:
-        kept = spec.kept_columns()
-        return rows.map_batches(
-            lambda b: b.select(kept).append_column(ERROR_COLUMN, pa.nulls(b.num_rows, pa.string())),
-            batch_format="pyarrow",
-        ), {}
+    if not spec.judged_scorers():
+        return rows, {}
     by_judge = spec.judged_scorers_by_judge()
     env = dict(run.judge_env)
     if not verbose:
         env.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
-    scored: list[str] = []
+    scored = [s.key for s in spec.per_row_scorers()]
     node_columns: dict[str, str] = {}
     groups = list(by_judge.items())
     for n, (name, scorers) in enumerate(groups):

@@ -4,8 +4,9 @@ into the manifest's `timings_s` under its name.
 checks         spec paths, input files, columns and ids, annotation names, output path, run
                directory (resume or not, fingerprint): before Ray starts
 ray            join the named cluster, or start a local one; refuse a plan it cannot run
-judge          rows not yet judged -> judge actors, one engine each -> one committed shard
-               per block (the resume point); progress from the shards' acks
+judge          rows not yet judged -> per-row scorers (plain tasks) -> judge actors, one
+               engine each -> one committed shard per block (the resume point); progress
+               from the shards' acks
 cross_sample   cross-sample scorers over the input (and judged rows): Ray Data group-bys, or
                one task per whole-dataset scorer -> (id, struct) datasets
 assemble       judged rows + cross-sample results, hash-joined by id, every score checked

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline.row_errors import RowErrors
 from scorers.judge.build import build_judge
 from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
@@ -36,20 +37,12 @@ def score_table(
     if watch is not None:
         watch.saw([r for answers in results for r in answers])
     out = batch.select(list(keep_columns))
-    errors: list[list[str]] = [[] for _ in range(batch.num_rows)]
-    if ERROR_COLUMN in batch.column_names:  # an earlier judge's stage
-        for row_errors, earlier in zip(errors, batch[ERROR_COLUMN].to_pylist(), strict=True):
-            if earlier is not None:
-                row_errors.append(earlier)
+    errors = RowErrors(batch)  # with an earlier stage's (another judge's, per-row scorers')
     for scorer, ready, answers in zip(scorers, prepared, results, strict=True):
         scored = scorer.finish(ready, answers)
         out = out.append_column(scorer.key, scored.scores)
-        for row_errors, error in zip(errors, scored.errors, strict=True):
-            if error is not None:
-                row_errors.append(f"{scorer.key}: {error}")
-    out = out.append_column(
-        ERROR_COLUMN, pa.array(["; ".join(e) if e else None for e in errors], pa.string())
-    )
+        errors.add(scorer.key, scored.errors)
+    out = out.append_column(ERROR_COLUMN, errors.column())
     if out.num_rows != batch.num_rows:
         raise RuntimeError(f"scoring changed the row count: {batch.num_rows} -> {out.num_rows}")
     return out

@@ -195,6 +195,9 @@ def serve_plan(
             f"cross-sample scorers {skipped} are not served (they need the whole corpus); "
             f"serving {[s.key for s in judged]}"
         )
+    per_row = [s.key for s in spec.per_row_scorers()]
+    if per_row:
+        warnings.append(f"per-row scorers {per_row} are not served yet (`rayscore run` only)")
     calibration = _stored_calibration(spec, warnings)
     judges: dict[str, Application] = {}
     for name, scorers in spec.judged_scorers_by_judge().items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -69,6 +70,22 @@ def shard_files(folder: str, filesystem: Any) -> list[str]:
         and posixpath.basename(i.path).startswith("shard-")
         and i.path.endswith(".parquet")
     )
+
+
+def shards_schema(files: Sequence[str], filesystem: Any, every_shard: bool) -> pa.Schema:
+    """The schema the shards are read with: the first shard's, or with `every_shard` all of
+    theirs unified (a score null in one shard takes its type from another, ints and floats
+    make floats, struct fields some shards lack are added)."""
+    factory = pads.FileSystemDatasetFactory(filesystem, list(files), pads.ParquetFileFormat())
+    if not every_shard:
+        return factory.inspect()
+    try:
+        return factory.inspect(promote_options="permissive", fragments=None)
+    except pa.ArrowTypeError as exc:
+        raise ValueError(
+            f"scores of one name have different types in different batches ({exc}); a "
+            "snippet must give each score one type: bool, int/float or str"
+        ) from None
 
 
 def committed_ids(folder: str, filesystem: Any, id_col: str) -> tuple[pa.Array, int]:

@@ -19,7 +19,7 @@ from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
 from scorers.metrics.bound import BoundMetric
-from scorers.registry import is_judged, kinds, parse_scorer, takes_config
+from scorers.registry import is_judged, is_per_row, kinds, parse_scorer, takes_config
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 
@@ -178,7 +178,7 @@ class JobSpec(StrictModel):
             raise ValueError(f"judges: {DEFAULT_JUDGE!r} is the name of the job's `judge`")
         for scorer in self.judged_scorers():
             self.judge_name_of(scorer)
-        for scorer in self.cross_sample_scorers():
+        for scorer in [*self.per_row_scorers(), *self.cross_sample_scorers()]:
             if scorer.judge is not None:
                 raise ValueError(f"scorer {scorer.key!r} ({scorer.type}) asks no judge")
         scorer_keys = {s.key for s in self.definition.scorers}
@@ -196,7 +196,7 @@ class JobSpec(StrictModel):
             ]
             if later:
                 raise ValueError(
-                    f"scorer {scorer.key!r}: columns {later} are cross-sample scorers; "
+                    f"scorer {scorer.key!r}: columns {later} are not judged scorers; "
                     "samples can hold input columns and judged scorers' outputs"
                 )
         return self
@@ -275,8 +275,16 @@ class JobSpec(StrictModel):
             groups.setdefault(self.judge_name_of(scorer), []).append(scorer)
         return groups
 
+    def per_row_scorers(self) -> list[ScorerSpec]:
+        """Scorers that score each row on its own without a judge, in spec order."""
+        return [s for s in self.definition.scorers if is_per_row(s)]
+
+    def data_pass_scorers(self) -> list[ScorerSpec]:
+        """Scorers whose outputs the judge stage commits in its shards: per-row and judged."""
+        return [s for s in self.definition.scorers if is_per_row(s) or is_judged(s)]
+
     def cross_sample_scorers(self) -> list[ScorerSpec]:
-        return [s for s in self.definition.scorers if not is_judged(s)]
+        return [s for s in self.definition.scorers if not (is_judged(s) or is_per_row(s))]
 
     def kept_columns(self) -> list[str]:
         """Input columns copied into the scored output: id, passthrough, metric labels/groups."""
@@ -328,7 +336,7 @@ class JobSpec(StrictModel):
                     _need(needs, col.name, col.kind, f"{where}.{col.spec_key}")
 
     def judge_columns(self) -> list[str]:
-        """What the judge stage reads: kept columns plus the judged scorers' inputs."""
+        """What the judge actors get: kept columns plus the judged scorers' inputs."""
         cols = self.kept_columns()
         for scorer in self.judged_scorers():
             cols.extend(scorer.column_names())

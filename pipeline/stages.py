@@ -38,6 +38,7 @@ from pipeline.score_records import (
     score_configs_json,
     score_records,
 )
+from pipeline.shards import shards_schema
 from pipeline.summary import merge_summaries, summary_batch
 from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows
@@ -79,16 +80,19 @@ class Scores:
 
 
 def assemble_stage(run: Run, judged: JudgedRows, results: Sequence[CrossSampleResult]) -> Scores:
-    """The staged scores/: judged rows, each cross-sample result joined on by id, and every
-    score checked against its config (a value outside it is an error in its row)."""
-    import pyarrow.dataset as pads
+    """The staged scores/: the shards' rows (in one schema), each cross-sample result joined
+    on by id, and every score checked against its config (a value outside it is an error in
+    its row)."""
     import ray
 
-    judged_schema = pads.dataset(list(judged.files), filesystem=judged.filesystem).schema
-    struct_types = {key: judged_schema.field(key).type for key in judged.keys}
+    in_pass = run.spec.data_pass_scorers()
+    # A scorer that types its struct at run time types it per batch: every shard's own counts.
+    every_shard = any(s.output_type() is None for s in in_pass)
+    schema = shards_schema(judged.files, judged.filesystem, every_shard)
+    struct_types = {s.key: schema.field(s.key).type for s in in_pass}
     struct_types |= {r.key: r.struct_type for r in results}
     configs, checks = config_checks(run.spec.definition.scorers, struct_types)
-    rows = ray.data.read_parquet(list(judged.files), filesystem=judged.filesystem)
+    rows = ray.data.read_parquet(list(judged.files), filesystem=judged.filesystem, schema=schema)
     final = assemble(rows, results, run.spec.input.id_column, run.source.num_rows, checks)
     path = f"{run.staging}/{SCORES}"
     final.write_parquet(path, filesystem=run.run_dir.arrow_fs)

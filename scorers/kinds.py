@@ -6,6 +6,7 @@ To add a kind, give it a package (spec class, scorer, `kind.py`) and add it here
 
 from scorers.checklist.kind import CHECKLIST
 from scorers.cross_sample.kind import NEAR_DUPLICATES, PYTHON_ALL_SAMPLES, UNIQUENESS
+from scorers.python_scorer.kind import PYTHON
 from scorers.rating.kind import BOOLEAN, CATEGORICAL, LIKERT
 from scorers.registry import ScorerKind
 
@@ -14,6 +15,7 @@ BUILTIN_KINDS: tuple[ScorerKind, ...] = (
     LIKERT,
     CATEGORICAL,
     BOOLEAN,
+    PYTHON,
     PYTHON_ALL_SAMPLES,
     UNIQUENESS,
     NEAR_DUPLICATES,

@@ -1,9 +1,10 @@
 """Scorer kinds by the `type` a job spec names: one registry that the spec, the input checks,
 the judge stage and the cross-sample stage all read.
 
-A kind is its spec class plus how to build the scorer, in one of three shapes the pipeline
-knows how to run: judged (prepare/finish around the judge), grouped (per-block map, group-by,
-finish, combine) or whole-dataset (every sample in one call). The built-in kinds are listed in
+A kind is its spec class plus how to build the scorer, in one of four shapes the pipeline
+knows how to run: judged (prepare/finish around the judge), per-row (a map over row batches,
+no judge), grouped (per-block map, group-by, finish, combine) or whole-dataset (every sample
+in one call). The built-in kinds are listed in
 `scorers.kinds`; `register` adds one more (a plug-in, or a test).
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Generic, TypeVar, get_args
 
 from scorers.cross_sample.steps import GroupedScorer, WholeDatasetScorer
 from scorers.judged import JudgedScorer
+from scorers.row_scorer import RowScorer
 from scorers.scorer_spec import ScorerSpec
 
 S = TypeVar("S", bound=ScorerSpec)
@@ -26,6 +28,14 @@ class JudgedKind(Generic[S]):
 
     spec: type[S]
     build: Callable[[S], JudgedScorer]
+
+
+@dataclass(frozen=True)
+class RowKind(Generic[S]):
+    """Per sample, with no judge: a map over row batches in the data pass (see RowScorer)."""
+
+    spec: type[S]
+    build: Callable[[S], RowScorer]
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class WholeDatasetKind(Generic[S]):
     build: Callable[[S], WholeDatasetScorer]
 
 
-ScorerKind = JudgedKind[Any] | GroupedKind[Any] | WholeDatasetKind[Any]
+ScorerKind = JudgedKind[Any] | RowKind[Any] | GroupedKind[Any] | WholeDatasetKind[Any]
 
 _kinds: dict[str, ScorerKind] = {}
 
@@ -59,8 +69,8 @@ def type_name(spec_class: type[ScorerSpec]) -> str:
 
 def register(kind: ScorerKind) -> ScorerKind:
     """Add a kind; its spec's `type` must be new (registering the same kind again is a no-op)."""
-    if not isinstance(kind, JudgedKind | GroupedKind | WholeDatasetKind):
-        raise TypeError(f"{kind!r} is not a JudgedKind, GroupedKind or WholeDatasetKind")
+    if not isinstance(kind, JudgedKind | RowKind | GroupedKind | WholeDatasetKind):
+        raise TypeError(f"{kind!r} is not a JudgedKind, RowKind, GroupedKind or WholeDatasetKind")
     registry = _registry()
     name = type_name(kind.spec)
     if name in registry and registry[name] != kind:
@@ -97,6 +107,17 @@ def judged_scorer(spec: ScorerSpec) -> JudgedScorer:
     kind = kind_of(spec)
     if not isinstance(kind, JudgedKind):
         raise TypeError(f"scorer {spec.key!r} ({spec.type}) does not ask the judge")
+    return kind.build(spec)
+
+
+def is_per_row(spec: ScorerSpec) -> bool:
+    return isinstance(kind_of(spec), RowKind)
+
+
+def row_scorer(spec: ScorerSpec) -> RowScorer:
+    kind = kind_of(spec)
+    if not isinstance(kind, RowKind):
+        raise TypeError(f"scorer {spec.key!r} ({spec.type}) is not a per-row scorer")
     return kind.build(spec)
 
 

@@ -12,7 +12,8 @@ import ast
 import asyncio
 import inspect
 import re
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 CONFIG_REFERENCE = re.compile(r"<<\s*config\.(\w+)\s*>>")
@@ -80,3 +81,29 @@ def call_sync(function: Callable[..., Any], *args: Any) -> Any:
     if inspect.iscoroutinefunction(function):
         return asyncio.run(function(*args))
     return function(*args)
+
+
+def call_each(function: Callable[..., Any], arguments: Sequence[Any]) -> list[Any]:
+    """`function(a)` for each argument, in order; what a call raised stands in its place.
+
+    An async def's calls run concurrently on one event loop."""
+    if inspect.iscoroutinefunction(function):
+
+        async def gathered() -> list[Any]:
+            calls = (function(a) for a in arguments)
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        return asyncio.run(gathered())
+    results: list[Any] = []
+    for argument in arguments:
+        try:
+            results.append(function(argument))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+def snippet_line(exc: BaseException, source: str) -> int | None:
+    """The snippet's line where `exc` was raised (the innermost of its frames), if any."""
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == source]
+    return lines[-1] if lines else None

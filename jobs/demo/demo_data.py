@@ -1,11 +1,12 @@
 """Build the example dataset: a few hundred prompt/response rows from two "models".
 
 Rows are realistic in shape: factual, arithmetic and how-to prompts; correct, wrong, terse,
-off-topic and duplicated responses; a per-row checklist; a human verdict (is the response
-correct?); a couple of rows with a missing response (they come out with an error in their own
-row, and the job goes on). For the demo checklist (jobs.demo.checklist_task) every row carries
-the true answers (`true_item_<n>`) and part of the rows human labels (`human_item_<n>`): the
-truth with some answers flipped, as real annotators make mistakes.
+off-topic and duplicated responses, each with the correct one as its `reference`; a per-row
+checklist; a human verdict (is the response correct?); a couple of rows with a missing
+response (they come out with an error in their own row, and the job goes on). For the demo
+checklist (jobs.demo.checklist_task) every row carries the true answers (`true_item_<n>`) and
+part of the rows human labels (`human_item_<n>`): the truth with some answers flipped, as real
+annotators make mistakes.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ ROW_CHECKLIST = [
 
 def draw_samples(rng: random.Random) -> Iterator[tuple[str, str, str]]:
     """(prompt, response, kind) triples; kind says how the response was made."""
+    for prompt, response, kind, _ in draw_samples_with_references(rng):
+        yield prompt, response, kind
+
+
+def draw_samples_with_references(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
+    """(prompt, response, kind, reference): the reference is the correct response."""
     while True:
         topic = rng.choice(["capital", "sum", "howto"])
         if topic == "capital":
@@ -81,14 +88,15 @@ def draw_samples(rng: random.Random) -> Iterator[tuple[str, str, str]]:
             prompt = f"How do I {task}?"
             answers = {"correct": right, "wrong": wrong, "terse": right.split(",")[0] + "."}
         kind = rng.choices(["correct", "wrong", "terse", "off_topic"], [5, 3, 2, 1])[0]
-        yield prompt, answers.get(kind, OFF_TOPIC), kind
+        yield prompt, answers.get(kind, OFF_TOPIC), kind, answers["correct"]
 
 
 def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     annotator = random.Random(seed + 1)
     rows: list[dict[str, Any]] = []
-    for i, (prompt, response, kind) in zip(range(n_rows), draw_samples(rng), strict=False):
+    samples = draw_samples_with_references(rng)
+    for i, (prompt, response, kind, reference) in zip(range(n_rows), samples, strict=False):
         checklist = ROW_CHECKLIST[: rng.choice([2, 3])]
         history = rng.choice([None, HISTORY])
         rows.append(
@@ -98,6 +106,7 @@ def demo_rows(n_rows: int = 300, seed: int = 7) -> list[dict[str, Any]]:
                 "prompt": prompt,
                 "response": response,
                 "response_kind": kind,
+                "reference": reference,
                 "human_verdict": kind == "correct",
                 "checklist": checklist,
                 "history": history,
@@ -142,6 +151,7 @@ SCHEMA = pa.schema(
         ("prompt", pa.string()),
         ("response", pa.string()),
         ("response_kind", pa.string()),
+        ("reference", pa.string()),
         ("human_verdict", pa.bool_()),
         ("checklist", CHECKLIST_TYPE),
         ("history", pa.string()),

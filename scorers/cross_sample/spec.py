@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -11,23 +11,16 @@ from scorers.columns import InputColumn, columns_named
 from scorers.cross_sample.fields import NEAR_DUP_TYPE, UNIQUENESS_TYPE
 from scorers.score_config import ScoreConfig
 from scorers.scorer_spec import ScorerSpec
-from scorers.snippet import check_defines, substitute_config
-from scorers.snippet_metadata import metadata_not_aggregated
+from scorers.snippet_spec import SnippetScorerSpec
 
 
-class PythonAllSamplesSpec(ScorerSpec):
+class PythonAllSamplesSpec(SnippetScorerSpec):
     """The python-batch-scorer seed: `compute_scores(samples) -> one entry per sample`."""
 
     type: Literal["python_all_samples"]
+    FUNCTION: ClassVar[str] = "compute_scores"
     compute_scores_snippet: str = Field(
         description="Python code defining (async) def compute_scores(samples) -> list[dict]."
-    )
-    config: dict[str, Any] = Field(
-        default_factory=dict,
-        description=(
-            "Values for << config.x >> in the snippet; the job's `config` is the default for "
-            "each key."
-        ),
     )
     columns: list[str] | None = Field(
         default=None,
@@ -37,18 +30,6 @@ class PythonAllSamplesSpec(ScorerSpec):
             "input's columns read by the job."
         ),
     )
-
-    def check_kind(self) -> None:
-        check_defines(self.code(), "compute_scores", self.snippet_name())
-
-    def code(self) -> str:
-        return substitute_config(self.compute_scores_snippet, self.config)
-
-    def snippet_name(self) -> str:
-        return f"<{self.key}.compute_scores_snippet>"
-
-    def fields_metrics_may_not_use(self) -> dict[str, str]:
-        return metadata_not_aggregated()
 
     def input_columns(self) -> list[InputColumn]:
         return [
