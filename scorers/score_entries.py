@@ -48,6 +48,19 @@ class ScoreFields:
     def __init__(self) -> None:
         self._kinds: dict[str, tuple[type, str]] = {}  # name -> (kind, entry it was first seen in)
 
+    def take(self, entry: Any, label: str, where: str) -> tuple[dict[str, Any], Any]:
+        """(scores, metadata) of one entry, its scores added; the error names it by `label`
+        ("entry 3", "compute_score's result") and its kinds' conflicts by `where`."""
+        try:
+            scores, metadata = split_entry(entry)
+        except ScorerOutputError as exc:
+            raise ScorerOutputError(f"{label} {exc}") from None
+        try:
+            self.add(scores, where)
+        except ScorerOutputError as exc:
+            raise ScorerOutputError(f"{label}: {exc}") from None
+        return scores, metadata
+
     def add(self, scores: dict[str, Any], where: str) -> None:
         """Take one entry's scores, or raise ScorerOutputError and take none of them."""
         kinds = {name: score_kind(name, value) for name, value in scores.items()}

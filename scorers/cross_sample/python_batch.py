@@ -14,7 +14,6 @@ from scorers.score_entries import (
     ScoreFields,
     ScorerOutputError,
     score_struct,
-    split_entry,
 )
 from scorers.snippet import call_sync, load_function
 
@@ -66,14 +65,7 @@ def entries_to_struct(entries: Any, expected: int) -> pa.Array:
     fields = ScoreFields()
     scores, metadata = [], []
     for n, entry in enumerate(entries):
-        try:
-            entry_scores, entry_metadata = split_entry(entry)
-        except ScorerOutputError as exc:
-            raise ScorerOutputError(f"entry {n} {exc}") from None
-        try:
-            fields.add(entry_scores, f"entry {n}")
-        except ScorerOutputError as exc:
-            raise ScorerOutputError(f"entry {n}: {exc}") from None
+        entry_scores, entry_metadata = fields.take(entry, f"entry {n}", f"entry {n}")
         scores.append(entry_scores)
         metadata.append(entry_metadata)
     try:

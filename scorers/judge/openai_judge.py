@@ -29,10 +29,10 @@ import dataclasses
 import functools
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import openai
 
@@ -57,6 +57,7 @@ from scorers.judge.server_label_tokens import server_label_token_ids
 log = logging.getLogger(__name__)
 
 LogprobMode = Literal["auto", "token_ids", "top_k"]
+Answer = TypeVar("Answer", JudgeResult, Generated)
 SERVER_TOKENIZER = "server"
 PROBE_PROMPT = "Is the sky blue on a clear day? Answer with Yes or No."
 PROBE_RETRY = RetryPolicy(max_retries=1, backoff_base_s=0.2, backoff_max_s=1.0)
@@ -230,48 +231,13 @@ class OpenAIJudge:
         values: tuple[str, ...],
         ids: tuple[tuple[int, ...], ...] | None,
     ) -> Generated:
-        structured = self.path().structured
-        try:
-            response = call_with_retries(
-                lambda: self._generation_call(request, ids, structured),
-                self.retry,
-                self.timeout_s,
-            )
-            result = read_generation(response, self.use_chat_template, values, ids, self._decode)
-        except RequestFailed as exc:
-            if structured == "json_schema" and refuses_response_format(exc.status, exc.reason):
-                self._schema_refused(self._redact(exc.reason))
-                return self._generate_one(request, values, ids)
-            result = Generated.failed(exc.reason)
-        except Exception as exc:  # a malformed response fails this request only
-            result = Generated.failed(f"unreadable response: {type(exc).__name__}: {exc}")
-        if result.error is not None:
-            result = dataclasses.replace(result, error=self._redact(result.error))
-        return result
-
-    def _generation_call(
-        self,
-        request: GenerationRequest,
-        ids: tuple[tuple[int, ...], ...] | None,
-        structured: str,
-    ) -> Any:
-        logprobs = self.path().logprobs != "none"
-        if structured == "regex":
-            extra = {"structured_outputs": {"regex": request.regex}}
-            extra.update((logprobs and _id_fields(ids)) or {})
-            return self._create(request.prompt, request.max_tokens, logprobs, extra)
-        if request.schema is None:
-            raise RequestFailed("this request has no JSON schema to send a non-vLLM endpoint")
-        if structured == "json_schema":
-            return self._create(
-                request.prompt,
-                request.max_tokens,
-                logprobs,
-                None,
-                response_format=_response_format(request.schema),
-            )
-        prompt = with_schema(request.prompt, request.schema)
-        return self._create(prompt, request.max_tokens, logprobs, None)
+        return self._answer(
+            lambda: self._generation_call(request, ids),
+            lambda response: read_generation(
+                response, self.use_chat_template, values, ids, self._decode
+            ),
+            Generated.failed,
+        )
 
     def _judge_one(
         self,
@@ -280,20 +246,55 @@ class OpenAIJudge:
         ids: tuple[tuple[int, ...], ...] | None,
         logprobs: bool,
     ) -> JudgeResult:
+        return self._answer(
+            lambda: self._create(prompt, 1, logprobs, _id_fields(ids if logprobs else None)),
+            lambda response: self._read(
+                first_token(response, self.use_chat_template), label_set, ids
+            ),
+            JudgeResult.failed,
+        )
+
+    def _answer(
+        self,
+        call: Callable[[], Any],
+        read: Callable[[Any], Answer],
+        failed: Callable[[str], Answer],
+    ) -> Answer:
+        """One request with its retries, read; a failure or a malformed response fails this
+        request only, and no reason carries the API key."""
         try:
-            response = call_with_retries(
-                lambda: self._create(prompt, 1, logprobs, _id_fields(ids if logprobs else None)),
-                self.retry,
-                self.timeout_s,
-            )
-            result = self._read(first_token(response, self.use_chat_template), label_set, ids)
+            result = read(call_with_retries(call, self.retry, self.timeout_s))
         except RequestFailed as exc:
-            result = JudgeResult.failed(exc.reason)
-        except Exception as exc:  # a malformed response fails this prompt only
-            result = JudgeResult.failed(f"unreadable response: {type(exc).__name__}: {exc}")
+            result = failed(exc.reason)
+        except Exception as exc:
+            result = failed(f"unreadable response: {type(exc).__name__}: {exc}")
         if result.error is not None:
             result = dataclasses.replace(result, error=self._redact(result.error))
         return result
+
+    def _generation_call(
+        self, request: GenerationRequest, ids: tuple[tuple[int, ...], ...] | None
+    ) -> Any:
+        path = self.path()
+        logprobs = path.logprobs != "none"
+        if path.structured == "regex":
+            extra = {"structured_outputs": {"regex": request.regex}}
+            extra.update((logprobs and _id_fields(ids)) or {})
+            return self._create(request.prompt, request.max_tokens, logprobs, extra)
+        if request.schema is None:
+            raise RequestFailed("this request has no JSON schema to send a non-vLLM endpoint")
+        if path.structured == "json_schema":
+            response_format = _response_format(request.schema)
+            try:
+                return self._create(
+                    request.prompt, request.max_tokens, logprobs, None, response_format
+                )
+            except openai.APIStatusError as exc:
+                if not refuses_response_format(exc.status_code, exc.message):
+                    raise
+                self._schema_refused(self._redact(exc.message))
+        prompt = with_schema(request.prompt, request.schema)
+        return self._create(prompt, request.max_tokens, logprobs, None)
 
     def _read(
         self, step: FirstToken, label_set: LabelSet, ids: tuple[tuple[int, ...], ...] | None

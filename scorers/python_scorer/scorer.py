@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from scorers.judged import ScoredBatch
 from scorers.python_scorer.spec import PythonScorerSpec
-from scorers.score_entries import ScoreFields, ScorerOutputError, score_struct, split_entry
+from scorers.score_entries import ScoreFields, ScorerOutputError, score_struct
 from scorers.snippet import call_each, load_function, snippet_line
 
 
@@ -67,14 +67,9 @@ class PythonScorer:
             at = f" at line {line}" if line is not None else ""
             raise _Unscored(f"{name} failed{at}: {type(result).__name__}: {result}")
         try:
-            entry_scores, entry_metadata = split_entry(result)
+            return fields.take(result, f"{name}'s result", f"sample {n} of its batch")
         except ScorerOutputError as exc:
-            raise _Unscored(f"{name}'s result {exc}") from None
-        try:
-            fields.add(entry_scores, f"sample {n} of its batch")
-        except ScorerOutputError as exc:
-            raise _Unscored(f"{name}'s result: {exc}") from None
-        return entry_scores, entry_metadata
+            raise _Unscored(str(exc)) from None
 
 
 class _Unscored(Exception):
