@@ -10,13 +10,13 @@ from scorers.usage import ERROR_COLUMN
 
 
 class RowErrors:
-    """Errors per row, in the order added; starts from the batch's `error` column if it has
-    one (an earlier stage's)."""
+    """Errors per row, in the order added; with `earlier`, starts from the batch's `error`
+    column if it has one (an earlier stage's, never the input's: see JobSpec's checks)."""
 
-    def __init__(self, batch: pa.Table) -> None:
-        has_earlier = ERROR_COLUMN in batch.column_names
-        earlier = batch[ERROR_COLUMN].to_pylist() if has_earlier else [None] * batch.num_rows
-        self.errors: list[list[str]] = [[] if e is None else [e] for e in earlier]
+    def __init__(self, batch: pa.Table, earlier: bool = True) -> None:
+        has_earlier = earlier and ERROR_COLUMN in batch.column_names
+        before = batch[ERROR_COLUMN].to_pylist() if has_earlier else [None] * batch.num_rows
+        self.errors: list[list[str]] = [[] if e is None else [e] for e in before]
 
     def add(self, key: str, errors: Sequence[str | None]) -> None:
         for row_errors, error in zip(self.errors, errors, strict=True):

@@ -45,7 +45,7 @@ def score_rows(
 ) -> pa.Table:
     """Kept columns + one struct column per scorer + `error`; same rows, same order."""
     out = batch.select(list(keep_columns))
-    errors = RowErrors(batch)
+    errors = RowErrors(batch, earlier=False)  # the first stage: an input `error` is data
     for scorer in scorers:
         scored = scorer.score_batch(batch.select(list(read_columns[scorer.key])))
         if len(scored.scores) != batch.num_rows:

@@ -22,6 +22,7 @@ from scorers.metrics.bound import BoundMetric
 from scorers.registry import is_judged, is_per_row, kinds, parse_scorer, takes_config
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
+from scorers.usage import ERROR_COLUMN
 
 __all__ = ["ColumnNeed", "Definition", "InputSpec", "JobSpec", "JudgeSpec", "OutputSpec"]
 
@@ -181,8 +182,14 @@ class JobSpec(StrictModel):
         for scorer in [*self.per_row_scorers(), *self.cross_sample_scorers()]:
             if scorer.judge is not None:
                 raise ValueError(f"scorer {scorer.key!r} ({scorer.type}) asks no judge")
+        kept = {self.input.id_column} | set(self.input.passthrough_columns)
+        if ERROR_COLUMN in self.judge_columns():
+            raise ValueError(
+                f"input column {ERROR_COLUMN!r} is the name of the output's row errors: rename "
+                "it in the input to keep it or score it"
+            )
         scorer_keys = {s.key for s in self.definition.scorers}
-        clash = scorer_keys & ({self.input.id_column} | set(self.input.passthrough_columns))
+        clash = scorer_keys & kept
         if clash:
             raise ValueError(
                 f"scorer key(s) {sorted(clash)} clash with the id or passthrough columns"

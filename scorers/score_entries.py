@@ -57,7 +57,8 @@ class ScoreFields:
             raise ScorerOutputError(f"{label} {exc}") from None
         try:
             self.add(scores, where)
-        except ScorerOutputError as exc:
+            json.dumps(metadata, default=str)  # what score_struct stores: fails here, alone
+        except (ScorerOutputError, ValueError) as exc:  # a circular metadata is a ValueError
             raise ScorerOutputError(f"{label}: {exc}") from None
         return scores, metadata
 
@@ -96,6 +97,11 @@ def score_kind(name: Any, value: Any) -> type:
         if type(value) is kind:
             if kind is int and value not in _INT64:
                 raise ScorerOutputError(f"score {name!r} is {value}, outside 64-bit integers")
+            if isinstance(value, str) and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as exc:  # a lone surrogate
+                    raise ScorerOutputError(f"score {name!r} is not valid text: {exc}") from None
             return kind
     raise ScorerOutputError(
         f"score {name!r} is {type(value).__name__}; scores are bool, int, float or str (put "

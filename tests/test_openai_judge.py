@@ -75,8 +75,24 @@ def test_auto_reads_the_top_k_when_the_server_cannot_tokenize(caplog):
 def test_auto_reads_the_top_k_when_the_server_ignores_token_ids(server):
     server.on(Reply(vllm_fields=False))
     assert make(server).judge(["q"], YES_NO)[0].probs[0] == pytest.approx(TOP_K)
-    failed = make(server, logprob_mode="token_ids").judge(["q"], YES_NO)[0]
-    assert failed.probs is None and "ignored logprob_token_ids" in failed.error
+    with pytest.raises(ValueError, match="does not honour logprob_token_ids"):
+        make(server, logprob_mode="token_ids").judge(["q"], YES_NO)
+
+
+def test_a_provider_refusing_the_vllm_fields_is_read_from_its_top_k(server):
+    server.on(Reply(match="", status=400, times=1))  # the probe's ask with token ids
+    judge = make(server)
+    assert judge.judge(["q"], YES_NO)[0].probs[0] == pytest.approx(TOP_K)
+    assert judge.path().logprobs == "top_k"
+    asked = [b for b in server.bodies("/v1/chat/completions") if "Is the sky" not in str(b)]
+    assert asked and all("logprob_token_ids" not in body for body in asked)
+
+
+def test_the_sampled_tokens_logprob_alone_is_no_confidence(server):
+    server.on(Reply(top=[], vllm_fields=False, answer="Yes"))
+    (result,) = make(server).judge(["q"], YES_NO)
+    assert result.probs is None and result.error is None
+    assert result.answer_label == "yes"  # type: ignore[attr-defined]
 
 
 def test_no_label_in_the_top_k_fails_with_a_reason(server):

@@ -161,3 +161,29 @@ def test_score_rows_keeps_columns_and_prefixes_errors_with_the_key():
     assert out.column_names == ["id", "p", "error"]
     assert out["error"].to_pylist()[:2] == [None, None]
     assert out["error"][2].as_py().startswith("p: compute_score failed at line 2: TypeError")
+
+
+def test_one_sample_whose_scores_cannot_be_stored_is_its_own_rows_error():
+    snippet = """
+def compute_score(sample):
+    if sample["response"] == "Paris":
+        loop = {}
+        loop["self"] = loop
+        return {"scores": {"n": 1}, "metadata": loop}
+    if sample["response"] is None:
+        return {"text": "\\ud800"}
+    return {"n": 2, "text": "fine"}
+"""
+    scored = scorer(snippet).score_batch(SAMPLES)
+    assert scored.errors[1] is None
+    assert "Circular reference" in scored.errors[0]
+    assert "not valid text" in scored.errors[2]
+    assert scored.scores.to_pylist()[1]["n"] == 2
+
+
+def test_an_input_column_named_error_is_data_to_a_per_row_scorer():
+    batch = SAMPLES.append_column("error", pa.array(["x", None, "y"]))
+    python = scorer("def compute_score(sample):\n    return {'saw': sample['error']}\n")
+    out = score_rows(batch, [python], {"p": ["error"]}, [])
+    assert out["error"].to_pylist() == [None, None, None]
+    assert [row["saw"] for row in out["p"].to_pylist()] == ["x", None, "y"]

@@ -71,6 +71,8 @@ def test_unknown_key_is_named_with_its_path_and_file(tmp_path):
         (("field: primary_score", "field: nope"), "not a score field"),
         (("      checklist:", "      checklist_column: rubric\n      checklist:"), "exactly one"),
         (("concurrency: 1", "concurrency: 0"), "judge.concurrency"),
+        (("target_column: response", "target_column: error"), "input column 'error'"),
+        (("id_column: id}", "id_column: id, passthrough_columns: [error]}"), "row errors"),
         (
             (
                 "concurrency: 1",

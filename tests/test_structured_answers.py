@@ -1,5 +1,6 @@
 """Reading generated JSON answers back, with confidences at the answer tokens (no engine)."""
 
+import json
 import math
 
 import pytest
@@ -143,3 +144,27 @@ def test_use_logprobs_false_asks_for_text_answers_and_keeps_no_confidence():
 def test_normalized_primary_metric_needs_log_probs():
     with pytest.raises(ValueError, match="needs use_logprobs"):
         checklist_scorer(use_logprobs=False, primary_metric="normalized")
+
+
+def test_answers_out_of_question_order_keep_their_own_confidences():
+    pieces = [
+        '{"answers": [{"question_index": 2, "answer": "',
+        "no",
+        '"}, {"question_index": 1, "answer": "',
+        "yes",
+        '"}]}',
+    ]
+    steps = {1: {5: math.log(0.97), 3: math.log(0.03)}, 3: {3: math.log(0.8), 5: math.log(0.2)}}
+    first, second = read_answers(generated(pieces, steps), 2)
+    assert (first.answer, second.answer) == ("yes", "no")
+    assert (first.confidence, second.confidence) == pytest.approx((0.8, 0.03))
+
+
+@pytest.mark.parametrize(
+    "indices", [(1, "2"), (1, None), (1, 1), (True, 2), (1, 3)], ids=lambda i: repr(i)
+)
+def test_question_indices_that_are_not_1_to_n_are_an_error_in_the_row(indices):
+    answers = [{"question_index": i, "answer": "yes"} for i in indices]
+    text = json.dumps({"answers": answers})
+    items = read_answers(generated([text], {}), 2)
+    assert all(item.answer is None and "question_index" in item.error for item in items)

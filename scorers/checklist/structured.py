@@ -89,6 +89,9 @@ def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
     answer that does not fit is an error in its row."""
     if generated.error is not None:
         return [ParsedItem(None, None, None, generated.error)] * n_items
+    confidences: list[float | None] = [
+        read.probs[0] if read.probs is not None else None for read in answer_confidences(generated)
+    ]
     try:
         payload = json.loads(generated.text, strict=False)
         entries = _answer_entries(payload, n_items)
@@ -97,20 +100,19 @@ def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
         why = "generation stopped at its token budget" if cut else str(exc)
         reason = f"could not parse the judge's JSON answer ({why}): {generated.text[:80]!r}"
         return [ParsedItem(None, None, None, reason)] * n_items
-    confidences: list[float | None] = [
-        read.probs[0] if read.probs is not None else None for read in answer_confidences(generated)
-    ]
     if len(confidences) != n_items:  # answers quoted elsewhere in free text: not attributable
         confidences = [None] * n_items
-    return [
-        ParsedItem(answer, confidence, reasoning, None)
-        for (answer, reasoning), confidence in zip(entries, confidences, strict=True)
+    # confidences follow the answers in the text; items follow their question_index
+    in_text_order = [
+        (position, ParsedItem(answer, confidence, reasoning, None))
+        for (position, answer, reasoning), confidence in zip(entries, confidences, strict=True)
     ]
+    return [item for _, item in sorted(in_text_order, key=lambda pair: pair[0])]
 
 
-def _answer_entries(payload: Any, n_items: int) -> list[tuple[str, str | None]]:
-    """(answer, reasoning) per item, in question order, from {"answers": [...]} or one
-    {"answer": ...}."""
+def _answer_entries(payload: Any, n_items: int) -> list[tuple[int, str, str | None]]:
+    """(item position, answer, reasoning) per answer in the order written, from
+    {"answers": [...]} (positions from question_index, 1-based) or one {"answer": ...}."""
     if not isinstance(payload, dict):
         raise ValueError(f"expected a JSON object, got {type(payload).__name__}")
     entries = payload.get("answers", [payload] if "answer" in payload else None)
@@ -119,15 +121,17 @@ def _answer_entries(payload: Any, n_items: int) -> list[tuple[str, str | None]]:
         raise ValueError(f"expected {n_items} answer(s), got {got}")
     if not all(isinstance(entry, dict) for entry in entries):
         raise ValueError("an answer is not a JSON object")
+    positions = list(range(n_items))
     if n_items > 1 and all("question_index" in entry for entry in entries):
-        if sorted(entry["question_index"] for entry in entries) != list(range(1, n_items + 1)):
-            raise ValueError(f"question_index values are not 1..{n_items}")
-        entries = sorted(entries, key=lambda entry: int(entry["question_index"]))
+        indices = [entry["question_index"] for entry in entries]
+        if sorted(i if type(i) is int else 0 for i in indices) != list(range(1, n_items + 1)):
+            raise ValueError(f"question_index values {indices} are not 1..{n_items}")
+        positions = [index - 1 for index in indices]
     parsed = []
-    for entry in entries:
+    for position, entry in zip(positions, entries, strict=True):
         answer = str(entry.get("answer", "")).strip().lower()
         if answer not in ANSWER_VALUES:
             raise ValueError(f"answer {entry.get('answer')!r} is not yes or no")
         reasoning = entry.get("reasoning")
-        parsed.append((answer, None if reasoning is None else str(reasoning)))
+        parsed.append((position, answer, None if reasoning is None else str(reasoning)))
     return parsed

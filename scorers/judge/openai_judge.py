@@ -60,7 +60,7 @@ LogprobMode = Literal["auto", "token_ids", "top_k"]
 Answer = TypeVar("Answer", JudgeResult, Generated)
 SERVER_TOKENIZER = "server"
 PROBE_PROMPT = "Is the sky blue on a clear day? Answer with Yes or No."
-PROBE_RETRY = RetryPolicy(max_retries=1, backoff_base_s=0.2, backoff_max_s=1.0)
+PROBE_RETRY = RetryPolicy(max_retries=2, backoff_base_s=0.5, backoff_max_s=2.0)
 
 
 class OpenAIJudge:
@@ -143,8 +143,9 @@ class OpenAIJudge:
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         if not prompts:
             return []
-        ids = self.label_ids(label_set)
-        logprobs = self.path().logprobs != "none"
+        path = self.path()
+        ids = self.label_ids(label_set) if path.logprobs in ("token_ids", "unknown") else None
+        logprobs = path.logprobs != "none"
         return self._each(prompts, lambda p: self._judge_one(p, label_set, ids, logprobs))
 
     def generate(
@@ -171,30 +172,39 @@ class OpenAIJudge:
             return self._path
 
     def _probe(self) -> EndpointPath:
+        path = self._probe_once()
+        if self.logprob_mode == "token_ids" and path.logprobs in ("top_k", "none"):
+            raise ValueError(
+                f"judge endpoint {self.base_url} does not honour logprob_token_ids (it reads "
+                f"as {path.logprobs!r}); use logprob_mode 'auto' or 'top_k'"
+            )
+        return path
+
+    def _probe_once(self) -> EndpointPath:
+        """Ask once with vLLM's token-id fields (when the label ids are known), then with
+        plain log-probs, then with none, as long as the endpoint refuses a parameter."""
         ids = self.label_ids(YES_NO)
-        for logprobs in (True, False):
+        tries = [(True, ids), (True, None), (False, None)]
+        for logprobs, asked_ids in tries if ids is not None else tries[1:]:
             try:
                 response = call_with_retries(
                     functools.partial(
-                        self._create,
-                        PROBE_PROMPT,
-                        1,
-                        logprobs,
-                        _id_fields(ids if logprobs else None),
+                        self._create, PROBE_PROMPT, 1, logprobs, _id_fields(asked_ids)
                     ),
                     PROBE_RETRY,
                     self.timeout_s,
                 )
             except RequestFailed as exc:
-                if logprobs and exc.status == 400 and "logprob" in exc.reason.lower():
-                    continue  # the provider refuses the parameter: it has none to give
+                if logprobs and exc.status == 400:
+                    continue  # a parameter refused: ask with less
                 return EndpointPath("unknown", "json_schema", self._redact(exc.reason))
             except Exception as exc:
-                return EndpointPath("unknown", "json_schema", f"{type(exc).__name__}: {exc}")
+                reason = self._redact(f"{type(exc).__name__}: {exc}")
+                return EndpointPath("unknown", "json_schema", reason)
             step = first_token(response, self.use_chat_template)
             if step.logprobs is None:
                 return EndpointPath("none", "json_schema")
-            if ids is not None and has_token_ids(step.logprobs):
+            if asked_ids is not None and has_token_ids(step.logprobs):
                 return EndpointPath("token_ids", "regex")
             return EndpointPath("top_k", "json_schema")
         return EndpointPath("none", "json_schema")

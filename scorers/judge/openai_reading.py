@@ -33,7 +33,9 @@ MAX_ANSWER_CHARS = 200
 class FirstToken:
     """What the endpoint said about the first generated token."""
 
-    logprobs: list[tuple[str, float]] | None  # (token, log-prob) pairs; None: none returned
+    # (token, log-prob) pairs of the top tokens; None when there are none: the sampled token's
+    # log-prob alone is no distribution, and read alone it would be a certain answer
+    logprobs: list[tuple[str, float]] | None
     text: str
     prompt_tokens: int
     cached_tokens: int
@@ -60,16 +62,10 @@ def first_token(response: Any, chat: bool) -> FirstToken:
         if content:
             step = content[0]
             pairs = [(t.token, float(t.logprob)) for t in step.top_logprobs or []]
-            if not pairs and step.logprob is not None:
-                pairs = [(step.token, float(step.logprob))]
     else:
         text = choice.text or ""
         if lp is not None and lp.top_logprobs and lp.top_logprobs[0]:
             pairs = [(t, float(v)) for t, v in lp.top_logprobs[0].items()]
-        elif (
-            lp is not None and lp.tokens and lp.token_logprobs and lp.token_logprobs[0] is not None
-        ):
-            pairs = [(lp.tokens[0], float(lp.token_logprobs[0]))]
     return FirstToken(pairs or None, text, prompt_tokens, cached_tokens)
 
 
