@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import polars as pl
 import pyarrow as pa
 
-from pipeline.annotations import TRUE_TEXT
+from pipeline.annotations import FALSE_TEXT, TRUE_TEXT
 from pipeline.score_records import RECORD_SCHEMA, ConfigEntry
 
 SOURCE = "ANNOTATION"
@@ -108,10 +108,20 @@ def _string_value() -> pl.Expr:
 
 
 def _refuse_non_numbers(labels: pl.DataFrame) -> None:
-    bad = labels.filter((pl.col("data_type") == "NUMERIC") & _number().is_null())
-    if bad.height:
-        examples = bad.select("name", "sample_id", "human").head(5).rows()
-        raise AnnotationValueError(
-            f"annotations: {bad.height} label(s) of NUMERIC scores are not numbers, e.g. "
-            f"(name, sample id, value) {examples}"
-        )
+    """NUMERIC labels that are no number, BOOLEAN ones that are neither true nor false."""
+    said = pl.col("human").str.strip_chars().str.to_lowercase()
+    unreadable = {
+        "NUMERIC": ("not numbers", _number().is_null()),
+        "BOOLEAN": (
+            f"not one of {sorted(TRUE_TEXT | FALSE_TEXT)}",
+            ~said.is_in(list(TRUE_TEXT | FALSE_TEXT)),
+        ),
+    }
+    for data_type, (what, is_bad) in unreadable.items():
+        bad = labels.filter((pl.col("data_type") == data_type) & is_bad)
+        if bad.height:
+            examples = bad.select("name", "sample_id", "human").head(5).rows()
+            raise AnnotationValueError(
+                f"annotations: {bad.height} label(s) of {data_type} scores are {what}, e.g. "
+                f"(name, sample id, value) {examples}"
+            )

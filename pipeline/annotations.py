@@ -27,6 +27,7 @@ from scorers.score_config import ScoreConfig
 from scorers.strict_model import StrictModel
 
 TRUE_TEXT = frozenset({"true", "yes", "1", "1.0"})
+FALSE_TEXT = frozenset({"false", "no", "0", "0.0"})
 OPTIONAL_COLUMNS = ("author", "comment")  # of an annotations file, beside id, name, value
 
 

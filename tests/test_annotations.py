@@ -20,7 +20,7 @@ from pipeline.annotation_names import (
     names_at_load,
     with_config_ids,
 )
-from pipeline.annotation_records import annotation_records
+from pipeline.annotation_records import AnnotationValueError, annotation_records
 from pipeline.annotations import agreement
 from pipeline.results import open_run
 from pipeline.runner import run_job
@@ -102,6 +102,25 @@ def test_human_labels_become_annotation_records_like_their_samples_eval_records(
         {"environment": "prod", "tags": ["x"], "author": "ann", "comment": None,
          "purpose": "score"},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("data_type", "value"), [("BOOLEAN", "maybe"), ("NUMERIC", "high")])
+def test_a_label_its_config_cannot_read_is_refused(data_type, value):
+    human = pl.DataFrame(
+        {
+            "sample_id": ["a"],
+            "name": ["s"],
+            "human": [value],
+            "author": ["ann"],
+            "comment": [None],
+            "config_id": ["s"],
+        },
+        schema_overrides={"comment": pl.String},
+    )
+    configs = {"s": ("s", "value", ScoreConfig(data_type=data_type))}
+    samples = pa.table(sample_fields(pa.table({"id": ["a"]}), "id", {}))
+    with pytest.raises(AnnotationValueError, match=f"1 label.s. of {data_type} scores are"):
+        annotation_records(human, configs, {"s": "score"}, samples, "r", "now")
 
 
 LABELLED = {"annotations": {"columns": {"q.item_0": "h0", "q.verdict": "h1"}}}
