@@ -188,6 +188,12 @@ def _run(args: argparse.Namespace) -> int:
     rows = result.manifest["rows"]
     judge = result.manifest["judge"]
     resume = result.manifest["resume"]
+    if result.already_complete:
+        print(
+            "rayscore: complete already: output.path holds this job's finished run (same "
+            "spec, input, judges and versions); nothing was run or rewritten (--overwrite runs "
+            "it again)"
+        )
     print(f"\nrun directory: {result.run_dir}")
     print(f"rows: {rows['in']} in, {rows['out']} out, {rows['errored']} with an error")
     if resume["resumed"]:

@@ -1,10 +1,13 @@
 """One attempt at a job: everything checked before Ray or any engine starts, and where the
 attempt writes. A run directory holding an unfinished run of the same job is resumed; one
-holding a finished run is replaced only with --overwrite, and only once the new run has
-finished (it is built beside the old one)."""
+holding this very job's finished run is complete (nothing is done); one holding another
+finished run is replaced only with --overwrite, and only once the new run has finished (it
+is built beside the old one). The attempt holds a lease on the directory it writes: a second
+run there is refused while the first is alive."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,16 +16,19 @@ from typing import Any
 from pipeline.annotation_names import check_annotation_names
 from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
+from pipeline.manifest import sha256_json
 from pipeline.output_check import check_output_writable
 from pipeline.resolve import resolve_spec_paths
 from pipeline.run_dir import (
     FINGERPRINT,
+    MANIFEST,
     NEW_SUFFIX,
     WORK,
     RunDirectory,
     RunDirectoryExists,
     RunState,
 )
+from pipeline.run_lease import RunLease
 from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
 from scorers.judge.api_key import api_key_env_vars
@@ -30,6 +36,14 @@ from scorers.judge.api_key import api_key_env_vars
 
 class FingerprintChanged(RunDirectoryExists):
     pass
+
+
+class RunComplete(Exception):
+    """output.path holds this very job's finished run: same spec, input, judges, versions."""
+
+    def __init__(self, run_dir: RunDirectory) -> None:
+        super().__init__(f"output.path {run_dir.uri!r} holds this job's finished run")
+        self.run_dir = run_dir
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,12 @@ class Run:
     resumed: bool
     judge_env: dict[str, str] = field(repr=False)  # holds the API keys
     stored_calibration: dict[str, Any] | None = None  # calibration.from's, read up front
+    lease: RunLease | None = field(default=None, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Let other runs write run_dir again (before it is committed in place)."""
+        if self.lease is not None:
+            self.lease.release()
 
     @property
     def staging(self) -> str:
@@ -73,8 +93,16 @@ def check_job(
     check_output_writable(spec.output.path, options)
     fingerprint = run_fingerprint(spec, source)
     target = RunDirectory(spec.output.path, options)
-    run_dir, resumed = _where_to_write(target, fingerprint, overwrite, restart)
-    run_dir.write_json(FINGERPRINT, fingerprint)
+    if not overwrite:
+        _stop_if_complete(target, spec, fingerprint)
+    run_dir, discard = _where_to_write(target, overwrite)
+    lease = RunLease.acquire(run_dir, run_id)  # before anything there is touched
+    try:
+        resumed = _prepare(run_dir, fingerprint, restart or discard)
+        run_dir.write_json(FINGERPRINT, fingerprint)
+    except BaseException:
+        lease.release()
+        raise
     return Run(
         spec=spec,
         spec_file=spec_file,
@@ -87,6 +115,7 @@ def check_job(
         resumed=resumed,
         judge_env=judge_env(spec),
         stored_calibration=stored_calibration,
+        lease=lease,
     )
 
 
@@ -100,15 +129,25 @@ def judge_env(spec: JobSpec) -> dict[str, str]:
     }
 
 
-def _where_to_write(
-    target: RunDirectory, fingerprint: dict[str, Any], overwrite: bool, restart: bool
-) -> tuple[RunDirectory, bool]:
-    """(the directory this attempt writes, whether it resumes an unfinished run there)."""
+def _stop_if_complete(target: RunDirectory, spec: JobSpec, fingerprint: dict[str, Any]) -> None:
+    """Raise RunComplete when target holds this very job's finished run."""
+    if target.state() is not RunState.FINISHED:
+        return
+    manifest = target.read_json(MANIFEST)
+    same_spec = manifest.get("spec") == json.loads(
+        json.dumps(spec.dump_without_secrets(), default=str)
+    )
+    if same_spec and manifest.get("fingerprint_sha256") == sha256_json(fingerprint):
+        raise RunComplete(target)
+
+
+def _where_to_write(target: RunDirectory, overwrite: bool) -> tuple[RunDirectory, bool]:
+    """(the directory this attempt writes, whether an unfinished run there is discarded)."""
     state = target.state()
     if state is RunState.EMPTY:
         return target, False
     if state is RunState.UNFINISHED:
-        return target, _resumes(target, fingerprint, restart or overwrite)
+        return target, overwrite
     if not overwrite:
         raise RunDirectoryExists(
             f"output.path {target.uri!r} already holds files; choose another path or pass "
@@ -116,17 +155,24 @@ def _where_to_write(
         )
     # The replacement is built beside the old run, under a fixed name, so an --overwrite
     # run that is interrupted resumes there too.
-    beside = RunDirectory(f"{target.uri.rstrip('/')}{NEW_SUFFIX}", target.storage_options)
-    if beside.state() is RunState.UNFINISHED:
-        return beside, _resumes(beside, fingerprint, restart)
-    beside.remove(beside.path)  # an earlier replacement that never started or finished
-    return beside, False
+    return RunDirectory(f"{target.uri.rstrip('/')}{NEW_SUFFIX}", target.storage_options), False
+
+
+def _prepare(run_dir: RunDirectory, fingerprint: dict[str, Any], restart: bool) -> bool:
+    """Whether the attempt resumes what run_dir holds; anything else left there (an earlier
+    replacement that never started or finished) is cleared."""
+    state = run_dir.state()
+    if state is RunState.UNFINISHED:
+        return _resumes(run_dir, fingerprint, restart)
+    if state is not RunState.EMPTY:
+        run_dir.clear()
+    return False
 
 
 def _resumes(run_dir: RunDirectory, fingerprint: dict[str, Any], restart: bool) -> bool:
     """Whether the unfinished run in `run_dir` is resumed; refused when it is another job."""
     if restart:
-        run_dir.remove(run_dir.join(WORK))
+        run_dir.clear(under=WORK)
         return False
     changed = changed_keys(run_dir.read_json(FINGERPRINT), fingerprint)
     if changed:

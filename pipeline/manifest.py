@@ -71,7 +71,7 @@ def build_manifest(
         "name": spec.name,
         "spec_file": str(Path(run.spec_file).resolve()) if run.spec_file else None,
         "spec": spec.dump_without_secrets(),  # storage credentials as "***"
-        "fingerprint_sha256": _sha256_json(run.fingerprint),
+        "fingerprint_sha256": sha256_json(run.fingerprint),
         "started_at": run.started_at,
         "finished_at": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         "scorers": [
@@ -126,5 +126,5 @@ def judge_cost(judges: Mapping[str, JudgeSpec], judge_s: float, requests: int) -
     return {"judge_actor_s": round(actor_s, 3), "total": total, "per_1000_judgments": per_1000}
 
 
-def _sha256_json(payload: Any) -> str:
+def sha256_json(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -36,6 +36,7 @@ WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
 FINGERPRINT = f"{WORK}/fingerprint.json"
+LEASE = f"{WORK}/lease.json"  # who writes here now (pipeline.run_lease)
 JUDGED = f"{WORK}/judged"
 
 
@@ -84,7 +85,25 @@ class RunDirectory:
             return RunState.FINISHED
         if self.fs.exists(self.join(FINGERPRINT)):
             return RunState.UNFINISHED
+        if self.fs.find(self.path) in ([], [self.join(LEASE)]):
+            return RunState.EMPTY  # folders only, or a run that stopped before it wrote
         return RunState.FOREIGN
+
+    def clear(self, under: str = "") -> None:
+        """Remove everything here (or under the folder `under`) but the lease: what an
+        earlier attempt left."""
+        lease = self.join(LEASE)
+        folder = self.join(under) if under else self.path
+        if not self.fs.exists(folder):
+            return
+        for child in self.fs.ls(folder, detail=False):
+            child = child.rstrip("/")
+            if child == lease:
+                continue
+            if lease.startswith(child + "/"):
+                self.clear(child[len(self.path) :].lstrip("/"))
+            else:
+                self.fs.rm(child, recursive=True)
 
     def read_json(self, name: str) -> Any:
         with self.fs.open(self.join(name), "r") as handle:

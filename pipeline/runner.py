@@ -30,12 +30,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.attempt import Run, check_job
+from pipeline.attempt import Run, RunComplete, check_job
 from pipeline.cross_sample_stage import cross_sample_results
 from pipeline.judge_stage import judge_stage
 from pipeline.manifest import build_manifest
 from pipeline.resources import check_resources, live_nodes
-from pipeline.run_dir import MANIFEST, WORK
+from pipeline.run_dir import MANIFEST, METRICS, WORK, RunDirectory
 from pipeline.spec import JobSpec
 from pipeline.stages import (
     RowCountMismatch,
@@ -58,6 +58,7 @@ class RunResult:
     run_dir: str
     metrics: dict[str, Any]
     manifest: dict[str, Any]
+    already_complete: bool = False  # output.path held this job's finished run: nothing ran
 
 
 def run_job(
@@ -71,7 +72,19 @@ def run_job(
     check_cluster: bool = True,
 ) -> RunResult:
     clock = StageClock()
-    run = clock.run("checks", check_job, spec, spec_file, overwrite=overwrite, restart=restart)
+    try:
+        run = clock.run("checks", check_job, spec, spec_file, overwrite=overwrite, restart=restart)
+    except RunComplete as complete:
+        return finished_result(complete.run_dir, spec.output.path)
+    try:
+        return _run(run, clock, ray_address, verbose, check_cluster)
+    finally:
+        run.release()
+
+
+def _run(
+    run: Run, clock: StageClock, ray_address: str | None, verbose: bool, check_cluster: bool
+) -> RunResult:
     endpoints = clock.run("probe", probe_endpoints, run)
     clock.run("ray", start_ray, run, ray_address, verbose, check_cluster)
     judged, work = clock.run("judge", judge_stage, run, verbose)
@@ -87,10 +100,21 @@ def run_job(
     )
     manifest = build_manifest(run, summary, work, clock, endpoints)
     run.run_dir.write_json(MANIFEST, manifest)
+    run.release()  # finished: its lease goes with the work folder
     run.run_dir.remove(run.run_dir.join(WORK))  # shards and staging: all in scores/ now
     if run.replaces:
         run.run_dir.replace(run.target)
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)
+
+
+def finished_result(run_dir: RunDirectory, uri: str) -> RunResult:
+    """What a finished run recorded, read back: nothing is run or rewritten."""
+    return RunResult(
+        run_dir=uri,
+        metrics=run_dir.read_json(METRICS),
+        manifest=run_dir.read_json(MANIFEST),
+        already_complete=True,
+    )
 
 
 def probe_endpoints(run: Run) -> dict[str, str]:

@@ -19,6 +19,7 @@ import yaml
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.attempt import FingerprintChanged, check_job
+from pipeline.run_dir import RunDirectory, RunDirectoryExists
 from pipeline.runner import run_job
 from pipeline.spec_loader import load_spec, parse_spec
 
@@ -129,7 +130,7 @@ def test_resuming_a_changed_job_is_refused_and_restart_starts_over(tmp_path, dem
     model.mkdir()
     (model / "config.json").write_text("{}")
     first = load_spec(write_job(tmp_path, model, demo_parquet, "run", "Is it right?"))
-    check_job(first, None)  # starts the run: its fingerprint is stored
+    check_job(first, None).release()  # starts the run: its fingerprint is stored
     (tmp_path / "run" / ".rayscore" / "judged").mkdir(parents=True)
     (tmp_path / "run" / ".rayscore" / "judged" / "shard-x.parquet").write_text("")
 
@@ -137,9 +138,12 @@ def test_resuming_a_changed_job_is_refused_and_restart_starts_over(tmp_path, dem
     with pytest.raises(FingerprintChanged) as refused:
         check_job(changed, None)
     assert "scorers.q.checklist" in str(refused.value) and "--restart" in str(refused.value)
-    assert check_job(first, None).resumed  # the same job resumes
+    resumed = check_job(first, None)
+    resumed.release()
+    assert resumed.resumed  # the same job resumes
 
     restarted = check_job(changed, None, restart=True)
+    restarted.release()
     assert not restarted.resumed
     assert not (tmp_path / "run" / ".rayscore" / "judged").exists()
 
@@ -158,6 +162,16 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_finished(
     }
     first = run_job(parse_spec(raw))
     manifest = (tmp_path / "run" / "manifest.json").read_text()
+    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*")}
+
+    again = run_job(parse_spec(raw))  # the same command on its finished run: a no-op
+    assert again.already_complete and again.manifest == first.manifest
+    assert again.metrics == first.metrics
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*")} == files
+    assert not (tmp_path / "run" / ".rayscore").exists()
+    changed = {**raw, "name": "uniq-renamed"}
+    with pytest.raises(RunDirectoryExists, match="--overwrite"):
+        run_job(parse_spec(changed))  # another job's finished run is never touched
 
     import pipeline.runner
 

@@ -100,6 +100,7 @@ def test_an_existing_run_is_never_overwritten_without_asking(tmp_path):
     with pytest.raises(RunDirectoryExists, match="--overwrite"):
         check_job(spec, None)
     attempt = check_job(spec, None, overwrite=True)
+    attempt.release()
     # the new run is built beside the old one, which stays whole until it is replaced
     assert attempt.replaces and attempt.run_dir.path != str(run)
     assert (run / "manifest.json").read_text() == "{}"
