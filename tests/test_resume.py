@@ -19,7 +19,7 @@ import yaml
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.attempt import FingerprintChanged, check_job
-from pipeline.run_dir import RunDirectory, RunDirectoryExists
+from pipeline.run_dir import RunDirectoryExists
 from pipeline.runner import run_job
 from pipeline.spec_loader import load_spec, parse_spec
 
