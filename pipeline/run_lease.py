@@ -1,6 +1,7 @@
 """Who is writing a run directory: a lease file with a heartbeat, so a second run on the same
 output path is refused within seconds while the first is alive, and a lease left by a killed
-run expires (after TTL_S without a heartbeat) and the next run takes the directory over."""
+run is taken over: at once when its process is gone from this host, else once it expires
+(TTL_S without a heartbeat), and the next run resumes."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class RunLease:
 
     def _refuse_if_held(self) -> None:
         held = self._read()
-        if held is None or held.get("run_id") == self.holder["run_id"]:
+        if held is None or held.get("run_id") == self.holder["run_id"] or _dead_here(held):
             return
         age = time.time() - float(held.get("heartbeat", 0))
         if age < TTL_S:
@@ -79,3 +80,16 @@ class RunLease:
         if not isinstance(held, dict):
             return None
         return held
+
+
+def _dead_here(held: dict[str, Any]) -> bool:
+    """The holder ran on this host and its process is gone: no need to wait for expiry."""
+    if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
+        return False
+    try:
+        os.kill(held["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pyarrow as pa
@@ -80,3 +82,15 @@ def test_a_directory_left_holding_only_a_lease_is_empty(tmp_path):
     run_dir = RunDirectory(str(tmp_path / "run"))
     run_dir.write_json(LEASE, {"run_id": "gone", "heartbeat": 0})
     assert run_dir.state() is RunState.EMPTY
+
+
+def test_a_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    first = check_job(job(tmp_path), None)
+    first.lease._stop.set()
+    lease = tmp_path / "run" / LEASE
+    lease.write_text(json.dumps({**json.loads(lease.read_text()), "pid": gone.pid}))
+    second = check_job(job(tmp_path), None)  # fresh heartbeat, but nobody behind it
+    second.release()
+    assert second.resumed
