@@ -10,7 +10,7 @@ inside the generated answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -83,6 +83,23 @@ def value_prefix_token_ids(
             raise ValueError(f"no token of this vocabulary starts the answer {value!r}")
         per_value.append(tuple(ids))
     return tuple(per_value)
+
+
+def token_starts(pieces: Sequence[str]) -> tuple[int, ...]:
+    """Where each token's text starts in the tokens' texts joined (`aligned_text`)."""
+    starts, offset = [], 0
+    for piece in pieces:
+        starts.append(offset)
+        offset += len(piece)
+    return tuple(starts)
+
+
+def answer_step_logprobs(
+    steps: Iterable[Mapping[int, float]], value_ids: tuple[tuple[int, ...], ...]
+) -> tuple[dict[int, float], ...]:
+    """Each step's log-probs of the answer values' tokens only."""
+    keep = {t for ids in value_ids for t in ids}
+    return tuple({t: lp for t, lp in step.items() if t in keep} for step in steps)
 
 
 def answer_confidences(generated: Generated) -> list[JudgeResult]:

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from scorers.judge.generation import Generated
+from scorers.judge.generation import Generated, answer_step_logprobs, token_starts
 from scorers.judge.json_answer import json_object_in
-from scorers.judge.openai_reading import TOKEN_ID_PREFIX, token_counts
-
-
-@dataclass(frozen=True)
-class Step:
-    token: str
-    top: list[tuple[str, float]]
+from scorers.judge.openai_reading import (
+    TOKEN_ID_PREFIX,
+    logprobs_by_id,
+    response_steps,
+    token_counts,
+    token_id,
+)
 
 
 def read_generation(
@@ -38,7 +37,7 @@ def read_generation(
 ) -> Generated:
     choice = response.choices[0]
     text = (choice.message.content if chat else choice.text) or ""
-    steps = _steps(choice.logprobs, chat)
+    steps = response_steps(choice.logprobs, chat)
     prompt_tokens, cached_tokens = token_counts(response)
     common: dict[str, Any] = {
         "text": json_object_in(text) or text,
@@ -51,13 +50,9 @@ def read_generation(
             token_ids=(), token_starts=(), step_logprobs=(), without_logprobs=True, **common
         )
     if value_ids is not None and all(s.token.startswith(TOKEN_ID_PREFIX) for s in steps):
-        ids = [_token_id(s.token) for s in steps]
+        ids = [token_id(s.token) for s in steps]
         pieces = [decode(i) for i in ids]
-        keep = {t for per_value in value_ids for t in per_value}
-        logprobs = [
-            {_token_id(t): lp for t, lp in s.top if t.startswith(TOKEN_ID_PREFIX)} for s in steps
-        ]
-        step_logprobs = tuple({t: lp for t, lp in step.items() if t in keep} for step in logprobs)
+        step_logprobs = answer_step_logprobs((logprobs_by_id(s.top) for s in steps), value_ids)
         ids_per_value = value_ids
     else:
         ids = list(range(len(steps)))
@@ -66,27 +61,12 @@ def read_generation(
         ids_per_value = tuple((i,) for i in range(len(values)))
     return Generated(
         token_ids=tuple(ids),
-        token_starts=tuple(_starts(pieces)),
+        token_starts=token_starts(pieces),
         step_logprobs=step_logprobs,
         value_ids=ids_per_value,
         aligned_text="".join(pieces),
         **common,
     )
-
-
-def _steps(logprobs: Any, chat: bool) -> list[Step]:
-    if logprobs is None:
-        return []
-    if chat:
-        return [
-            Step(entry.token, [(t.token, float(t.logprob)) for t in entry.top_logprobs or []])
-            for entry in logprobs.content or []
-        ]
-    tops = logprobs.top_logprobs or []
-    return [
-        Step(token, [(t, float(v)) for t, v in (tops[i] if i < len(tops) else {}).items()])
-        for i, token in enumerate(logprobs.tokens or [])
-    ]
 
 
 def _by_value(top: Sequence[tuple[str, float]], values: Sequence[str]) -> dict[int, float]:
@@ -98,15 +78,3 @@ def _by_value(top: Sequence[tuple[str, float]], values: Sequence[str]) -> dict[i
         if mass > 0:
             out[index] = math.log(mass)
     return out
-
-
-def _token_id(token: str) -> int:
-    return int(token[len(TOKEN_ID_PREFIX) :])
-
-
-def _starts(pieces: Sequence[str]) -> list[int]:
-    starts, offset = [], 0
-    for piece in pieces:
-        starts.append(offset)
-        offset += len(piece)
-    return starts

@@ -50,22 +50,40 @@ def token_counts(response: Any) -> tuple[int, int]:
     )
 
 
+@dataclass(frozen=True)
+class Step:
+    """One generated token as the endpoint returned it, with its top log-probs."""
+
+    token: str
+    top: list[tuple[str, float]]
+
+
+def response_steps(logprobs: Any, chat: bool) -> list[Step]:
+    """The `logprobs` of a ChatCompletion (chat) or Completion choice, step by step."""
+    if logprobs is None:
+        return []
+    if chat:
+        return [
+            Step(entry.token, [(t.token, float(t.logprob)) for t in entry.top_logprobs or []])
+            for entry in logprobs.content or []
+        ]
+    tokens, tops = logprobs.tokens or [], logprobs.top_logprobs or []
+    return [
+        Step(
+            tokens[i] if i < len(tokens) else "",
+            [(t, float(v)) for t, v in (tops[i] or {}).items()] if i < len(tops) else [],
+        )
+        for i in range(max(len(tokens), len(tops)))
+    ]
+
+
 def first_token(response: Any, chat: bool) -> FirstToken:
     """Read a ChatCompletion (chat) or Completion response of the openai package."""
     choice = response.choices[0]
     prompt_tokens, cached_tokens = token_counts(response)
-    pairs: list[tuple[str, float]] | None = None
-    lp = choice.logprobs
-    if chat:
-        text = choice.message.content or ""
-        content = lp.content if lp is not None else None
-        if content:
-            step = content[0]
-            pairs = [(t.token, float(t.logprob)) for t in step.top_logprobs or []]
-    else:
-        text = choice.text or ""
-        if lp is not None and lp.top_logprobs and lp.top_logprobs[0]:
-            pairs = [(t, float(v)) for t, v in lp.top_logprobs[0].items()]
+    text = (choice.message.content if chat else choice.text) or ""
+    steps = response_steps(choice.logprobs, chat)
+    pairs = steps[0].top if steps else None
     return FirstToken(pairs or None, text, prompt_tokens, cached_tokens)
 
 
@@ -74,13 +92,23 @@ def has_token_ids(pairs: Sequence[tuple[str, float]]) -> bool:
     return any(token.startswith(TOKEN_ID_PREFIX) for token, _ in pairs)
 
 
+def token_id(token: str) -> int:
+    """The id in a "token_id:<id>" token."""
+    return int(token[len(TOKEN_ID_PREFIX) :])
+
+
+def logprobs_by_id(pairs: Sequence[tuple[str, float]]) -> dict[int, float]:
+    """Token id -> log-prob of the "token_id:<id>" entries among `pairs`."""
+    return {token_id(t): lp for t, lp in pairs if t.startswith(TOKEN_ID_PREFIX)}
+
+
 def read_token_ids(step: FirstToken, ids_per_label: tuple[tuple[int, ...], ...]) -> JudgeResult:
-    by_id: dict[int, float] = {}
-    for token, logprob in step.logprobs or []:
-        if token.startswith(TOKEN_ID_PREFIX):
-            by_id[int(token[len(TOKEN_ID_PREFIX) :])] = logprob
     return result_from_token_logprobs(
-        by_id, ids_per_label, step.prompt_tokens, step.cached_tokens, source="endpoint"
+        logprobs_by_id(step.logprobs or []),
+        ids_per_label,
+        step.prompt_tokens,
+        step.cached_tokens,
+        source="endpoint",
     )
 
 

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from scorers.judge.engine_loop import EngineLoop
-from scorers.judge.generation import Generated, GenerationRequest, value_prefix_token_ids
+from scorers.judge.generation import (
+    Generated,
+    GenerationRequest,
+    answer_step_logprobs,
+    token_starts,
+    value_prefix_token_ids,
+)
 from scorers.judge.labels import LabelSet, label_token_ids
 from scorers.judge.prompt_tokens import encode_prompts
 from scorers.judge.result import JudgeResult, prompt_too_long, result_from_token_logprobs
@@ -124,21 +130,15 @@ class VllmJudge:
         pieces = [
             self.tokenizer.decode([t], skip_special_tokens=True) for t in completion.token_ids
         ]
-        starts, offset = [], 0
-        for piece in pieces:
-            starts.append(offset)
-            offset += len(piece)
-        keep = {t for ids in value_ids for t in ids}
-        steps = tuple(
-            {t: lp.logprob for t, lp in (step or {}).items() if t in keep}
-            for step in completion.logprobs or []
+        steps = (
+            {t: lp.logprob for t, lp in (step or {}).items()} for step in completion.logprobs or []
         )
         return Generated(
             text=self.tokenizer.decode(completion.token_ids, skip_special_tokens=True),
             aligned_text="".join(pieces),
             token_ids=tuple(completion.token_ids),
-            token_starts=tuple(starts),
-            step_logprobs=steps,
+            token_starts=token_starts(pieces),
+            step_logprobs=answer_step_logprobs(steps, value_ids),
             value_ids=value_ids,
             finished=completion.finish_reason == "stop",
             prompt_tokens=len(output.prompt_token_ids or []),
