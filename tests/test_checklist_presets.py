@@ -3,6 +3,9 @@ otherwise, and a clear refusal (naming both keys) where a preset cannot serve a 
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from pipeline.spec_loader import SpecError, parse_spec
@@ -138,3 +141,28 @@ def test_the_seeds_rlcf_in_batch_mode_loads_as_a_job():
     raw["definition"]["scorers"][0]["history_column"] = "history"
     with pytest.raises(SpecError, match="scorer_prompt 'rlcf' has no"):
         parse_spec(raw)
+
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+# preset -> a pipeline the seed says it is the default scorer for
+SEED_PIPELINE = {"batch": "tick", "rlcf": "rlcf_direct", "rocketeval": "rocketeval"}
+
+
+def seed_scorer_for(pipeline: str) -> dict[str, object]:
+    """The ChecklistScorer(...) keywords the seed shows right after 'Default for: <pipeline>'."""
+    lines = (SEEDS / "checklist-scorers.txt").read_text().splitlines()
+    start = next(n for n, line in enumerate(lines) if "Default for:" in line and pipeline in line)
+    code = next(line for line in lines[start:] if "ChecklistScorer(" in line)
+    call = ast.parse(code[code.index("ChecklistScorer(") :]).body[0]
+    assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
+    keywords = {k.arg: ast.literal_eval(k.value) for k in call.value.keywords if k.arg}
+    return {key: value for key, value in keywords.items() if key != "model"}
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the seed documents are not at {SEEDS}")
+@pytest.mark.parametrize("preset", sorted(SEED_PIPELINE))
+def test_a_preset_is_the_scorer_the_seed_text_shows_for_its_pipeline(preset):
+    seed = seed_scorer_for(SEED_PIPELINE[preset])
+    spec = spec_of(scorer_prompt=preset, **NEEDS.get(preset, {}))
+    assert seed and {key: getattr(spec, key) for key in seed} == seed
+    assert {key: SEED_DEFAULTS[preset][key] for key in seed} == seed
