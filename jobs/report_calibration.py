@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.run_dir import CALIBRATION, RunDirectory
+from pipeline.storage.run_dir import CALIBRATION, RunDirectory
 
 AGREEMENT_COLUMNS = ("roc_auc", "spearman", "kendall", "accuracy_at_0_5", "brier")
 NO_CALIBRATION = f"no {CALIBRATION} in this run: it was not calibrated"

@@ -15,7 +15,7 @@ import polars as pl
 
 from jobs.report_tables import has_checklist_items, scorer_names
 from pipeline.results import RunResults
-from pipeline.run_dir import CALIBRATION, RunDirectory
+from pipeline.storage.run_dir import CALIBRATION, RunDirectory
 from scorers.calibration import in_holdout
 
 RELIABILITY_BINS = 10

@@ -28,7 +28,7 @@ def serve_command(
     from pipeline.attempt import judge_env
     from pipeline.resources import check_resources, live_nodes
     from pipeline.runner import connect_ray
-    from pipeline.serve_app import APP_NAME, serve_plan
+    from pipeline.serve.app import APP_NAME, serve_plan
 
     if max_rows < 1:
         raise ValueError(f"--max-rows: {max_rows}; at least 1")
@@ -86,7 +86,7 @@ def _take_down(shared_cluster: bool) -> None:
     from ray import serve
     from ray.serve.exceptions import RayServeException
 
-    from pipeline.serve_app import APP_NAME
+    from pipeline.serve.app import APP_NAME
 
     try:
         if shared_cluster:

@@ -1,12 +1,12 @@
 """`rayscore variance SPEC --rows N`: how much the judge's scores move on repeats and
-paraphrases of a sample of rows (pipeline.variance)."""
+paraphrases of a sample of rows (pipeline.variance.run)."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from pipeline.spec_loader import load_spec
-from pipeline.variance import measure_variance
+from pipeline.variance.run import measure_variance
 
 
 def variance_command(

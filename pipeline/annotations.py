@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from pipeline.filesystems import arrow_filesystem
+from pipeline.storage.filesystems import arrow_filesystem
 from scorers.agreement import binary_agreement, rank_agreement
 from scorers.score_config import ScoreConfig
 from scorers.strict_model import StrictModel

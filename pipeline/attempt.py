@@ -17,9 +17,11 @@ from pipeline.annotation_names import check_annotation_names
 from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
 from pipeline.manifest import sha256_json
-from pipeline.output_check import check_output_writable
 from pipeline.resolve import resolve_spec_paths
-from pipeline.run_dir import (
+from pipeline.source import InputSource, resolve_input
+from pipeline.spec import JobSpec
+from pipeline.storage.output_check import check_output_writable
+from pipeline.storage.run_dir import (
     FINGERPRINT,
     MANIFEST,
     NEW_SUFFIX,
@@ -28,9 +30,7 @@ from pipeline.run_dir import (
     RunDirectoryExists,
     RunState,
 )
-from pipeline.run_lease import RunLease
-from pipeline.source import InputSource, resolve_input
-from pipeline.spec import JobSpec
+from pipeline.storage.run_lease import RunLease
 from scorers.judge.api_key import api_key_env_vars
 
 

@@ -1,6 +1,6 @@
 """The judge stage: read the rows not yet judged, score them with the per-row scorers (plain
 tasks, pipeline.row_stage) and on the judge actors, commit each block as a shard
-(pipeline.shards) and follow the acks for progress.
+(pipeline.storage.shards) and follow the acks for progress.
 
 Each judge has its own actor pool; with several judges the rows pass through one pool after
 another, each adding its scorers' columns and keeping what later ones read. The pool's actors
@@ -23,7 +23,7 @@ from pipeline.cross_sample_stage import JudgedRows
 from pipeline.progress import Progress
 from pipeline.row_stage import per_row_read_columns, scored_per_row
 from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
-from pipeline.shards import commit_shard, committed_ids, shard_files, skip_committed
+from pipeline.storage.shards import commit_shard, committed_ids, shard_files, skip_committed
 from scorers.registry import judged_scorer
 from scorers.usage import USAGE_FIELDS
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.filesystems import is_remote
 from pipeline.spec import JobSpec, JudgeSpec
+from pipeline.storage.filesystems import is_remote
 
 
 class ModelNotFound(FileNotFoundError):

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.run_dir import (
+from pipeline.storage.run_dir import (
     AGREEMENT_TABLE,
     MANIFEST,
     METRICS_TABLE,
@@ -22,7 +22,7 @@ from pipeline.run_dir import (
     RunDirectory,
     RunState,
 )
-from pipeline.storage_options import polars_storage_options
+from pipeline.storage.storage_options import polars_storage_options
 
 ITEM_LIST = "item_scores"
 

@@ -35,7 +35,6 @@ from pipeline.cross_sample_stage import cross_sample_results
 from pipeline.judge_stage import judge_stage
 from pipeline.manifest import build_manifest
 from pipeline.resources import check_resources, live_nodes
-from pipeline.run_dir import MANIFEST, METRICS, WORK, RunDirectory
 from pipeline.spec import JobSpec
 from pipeline.stages import (
     RowCountMismatch,
@@ -48,6 +47,7 @@ from pipeline.stages import (
     records_stage,
     summary_stage,
 )
+from pipeline.storage.run_dir import MANIFEST, METRICS, WORK, RunDirectory
 from scorers.judge.build import endpoint_path
 
 __all__ = ["RowCountMismatch", "RunResult", "run_job"]

@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.filesystems import arrow_filesystem
 from pipeline.spec import ColumnNeed, JobSpec
+from pipeline.storage.filesystems import arrow_filesystem
 from scorers.columns import KIND_NEEDS, accepts
 
 GLOB_CHARS = frozenset("*?[")

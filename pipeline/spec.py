@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, mo
 
 from pipeline.annotations import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
-from pipeline.storage_options import redact_secrets
+from pipeline.storage.storage_options import redact_secrets
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec

@@ -22,7 +22,13 @@ from pipeline.annotation_names import (
 from pipeline.assemble import assemble, config_checks
 from pipeline.attempt import Run
 from pipeline.cross_sample_stage import CrossSampleResult, JudgedRows
-from pipeline.run_dir import (
+from pipeline.score_records import (
+    RECORD_SCHEMA,
+    sample_fields,
+    score_configs_json,
+    score_records,
+)
+from pipeline.storage.run_dir import (
     AGREEMENT,
     AGREEMENT_TABLE,
     CALIBRATION,
@@ -32,13 +38,7 @@ from pipeline.run_dir import (
     SCORES,
     SCORES_LONG,
 )
-from pipeline.score_records import (
-    RECORD_SCHEMA,
-    sample_fields,
-    score_configs_json,
-    score_records,
-)
-from pipeline.shards import shards_schema
+from pipeline.storage.shards import shards_schema
 from pipeline.summary import merge_summaries, summary_batch
 from scorers.metrics.aggregate import finalize
 from scorers.metrics.metrics_table import metrics_rows

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_cli import rayscore
 
-from pipeline.output_check import OutputNotWritable, check_output_writable
+from pipeline.storage.output_check import OutputNotWritable, check_output_writable
 
 HEAD = """name: bad
 input: {{path: {data}, id_column: id}}

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.resources import ResourceError, check_resources
-from pipeline.shards import commit_shard, committed_ids
+from pipeline.storage.shards import commit_shard, committed_ids
 from scorers.judge.spec import JudgeSpec
 
 CPU_NODE = {"CPU": 2.0}

@@ -19,9 +19,9 @@ import yaml
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.attempt import FingerprintChanged, check_job
-from pipeline.run_dir import RunDirectoryExists
 from pipeline.runner import run_job
 from pipeline.spec_loader import load_spec, parse_spec
+from pipeline.storage.run_dir import RunDirectoryExists
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True}

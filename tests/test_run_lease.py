@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.attempt import check_job
-from pipeline.run_dir import LEASE, RunDirectory, RunState
-from pipeline.run_lease import TTL_S, RunDirectoryHeld, RunLease
 from pipeline.spec_loader import parse_spec
+from pipeline.storage.run_dir import LEASE, RunDirectory, RunState
+from pipeline.storage.run_lease import TTL_S, RunDirectoryHeld, RunLease
 
 
 def job(tmp_path):
@@ -66,7 +66,7 @@ def test_a_lease_whose_heartbeat_stopped_is_taken_over_and_the_run_resumes(tmp_p
 
 
 def test_the_lease_is_refreshed_while_the_run_lives(tmp_path, monkeypatch):
-    monkeypatch.setattr("pipeline.run_lease.HEARTBEAT_S", 0.2)
+    monkeypatch.setattr("pipeline.storage.run_lease.HEARTBEAT_S", 0.2)
     run_dir = RunDirectory(str(tmp_path / "run"))
     lease = RunLease.acquire(run_dir, "r1")
     try:

@@ -26,11 +26,11 @@ import pytest
 
 from pipeline.fingerprint import run_fingerprint
 from pipeline.results import open_run
-from pipeline.run_dir import MANIFEST, RunDirectory
 from pipeline.runner import run_job
 from pipeline.source import resolve_input
 from pipeline.spec_loader import parse_spec
-from pipeline.storage_options import polars_storage_options, redact_secrets
+from pipeline.storage.run_dir import MANIFEST, RunDirectory
+from pipeline.storage.storage_options import polars_storage_options, redact_secrets
 
 BUCKET = "rayscore-test"
 KEY_ID = "moto-key-id-7f3a"

@@ -10,7 +10,7 @@ import pytest
 from fake_judge import FakeJudge
 from serve_spec import serve_spec
 
-from pipeline.serve_judge import GroupScorer, JudgeGroup
+from pipeline.serve.judge import GroupScorer, JudgeGroup
 from pipeline.spec_loader import parse_spec
 
 ITEMS = [{"question": "Is it short?", "weight": 1.0}, {"question": "Is it kind?", "weight": 2.0}]

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 from serve_spec import serve_spec
 
-from pipeline.serve_app import serve_plan
-from pipeline.serve_rows import RequestError, RequestReader
+from pipeline.serve.app import serve_plan
+from pipeline.serve.rows import RequestError, RequestReader
 from pipeline.spec_loader import parse_spec
 
 ITEMS = [{"question": "Is it short?", "weight": 1.0}]

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.run_dir import RunDirectory, RunDirectoryExists
 from pipeline.source import InputError, resolve_input
 from pipeline.spec_loader import parse_spec
+from pipeline.storage.run_dir import RunDirectory, RunDirectoryExists
 
 
 def spec_for(path: str, **scorer):

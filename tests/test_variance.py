@@ -13,7 +13,7 @@ from conftest import ENGINE_KWARGS
 from jobs.cli import main
 from jobs.variance import repeats_verdict
 from pipeline.spec_loader import parse_spec
-from pipeline.variance import (
+from pipeline.variance.run import (
     COPY,
     SOURCE_ID,
     checklist_column,
@@ -22,7 +22,7 @@ from pipeline.variance import (
     measured_scorers,
     sample_ids,
 )
-from pipeline.variance_spread import PARAPHRASE, REPEAT, score_spread
+from pipeline.variance.spread import PARAPHRASE, REPEAT, score_spread
 from scorers.checklist.checklist_input import sample_input
 
 CHECKLIST = {

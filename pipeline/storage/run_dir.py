@@ -21,7 +21,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-from pipeline.filesystems import arrow_filesystem, is_remote
+from pipeline.storage.filesystems import arrow_filesystem, is_remote
 
 SCORES = "scores"
 SCORES_LONG = "scores_long"
@@ -36,7 +36,7 @@ WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
 FINGERPRINT = f"{WORK}/fingerprint.json"
-LEASE = f"{WORK}/lease.json"  # who writes here now (pipeline.run_lease)
+LEASE = f"{WORK}/lease.json"  # who writes here now (pipeline.storage.run_lease)
 JUDGED = f"{WORK}/judged"
 
 

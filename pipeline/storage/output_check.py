@@ -12,7 +12,7 @@ from typing import Any
 
 import fsspec
 
-from pipeline.filesystems import is_remote
+from pipeline.storage.filesystems import is_remote
 
 PROBE = ".rayscore-write-probe"
 

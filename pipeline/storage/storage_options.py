@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.filesystems import is_remote
+from pipeline.storage.filesystems import is_remote
 
 SECRET_WORDS = ("key", "secret", "token", "password", "credential")
 REDACTED = "***"

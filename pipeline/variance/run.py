@@ -1,5 +1,5 @@
 """`rayscore variance`: score a sample of rows again and again through the real job path, and
-measure how far the scores move (pipeline.variance_spread).
+measure how far the scores move (pipeline.variance.spread).
 
 Each sampled row becomes copies with ids of their own: `<id>#repeat-0` and `<id>#repeat-1`
 ask exactly the same prompts; `<id>#paraphrase-<k>` asks each checklist item's k-th
@@ -27,7 +27,7 @@ from pipeline.results import open_run
 from pipeline.runner import run_job
 from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
-from pipeline.variance_spread import PARAPHRASE, REPEAT, SCORES_SCHEMA, score_spread
+from pipeline.variance.spread import PARAPHRASE, REPEAT, SCORES_SCHEMA, score_spread
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.rating.spec import BooleanSpec, CategoricalSpec, LikertSpec, RatingBase
 from scorers.scorer_spec import ScorerSpec
@@ -50,7 +50,7 @@ def measure_variance(
     spec: JobSpec, rows: int, seed: int = 0, *, ray_address: str | None = None
 ) -> pl.DataFrame:
     """Score `rows` rows of the spec's input (sampled by `seed`) as repeats and paraphrases in
-    one job, and return the spread per scorer x item (pipeline.variance_spread)."""
+    one job, and return the spread per scorer x item (pipeline.variance.spread)."""
     if rows < 1:
         raise ValueError(f"rows must be at least 1, got {rows}")
     spec = resolve_spec_paths(spec)
@@ -187,7 +187,7 @@ def _per_copy(scorer: ScorerSpec) -> dict[str, Any]:
 
 
 def scored_copies(samples: pl.DataFrame, scorers: list[ScorerSpec]) -> pl.DataFrame:
-    """The scored copies as variance_spread.SCORES_SCHEMA: one row per copy x scorer x item,
+    """The scored copies as spread.SCORES_SCHEMA: one row per copy x scorer x item,
     paraphrase copies only where the item has that paraphrase."""
     return pl.concat([_scores_of(samples, s) for s in scorers])
 

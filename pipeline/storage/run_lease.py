@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from pipeline.run_dir import LEASE, RunDirectory
+from pipeline.storage.run_dir import LEASE, RunDirectory
 
 TTL_S = 30.0
 HEARTBEAT_S = 5.0

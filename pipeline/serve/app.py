@@ -2,8 +2,8 @@
 
 `POST /score` takes `{"rows": [{column: value, ...}, ...]}` and answers `{"rows": [{<scorer
 key>: {...}, ..., "error": null}, ...]}` in request order, each struct as in the batch job's
-scores/. The ingress reads and checks the rows (pipeline.serve_rows), sends the good ones to
-every judge's deployment (pipeline.serve_judge) at once, and joins their columns back. A
+scores/. The ingress reads and checks the rows (pipeline.serve.rows), sends the good ones to
+every judge's deployment (pipeline.serve.judge) at once, and joins their columns back. A
 request with bad rows is answered 422, naming each row and field, and still carries the good
 rows' scores. `GET /schema` is the JSON schema of a request, `GET /healthz` each judge's
 counts.
@@ -28,8 +28,8 @@ from ray.serve.handle import DeploymentHandle
 
 from pipeline.calibration import load_stored
 from pipeline.judge_stage import BATCHES_IN_FLIGHT
-from pipeline.serve_judge import JudgeGroup, JudgeReplica
-from pipeline.serve_rows import RequestError, RequestReader, RowProblem
+from pipeline.serve.judge import JudgeGroup, JudgeReplica
+from pipeline.serve.rows import RequestError, RequestReader, RowProblem
 from pipeline.spec import JobSpec
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.judge.result import PROMPT_TOO_LONG
