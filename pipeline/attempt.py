@@ -23,6 +23,7 @@ from pipeline.spec import JobSpec
 from pipeline.storage.output_check import check_output_writable
 from pipeline.storage.run_dir import (
     FINGERPRINT,
+    IDENTITY,
     MANIFEST,
     NEW_SUFFIX,
     WORK,
@@ -53,8 +54,9 @@ class Run:
 
     spec: JobSpec
     spec_file: str | None
-    run_id: str
-    started_at: str
+    run_id: str  # the run's: kept by every attempt that resumes it (its records carry it)
+    started_at: str  # the run's first attempt's
+    attempt_id: str
     source: InputSource
     run_dir: RunDirectory
     target: RunDirectory
@@ -71,7 +73,7 @@ class Run:
 
     @property
     def staging(self) -> str:
-        return self.run_dir.staging_path(self.run_id)
+        return self.run_dir.staging_path(self.attempt_id)
 
     @property
     def replaces(self) -> bool:
@@ -83,7 +85,8 @@ def check_job(
 ) -> Run:
     """Everything that can fail cheaply, before Ray or any engine starts."""
     now = datetime.now(timezone.utc)
-    run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    attempt_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    identity = {"run_id": attempt_id, "started_at": now.isoformat(timespec="seconds")}
     spec = resolve_spec_paths(spec)
     source = resolve_input(spec)
     check_annotation_names(spec)
@@ -96,9 +99,12 @@ def check_job(
     if not overwrite:
         _stop_if_complete(target, spec, fingerprint)
     run_dir, discard = _where_to_write(target, overwrite)
-    lease = RunLease.acquire(run_dir, run_id)  # before anything there is touched
+    lease = RunLease.acquire(run_dir, attempt_id)  # before anything there is touched
     try:
         resumed = _prepare(run_dir, fingerprint, restart or discard)
+        if resumed and run_dir.fs.exists(run_dir.join(IDENTITY)):
+            identity = run_dir.read_json(IDENTITY)
+        run_dir.write_json(IDENTITY, identity)
         run_dir.write_json(FINGERPRINT, fingerprint)
     except BaseException:
         lease.release()
@@ -106,8 +112,9 @@ def check_job(
     return Run(
         spec=spec,
         spec_file=spec_file,
-        run_id=run_id,
-        started_at=now.isoformat(timespec="seconds"),
+        run_id=identity["run_id"],
+        started_at=identity["started_at"],
+        attempt_id=attempt_id,
         source=source,
         run_dir=run_dir,
         target=target,

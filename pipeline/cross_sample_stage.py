@@ -19,6 +19,7 @@ from pipeline.source import InputSource
 from pipeline.spec import JobSpec
 from scorers.cross_sample.steps import GroupedScorer, SharedGroups, WholeDatasetScorer
 from scorers.registry import GroupedKind, WholeDatasetKind, kind_of
+from scorers.scorer_spec import ScorerSpec
 
 ERROR_PREFIX = "__error__"
 ROWS_PER_SHUFFLE_PARTITION = 250_000
@@ -50,12 +51,15 @@ class JudgedRows:
 
 
 def cross_sample_results(
-    spec: JobSpec, source: InputSource, judged: JudgedRows
+    spec: JobSpec,
+    source: InputSource,
+    judged: JudgedRows,
+    scorers: Sequence[ScorerSpec] | None = None,
 ) -> list[CrossSampleResult]:
-    """Plan (and for whole-dataset scorers, run) every cross-sample scorer of the spec."""
+    """Plan (and for whole-dataset scorers, run) `scorers` (the spec's cross-sample ones)."""
     id_col = spec.input.id_column
     results = []
-    for scorer_spec in spec.cross_sample_scorers():
+    for scorer_spec in spec.cross_sample_scorers() if scorers is None else scorers:
         kind = kind_of(scorer_spec)
         if isinstance(kind, GroupedKind):
             results.append(run_grouped(kind.build(scorer_spec), id_col, source))

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline.attempt import Run
-    from pipeline.judge_stage import JudgeWork
-    from pipeline.stages import StageClock
+    from pipeline.stages.clock import StageClock
+    from pipeline.stages.score_pass import JudgeWork
     from scorers.judge.spec import JudgeSpec
 
 HASH_LIMIT_BYTES = 256 << 20  # larger weight shards are recorded by size, not hashed

@@ -22,16 +22,18 @@ def per_row_read_columns(spec: JobSpec, input_columns: Sequence[str]) -> list[st
     return list(dict.fromkeys(columns))
 
 
-def scored_per_row(rows: Any, spec: JobSpec, input_columns: Sequence[str]) -> Any:
-    """`rows` (a Ray Dataset) with the judge actors' columns, each per-row scorer's struct
-    and `error`."""
+def scored_per_row(
+    rows: Any, spec: JobSpec, input_columns: Sequence[str], extra_columns: Sequence[str] = ()
+) -> Any:
+    """`rows` (a Ray Dataset) with the judge actors' columns (and `extra_columns`), each
+    per-row scorer's struct and `error`."""
     scorers = [row_scorer(s) for s in spec.per_row_scorers()]
     return rows.map_batches(
         score_rows,
         fn_kwargs={
             "scorers": scorers,
             "read_columns": {s.key: s.read_columns(input_columns) for s in scorers},
-            "keep_columns": spec.judge_columns(),
+            "keep_columns": [*spec.judge_columns(), *extra_columns],
         },
         batch_format="pyarrow",
     )

@@ -3,21 +3,22 @@ into the manifest's `timings_s` under its name.
 
 checks         spec paths, input files, columns and ids, annotation names, output path, run
                directory (resume or not, fingerprint): before Ray starts
+probe          how each OpenAI-compatible endpoint gives log-probs
 ray            join the named cluster, or start a local one; refuse a plan it cannot run
-judge          rows not yet judged -> per-row scorers (plain tasks) -> judge actors, one
-               engine each -> one committed shard per block (the resume point); progress
-               from the shards' acks
-cross_sample   cross-sample scorers over the input (and judged rows): Ray Data group-bys, or
-               one task per whole-dataset scorer -> (id, struct) datasets
-assemble       judged rows + cross-sample results, hash-joined by id, every score checked
-               against its config -> staged scores/
-annotations    with `annotations`: the human labels, read once for calibration and agreement,
-               each name checked against the run's score configs
-calibration    with `calibration`: fit on the labelled samples (or read calibration.from's),
-               then calibrated item confidences and the composite -> staged scores/
-score_records  staged scores/ -> staged scores_long/ (one record per sample and score name)
-summary        one pass over staged scores/: row, error and token counts, metric partials;
-               the row count is checked here (a mismatch commits nothing)
+cross_sample   cross-sample scorers that read the input only -> small tables of the rows
+               that do not take a default
+score          ONE streaming pass: read (one block per shard left) -> per-row scorers ->
+               judge actors -> write: every row finished (cross-sample joined, configs
+               checked), its score records and summary built, final parts written per shard
+               (the resume point); progress from the parts' acks
+then, only when something needs every judged row first (pipeline.stages.pass_layout):
+cross_sample_scores  whole-dataset scorers that read judged scores
+annotations / calibration   labels read, calibration fitted on the labelled rows
+second_pass    the judged parts finished and written as final parts
+always:
+agreement      with annotations: ANNOTATION records, the judge's agreement with them
+summary        the parts' footers merged; the row count is checked (a mismatch commits
+               nothing)
 commit         scores/ and scores_long/ moved into place; score configs and metrics
 then the manifest, built from the stages' outputs and times; a run built beside a finished
 one it replaces (--overwrite) takes its place only now.
@@ -31,23 +32,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.attempt import Run, RunComplete, check_job
-from pipeline.cross_sample_stage import cross_sample_results
-from pipeline.judge_stage import judge_stage
+from pipeline.cross_sample_stage import JudgedRows
 from pipeline.manifest import build_manifest
 from pipeline.resources import check_resources, live_nodes
 from pipeline.spec import JobSpec
-from pipeline.stages import (
-    RowCountMismatch,
-    StageClock,
-    agreement_stage,
-    assemble_stage,
-    calibration_stage,
-    commit_stage,
-    human_labels,
-    records_stage,
-    summary_stage,
-)
-from pipeline.storage.run_dir import MANIFEST, METRICS, WORK, RunDirectory
+from pipeline.stages.agreement import agreement_stage
+from pipeline.stages.clock import StageClock
+from pipeline.stages.commit import commit_stage
+from pipeline.stages.cross_sample_tables import cross_sample_tables
+from pipeline.stages.labels import calibration_fit, human_labels
+from pipeline.stages.pass_layout import pass_layout
+from pipeline.stages.score_configs import run_configs
+from pipeline.stages.score_pass import score_pass
+from pipeline.stages.scored_folders import ScoredFolders
+from pipeline.stages.second_pass import second_pass
+from pipeline.stages.summary import RowCountMismatch, summary_stage
+from pipeline.stages.writers import final_writer, judged_writer, one_pass_folder
+from pipeline.storage.parts import list_parts
+from pipeline.storage.run_dir import MANIFEST, METRICS, SCORES, SCORES_LONG, WORK, RunDirectory
 from scorers.judge.build import endpoint_path
 
 __all__ = ["RowCountMismatch", "RunResult", "run_job"]
@@ -87,21 +89,38 @@ def _run(
 ) -> RunResult:
     endpoints = clock.run("probe", probe_endpoints, run)
     clock.run("ray", start_ray, run, ray_address, verbose, check_cluster)
-    judged, work = clock.run("judge", judge_stage, run, verbose)
-    cross = clock.run("cross_sample", cross_sample_results, run.spec, run.source, judged)
-    scores = clock.run("assemble", assemble_stage, run, judged, cross)
-    human = clock.run("annotations", human_labels, run, scores)
-    scores, calibration = clock.run("calibration", calibration_stage, run, scores, human)
-    records = clock.run("score_records", records_stage, run, scores)
-    agreement = clock.run("agreement", agreement_stage, run, scores, records, human)
-    summary = clock.run("summary", summary_stage, run, scores)
-    metrics = clock.run(
-        "commit", commit_stage, run, scores, records, summary, agreement, calibration
-    )
+    layout = pass_layout(run)
+    judged_keys = tuple(s.key for s in run.spec.data_pass_scorers())
+    no_rows = JudgedRows((), run.run_dir.arrow_fs, judged_keys)
+    cross = clock.run("cross_sample", cross_sample_tables, run, layout.before, no_rows)
+    calibration = None
+    if not layout.second_pass:
+        configs, checks, _ = run_configs(run, cross)
+        folder = one_pass_folder(run)
+        writer = final_writer(run, folder, cross, configs, checks)
+        work = clock.run("score", score_pass, run, writer, verbose)
+        scored = ScoredFolders(f"{folder}/{SCORES}", f"{folder}/{SCORES_LONG}", configs)
+        human = clock.run("annotations", human_labels, run, configs)
+    else:
+        writer = judged_writer(run)
+        work = clock.run("score", score_pass, run, writer, verbose)
+        parts = list_parts(writer.folder, run.run_dir.arrow_fs)
+        judged = JudgedRows(tuple(p.path for p in parts), run.run_dir.arrow_fs, judged_keys)
+        cross += clock.run("cross_sample_scores", cross_sample_tables, run, layout.after, judged)
+        configs, checks, schema = run_configs(run, cross, parts)
+        human = clock.run("annotations", human_labels, run, configs)
+        calibration = clock.run("calibration", calibration_fit, run, writer.folder, human)
+        staging = clock.run(
+            "second_pass", second_pass, run, parts, schema, cross, configs, checks, calibration
+        )
+        scored = ScoredFolders(f"{staging}/{SCORES}", f"{staging}/{SCORES_LONG}", configs)
+    agreement = clock.run("agreement", agreement_stage, run, scored, human)
+    summary = clock.run("summary", summary_stage, run, scored)
+    metrics = clock.run("commit", commit_stage, run, scored, summary, agreement, calibration)
     manifest = build_manifest(run, summary, work, clock, endpoints)
     run.run_dir.write_json(MANIFEST, manifest)
     run.release()  # finished: its lease goes with the work folder
-    run.run_dir.remove(run.run_dir.join(WORK))  # shards and staging: all in scores/ now
+    run.run_dir.remove(run.run_dir.join(WORK))  # parts and staging: all in scores/ now
     if run.replaces:
         run.run_dir.replace(run.target)
     return RunResult(run_dir=run.spec.output.path, metrics=metrics, manifest=manifest)

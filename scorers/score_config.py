@@ -66,3 +66,43 @@ def inferred_config(dtype: pa.DataType) -> ScoreConfig | None:
 
 def unit_interval(description: str) -> ScoreConfig:
     return ScoreConfig(data_type="NUMERIC", min=0.0, max=1.0, description=description)
+
+
+def config_problems(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    """Per value, why it does not fit `config` (null where it fits), found by Arrow kernels;
+    Python words the reason only for the values that fail."""
+    import pyarrow.compute as pc
+
+    fails = _failing(values, config)
+    if not pc.any(fails).as_py():
+        return pa.nulls(len(values), pa.string())
+    rows = pc.indices_nonzero(fails).to_pylist()
+    reasons = [config.problem(v) for v in values.take(pa.array(rows, pa.int64())).to_pylist()]
+    problems: list[str | None] = [None] * len(values)
+    for row, reason in zip(rows, reasons, strict=True):
+        problems[row] = reason
+    return pa.array(problems, pa.string())
+
+
+def _failing(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    """A mask (nulls false) of the values that do not fit: what `problem` words."""
+    import pyarrow.compute as pc
+
+    present = pc.is_valid(values)
+    dtype = values.type
+    if config.data_type == "BOOLEAN":
+        return present if not pa.types.is_boolean(dtype) else pa.repeat(False, len(values))
+    if config.data_type == "CATEGORICAL":
+        if config.categories is None:
+            return pa.repeat(False, len(values))
+        if not (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
+            return present  # `problem` words each one (its text may or may not match)
+        allowed = pa.array(config.categories, dtype)
+        return pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))
+    if pa.types.is_boolean(dtype) or not (pa.types.is_integer(dtype) or pa.types.is_floating(dtype)):
+        return present
+    numbers = pc.cast(values, pa.float64())
+    low = -math.inf if config.min is None else config.min - BOUND_TOLERANCE
+    high = math.inf if config.max is None else config.max + BOUND_TOLERANCE
+    outside = pc.or_(pc.less(numbers, low), pc.greater(numbers, high))
+    return pc.fill_null(outside, False)  # NaN compares false: it fits, as in `problem`

@@ -82,7 +82,7 @@ def test_a_killed_driver_resumes_exactly_once(tmp_path, ray_cluster, tiny_model,
     reference = run_job(load_spec(write_job(tmp_path, tiny_model, demo_parquet, "ref", question)))
 
     spec = write_job(tmp_path, tiny_model, demo_parquet, "run", question)
-    shards = tmp_path / "run" / ".rayscore" / "judged"
+    parts = tmp_path / "run" / ".rayscore" / "scored" / "scores"
     driver = subprocess.Popen(
         [sys.executable, "-m", "jobs.cli", "run", str(spec)],
         cwd=ROOT,
@@ -93,20 +93,19 @@ def test_a_killed_driver_resumes_exactly_once(tmp_path, ray_cluster, tiny_model,
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and driver.poll() is None:
-            if len(list(shards.glob("shard-*.parquet"))) >= 1:
+            if len(list(parts.glob("part-*.parquet"))) >= 1:
                 break
             time.sleep(0.05)
     finally:
         stop_session(driver.pid)
         driver.wait()
-    committed = len(list(shards.glob("shard-*.parquet")))
-    assert committed >= 1, "no shard was committed before the driver was killed"
+    committed = len(list(parts.glob("part-*.parquet")))
+    assert committed >= 1, "no part was written before the driver was killed"
     assert not (tmp_path / "run" / "manifest.json").exists()
 
     resumed = run_job(load_spec(spec))
 
     assert resumed.manifest["resume"]["resumed"] is True
-    assert resumed.manifest["resume"]["shards_reused"] >= 1
     assert 0 < resumed.manifest["resume"]["rows_reused"] < 40
     all_requests = resumed.manifest["judge"]["requests"]
     assert all_requests == reference.manifest["judge"]["requests"]
@@ -178,7 +177,7 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_finished(
     def broken(*args: object) -> None:
         raise RuntimeError("the new run broke half-way")
 
-    monkeypatch.setattr(pipeline.runner, "records_stage", broken)
+    monkeypatch.setattr(pipeline.runner, "summary_stage", broken)
     with pytest.raises(RuntimeError, match="half-way"):
         run_job(parse_spec(raw), overwrite=True)
     assert (tmp_path / "run" / "manifest.json").read_text() == manifest  # the old run, whole

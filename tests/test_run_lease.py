@@ -41,10 +41,10 @@ def test_a_second_run_on_a_path_a_live_run_holds_is_refused_fast_naming_the_hold
             check_job(job(tmp_path), None)
         assert time.monotonic() - started < 5
         message = str(refused.value)
-        assert str(tmp_path / "run") in message and first.run_id in message
+        assert str(tmp_path / "run") in message and first.attempt_id in message
         assert f"pid {os.getpid()}" in message
         # refused before anything was touched: the first run's files are as it left them
-        assert first.run_dir.read_json(LEASE)["run_id"] == first.run_id
+        assert first.run_dir.read_json(LEASE)["run_id"] == first.attempt_id
     finally:
         first.release()
     assert not (tmp_path / "run" / LEASE).exists()
@@ -60,7 +60,7 @@ def test_a_lease_whose_heartbeat_stopped_is_taken_over_and_the_run_resumes(tmp_p
     second = check_job(job(tmp_path), None)
     try:
         assert second.resumed
-        assert second.run_dir.read_json(LEASE)["run_id"] == second.run_id
+        assert second.run_dir.read_json(LEASE)["run_id"] == second.attempt_id
     finally:
         second.release()
 

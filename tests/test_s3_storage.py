@@ -291,8 +291,8 @@ def test_overwrite_on_s3_keeps_the_old_run_until_the_new_one_is_complete(
     def broken(*args: object) -> None:
         raise RuntimeError("the new run broke half-way")
 
-    with monkeypatch.context() as patch:  # breaks after the judge stage committed its shards
-        patch.setattr(pipeline.runner, "cross_sample_results", broken)
+    with monkeypatch.context() as patch:  # breaks after the score pass wrote its parts
+        patch.setattr(pipeline.runner, "summary_stage", broken)
         with pytest.raises(RuntimeError, match="half-way"):
             run_job(parse_spec(raw), overwrite=True)
     assert fs.cat_file(f"{BUCKET}/u/run/manifest.json") == manifest  # the old run, whole

@@ -27,10 +27,10 @@ from ray.serve.deployment import Application
 from ray.serve.handle import DeploymentHandle
 
 from pipeline.calibration import load_stored
-from pipeline.judge_stage import BATCHES_IN_FLIGHT
 from pipeline.serve.judge import JudgeGroup, JudgeReplica
 from pipeline.serve.rows import RequestError, RequestReader, RowProblem
 from pipeline.spec import JobSpec
+from pipeline.stages.score_pass import BATCHES_IN_FLIGHT
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.judge.result import PROMPT_TOO_LONG
 from scorers.usage import ERROR_COLUMN

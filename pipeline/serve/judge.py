@@ -3,7 +3,7 @@
 Concurrent requests are merged by Serve's request batching (up to `max_batch_rows` rows) into
 one `score_table` call, the batch job's own: every scorer's prompts for the merged rows go to
 the engine together, and a sample's questions share its prefix. As many batches are in flight
-as in the batch job's actors (pipeline.judge_stage.BATCHES_IN_FLIGHT): with vllm, one batch's
+as in the batch job's actors (pipeline.stages.score_pass.BATCHES_IN_FLIGHT): with vllm, one batch's
 Python runs while the engine works on the other.
 """
 
@@ -19,8 +19,8 @@ import pyarrow as pa
 from ray import serve
 
 from pipeline.assemble import config_checks, finish_rows
-from pipeline.judge_stage import BATCHES_IN_FLIGHT
 from pipeline.scoring_stage import score_table
+from pipeline.stages.score_pass import BATCHES_IN_FLIGHT
 from scorers.judge.build import build_judge
 from scorers.judge.result import LogprobJudge
 from scorers.judge.spec import JudgeSpec

@@ -3,8 +3,10 @@ in-progress area (.rayscore/) that lets an interrupted run resume.
 
     runs/demo/
       .rayscore/fingerprint.json   what the run is: resuming with a different one is refused
-      .rayscore/judged/shard-*.parquet   committed judge output, one file per shard
-      .rayscore/staging-<run_id>/  later stages' outputs until they are committed
+      .rayscore/run.json           the run's id and start, kept by the attempts that resume it
+      .rayscore/scored/{scores,scores_long}/part-*.parquet   the score pass's final parts
+      .rayscore/judged/part-*.parquet   or, when a second pass finishes the rows, its input
+      .rayscore/staging-<attempt>/  the second pass's parts until they are committed
       scores/ scores_long/ metrics.json ... manifest.json   the finished run
 """
 
@@ -36,8 +38,10 @@ WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
 FINGERPRINT = f"{WORK}/fingerprint.json"
+IDENTITY = f"{WORK}/run.json"  # the run's id and start, kept by the attempts that resume it
 LEASE = f"{WORK}/lease.json"  # who writes here now (pipeline.storage.run_lease)
-JUDGED = f"{WORK}/judged"
+JUDGED = f"{WORK}/judged"  # a two-pass run's first pass: judged rows, finished later
+SCORED = f"{WORK}/scored"  # a one-pass run's final parts: scores/ and scores_long/
 
 
 class RunDirectoryExists(FileExistsError):

@@ -1,11 +1,16 @@
-"""The judge stage: read the rows not yet judged, score them with the per-row scorers (plain
-tasks, pipeline.row_stage) and on the judge actors, commit each block as a shard
-(pipeline.storage.shards) and follow the acks for progress.
+"""The score pass: one streaming Ray Data execution around the judge.
 
+    read (one task per row group, one block per shard left to score; read_shards)
+      -> per-row scorers (plain tasks, pipeline.row_stage)
+      -> each judge's actor pool (one engine per actor; pipeline.scoring_stage)
+      -> write (CPU tasks: rows finished, records and summary built, parts written;
+         write_parts) -> one ack per part, read by the driver for progress
+
+The parts are the resume point: a shard whose parts hold all its rows is not read again.
 Each judge has its own actor pool; with several judges the rows pass through one pool after
 another, each adding its scorers' columns and keeping what later ones read. The pool's actors
 go where judge.resources / judge.node_labels allow and reserve judge.gpus_per_actor GPUs each;
-every block they score carries their node's id to its ack (not into the shard), so the
+every row they score carries their node's id to the write step (not into the part), so the
 manifest says which nodes judged (`judge.nodes`).
 """
 
@@ -15,22 +20,21 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from pipeline.attempt import Run
-from pipeline.cross_sample_stage import JudgedRows
 from pipeline.progress import Progress
 from pipeline.row_stage import per_row_read_columns, scored_per_row
 from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
-from pipeline.storage.shards import commit_shard, committed_ids, shard_files, skip_committed
+from pipeline.stages.read_shards import SHARD_COLUMN, read_dataset, shards_to_read
+from pipeline.stages.write_parts import PartWriter, write_block
+from pipeline.storage.parts import list_parts
+from pipeline.storage.shard_plan import plan_shards
 from scorers.registry import judged_scorer
 from scorers.usage import USAGE_FIELDS
 
 
 @dataclass(frozen=True)
 class JudgeWork:
-    """What this attempt judged, beside what earlier attempts had committed."""
+    """What this attempt scored, beside what earlier attempts had written."""
 
     rows_reused: int
     shards_reused: int
@@ -42,72 +46,59 @@ class JudgeWork:
     nodes: dict[str, list[str]] = field(default_factory=dict)  # judge name -> node ids
 
 
-# Per judge, a column of the node id that judged each row, between its actors and the commit.
+# Per judge, a column of the node id that judged each row, between its actors and the write.
 NODE_COLUMN = "__rayscore_judge_node_{}"
-NODES_ACK = "judge_nodes"
 # The vllm judge shares its engine between concurrent batches; the openai judge runs its own
 # requests concurrently within one batch.
 BATCHES_IN_FLIGHT = {"vllm": 2, "openai": 1}
 
 
-def judge_stage(run: Run, verbose: bool = False) -> tuple[JudgedRows, JudgeWork]:
-    import ray
-
-    # Blocks of about shard_mib leave the judge stage, and each is one shard.
-    context = ray.data.DataContext.get_current()
-    block_size = context.target_max_block_size
-    context.target_max_block_size = int(run.spec.output.shard_mib * (1 << 20))
-    try:
-        return _judge_in_shards(run, verbose)
-    finally:
-        context.target_max_block_size = block_size
-
-
-def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
-    import ray
-
+def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork:
+    """Score every row not yet in `writer.folder`'s parts and write them there."""
     spec = run.spec
-    folder = run.run_dir.judged_path
-    run.run_dir.fs.makedirs(folder, exist_ok=True)
-    id_col = spec.input.id_column
-    done, shards = committed_ids(folder, run.run_dir.arrow_fs, id_col)
+    run.run_dir.fs.makedirs(writer.folder, exist_ok=True)
+    if writer.finish is not None:
+        run.run_dir.fs.makedirs(writer.finish.records_folder, exist_ok=True)
+    shards = plan_shards(run.source.files, run.source.filesystem, spec.output.shard_mib)
+    parts = list_parts(writer.folder, run.run_dir.arrow_fs)
+    todo = shards_to_read(shards, parts)
+    reused = sum(p.rows for p in parts)
+    work = JudgeWork(
+        rows_reused=reused,
+        shards_reused=len(shards) - len(todo),
+        rows_judged=0,
+        requests=0,
+        prompt_tokens=0,
+        cached_prompt_tokens=0,
+        generated_tokens=0,
+    )
+    if not todo:
+        return work
     input_columns = run.source.schema.names
     read = [*spec.judge_columns(), *per_row_read_columns(spec, input_columns)]
-    rows = ray.data.read_parquet(
-        list(run.source.files),
-        filesystem=run.source.filesystem,
-        columns=list(dict.fromkeys(read)),
+    rows = read_dataset(
+        todo, run.source.filesystem, list(dict.fromkeys(read)), spec.input.id_column
     )
-    if len(done):
-        rows = rows.map_batches(
-            skip_committed, fn_kwargs={"id_col": id_col, "committed": done}, batch_format="pyarrow"
-        )
     if spec.per_row_scorers() or not spec.judged_scorers():  # without a judge: shapes the rows
-        rows = scored_per_row(rows, spec, input_columns)
+        rows = scored_per_row(rows, spec, input_columns, extra_columns=[SHARD_COLUMN])
     rows, node_columns = _judged(rows, run, verbose)
-    judged_keys = [s.key for s in spec.judged_scorers()]
+    writer = PartWriter(**{**writer.__dict__, "node_columns": node_columns})
     acks = rows.map_batches(
-        commit_with_nodes,
-        fn_kwargs={
-            "folder": folder,
-            "filesystem": run.run_dir.arrow_fs,
-            "id_col": id_col,
-            "judged_keys": judged_keys,
-            "node_columns": node_columns,
-        },
+        write_block,
+        fn_kwargs={"writer": writer},
         batch_format="pyarrow",
-        batch_size=None,
+        # after a judge, gather its small output blocks into parts of about a shard
+        batch_size=max(s.rows for s in shards) if node_columns else None,
     )
-    todo = run.source.num_rows - len(done)
-    progress = Progress(todo)
+    progress = Progress(run.source.num_rows - reused)
     totals = dict.fromkeys(USAGE_FIELDS, 0)
     nodes: dict[str, set[str]] = {}
     try:
-        for ack in acks.iter_rows() if todo else ():
+        for ack in acks.iter_rows():
             progress.update(ack["rows"], ack["errored"], ack["judge_requests"])
             for name in totals:
                 totals[name] += ack.get(name) or 0
-            for judge, ids in json.loads(ack.get(NODES_ACK) or "{}").items():
+            for judge, ids in json.loads(ack.get("judge_nodes") or "{}").items():
                 nodes.setdefault(judge, set()).update(ids)
     except Exception as exc:
         failing = _cause(exc, JudgeKeepsFailing)
@@ -117,10 +108,9 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
         raise JudgeKeepsFailing(message.splitlines()[0]) from None
     finally:
         progress.close()
-    files = tuple(shard_files(folder, run.run_dir.arrow_fs))
-    work = JudgeWork(
-        rows_reused=len(done),
-        shards_reused=shards,
+    return JudgeWork(
+        rows_reused=reused,
+        shards_reused=work.shards_reused,
         rows_judged=progress.rows,
         requests=totals["judge_requests"],
         prompt_tokens=totals["prompt_tokens"],
@@ -128,27 +118,6 @@ def _judge_in_shards(run: Run, verbose: bool) -> tuple[JudgedRows, JudgeWork]:
         generated_tokens=totals["generated_tokens"],
         nodes={judge: sorted(ids) for judge, ids in sorted(nodes.items())},
     )
-    return JudgedRows(files, run.run_dir.arrow_fs, tuple(judged_keys)), work
-
-
-def commit_with_nodes(
-    block: pa.Table,
-    folder: str,
-    filesystem: Any,
-    id_col: str,
-    judged_keys: list[str],
-    node_columns: dict[str, str],
-) -> pa.Table:
-    """Ray Data adapter: commit the block as a shard without its node columns, and add to its
-    ack which nodes judged it (JSON: judge name -> node ids)."""
-    present = {name: col for name, col in node_columns.items() if col in block.column_names}
-    nodes = {
-        name: sorted(v for v in pc.unique(block[col]).to_pylist() if v)
-        for name, col in present.items()
-    }
-    block = block.drop_columns(list(present.values()))
-    ack = commit_shard(block, folder, filesystem, id_col, judged_keys)
-    return ack.append_column(NODES_ACK, pa.array([json.dumps(nodes)] * ack.num_rows, pa.string()))
 
 
 def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | None:
@@ -185,7 +154,15 @@ def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
         judge = spec.all_judges()[name]
         later_inputs = [c for _, later in groups[n + 1 :] for s in later for c in s.column_names()]
         keep = list(
-            dict.fromkeys([*spec.kept_columns(), *scored, *later_inputs, *node_columns.values()])
+            dict.fromkeys(
+                [
+                    *spec.kept_columns(),
+                    *scored,
+                    *later_inputs,
+                    *node_columns.values(),
+                    SHARD_COLUMN,
+                ]
+            )
         )
         node_columns[name] = NODE_COLUMN.format(n)
         rows = rows.map_batches(

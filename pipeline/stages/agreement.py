@@ -1,0 +1,68 @@
+"""With annotations: their ANNOTATION records beside the EVAL ones in scores_long/ (with the
+trace fields of their samples), and the judge's agreement with them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline.attempt import Run
+from pipeline.score_records import sample_fields
+from pipeline.stages.labels import run_score_names
+from pipeline.stages.scored_folders import ScoredFolders
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+
+def agreement_stage(
+    run: Run, scored: ScoredFolders, human: pl.DataFrame | None
+) -> dict[str, Any] | None:
+    import polars as pl
+    import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
+
+    from pipeline.annotation_records import annotation_records
+    from pipeline.annotations import agreement
+
+    spec = run.spec
+    if human is None:
+        return None
+    configs = run_score_names(run, scored.configs).configs
+    by_name = dict(human.select("name", "config_id").unique().iter_rows())
+    known = {name: configs[config_id][2] for name, config_id in by_name.items()}
+    names = [*known, *(f"{name}.confidence" for name in known)]
+    evaluations = pl.from_arrow(
+        _dataset(scored.records, run).to_table(filter=pads.field("name").isin(names))
+    )
+    assert isinstance(evaluations, pl.DataFrame)
+    purposes = {s.key: s.purpose for s in spec.definition.scorers}
+    samples = _annotated_samples(run, scored, human["sample_id"].unique().to_list())
+    pq.write_table(
+        annotation_records(human, configs, purposes, samples, run.run_id, run.started_at),
+        f"{scored.records}/annotations.parquet",
+        filesystem=run.run_dir.arrow_fs,
+    )
+    return agreement(evaluations, human, known)
+
+
+def _dataset(path: str, run: Run) -> pads.Dataset:
+    import pyarrow.dataset as pads
+
+    return pads.dataset(path, filesystem=run.run_dir.arrow_fs, format="parquet")
+
+
+def _annotated_samples(run: Run, scored: ScoredFolders, ids: list[str]) -> pa.Table:
+    """Sample id and trace fields (score_records.sample_fields) of the labelled samples: the
+    id and trace columns of scores/ only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trace = run.spec.input.trace.mapping()
+    id_col = run.spec.input.id_column
+    columns = [id_col, *dict.fromkeys(trace.values())]
+    table = _dataset(scored.scores, run).to_table(columns=columns)
+    fields = sample_fields(table, id_col, trace)
+    labelled = pc.is_in(fields["sample_id"], value_set=pa.array(ids, pa.string()))
+    return pa.table(fields).filter(labelled)

@@ -1,0 +1,40 @@
+"""How many passes over the data a run needs, decided from the spec before anything runs.
+
+One pass when every score can be finished block by block: the rows' own scores, and
+cross-sample results computed beforehand from the input alone. A second pass over the judged
+rows when something needs all of them first: calibration (fitted on the labelled rows), a
+whole-dataset scorer that reads judged scores, or a scorer that types its output at run time
+(its type is known only once every block has been scored)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.attempt import Run
+from scorers.registry import WholeDatasetKind, kind_of
+from scorers.scorer_spec import ScorerSpec
+
+
+@dataclass(frozen=True)
+class PassLayout:
+    before: tuple[ScorerSpec, ...]  # cross-sample scorers run on the input before the pass
+    after: tuple[ScorerSpec, ...]  # cross-sample scorers that read judged scores
+    second_pass: bool
+
+
+def pass_layout(run: Run) -> PassLayout:
+    spec = run.spec
+    judged_keys = [s.key for s in spec.data_pass_scorers()]
+    after = tuple(s for s in spec.cross_sample_scorers() if _reads_scores(s, run, judged_keys))
+    before = tuple(s for s in spec.cross_sample_scorers() if s not in after)
+    run_time_typed = any(s.output_type() is None for s in spec.data_pass_scorers())
+    second = bool(after) or spec.calibration is not None or run_time_typed
+    return PassLayout(before, after, second)
+
+
+def _reads_scores(scorer: ScorerSpec, run: Run, judged_keys: list[str]) -> bool:
+    kind = kind_of(scorer)
+    if not isinstance(kind, WholeDatasetKind):
+        return False
+    read = kind.build(scorer).sample_columns(run.source.schema.names, judged_keys)
+    return bool(set(read) & set(judged_keys))

@@ -1,0 +1,89 @@
+"""The read step: the input's shards that still have rows to score, one block per shard, each
+row tagged with its shard's index. A complete shard is not read at all; of a shard that an
+earlier attempt scored in part, the rows already in its parts are left out (their ids read
+from those parts only: the cost is the shard's, not the committed rows')."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from pipeline.storage.parts import Part, rows_by_shard
+from pipeline.storage.shard_plan import Shard
+
+SHARD_COLUMN = "__rayscore_shard"
+
+
+@dataclass(frozen=True)
+class ShardToRead:
+    shard: Shard
+    committed_parts: tuple[str, ...]  # parts already holding some of its rows
+
+
+def shards_to_read(shards: Sequence[Shard], parts: Sequence[Part]) -> list[ShardToRead]:
+    """The shards with rows left to score (an incomplete shard with the parts it has)."""
+    done = rows_by_shard(parts)
+    partial: dict[int, list[str]] = {}
+    for part in parts:
+        if part.shard is not None:
+            partial.setdefault(part.shard, []).append(part.path)
+    return [
+        ShardToRead(shard, tuple(partial.get(shard.index, ())))
+        for shard in shards
+        if done.get(shard.index, 0) < shard.rows
+    ]
+
+
+def read_dataset(
+    todo: Sequence[ShardToRead], filesystem: Any, columns: Sequence[str], id_col: str
+) -> Any:
+    """A Ray Dataset of the rows left to score: one read task per row group."""
+    import ray
+
+    groups: dict[tuple[str, int], list[ShardToRead]] = {}
+    for item in todo:
+        groups.setdefault((item.shard.file, item.shard.row_group), []).append(item)
+    tasks = [{"shards": [asdict(s) for s in shards]} for shards in groups.values()]
+    return ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks))).map_batches(
+        read_row_group_batch,
+        fn_kwargs={"filesystem": filesystem, "columns": list(columns), "id_col": id_col},
+        batch_size=1,
+        batch_format="pyarrow",
+    )
+
+
+def read_row_group_batch(
+    batch: pa.Table, filesystem: Any, columns: list[str], id_col: str
+) -> Iterator[pa.Table]:
+    """Ray Data adapter: the items of `batch` (each a row group's shards to read) -> blocks."""
+    for item in batch["shards"].to_pylist():
+        todo = [ShardToRead(Shard(**s["shard"]), tuple(s["committed_parts"])) for s in item]
+        yield from read_row_group(todo, filesystem, columns, id_col)
+
+
+def read_row_group(
+    todo: Sequence[ShardToRead], filesystem: Any, columns: list[str], id_col: str
+) -> Iterator[pa.Table]:
+    """One block per shard of one row group, with SHARD_COLUMN; committed rows left out."""
+    first = todo[0].shard
+    with filesystem.open_input_file(first.file) as handle:
+        table = pq.ParquetFile(handle).read_row_group(first.row_group, columns=columns)
+    for item in todo:
+        rows = table.slice(item.shard.start, item.shard.rows)
+        if item.committed_parts:
+            done = committed_ids(item, filesystem, id_col)
+            rows = rows.filter(pc.invert(pc.is_in(rows[id_col], value_set=done)))
+        if rows.num_rows:
+            index = pa.repeat(pa.scalar(item.shard.index, pa.int64()), rows.num_rows)
+            yield rows.append_column(SHARD_COLUMN, index)
+
+
+def committed_ids(item: ShardToRead, filesystem: Any, id_col: str) -> pa.Array:
+    dataset = pads.dataset(list(item.committed_parts), filesystem=filesystem, format="parquet")
+    return dataset.to_table(columns=[id_col])[id_col].combine_chunks()
