@@ -99,7 +99,9 @@ def _failing(values: pa.Array, config: ScoreConfig) -> pa.Array:
             return present  # `problem` words each one (its text may or may not match)
         allowed = pa.array(config.categories, dtype)
         return pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))
-    if pa.types.is_boolean(dtype) or not (pa.types.is_integer(dtype) or pa.types.is_floating(dtype)):
+    if pa.types.is_boolean(dtype) or not (
+        pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
+    ):
         return present
     numbers = pc.cast(values, pa.float64())
     low = -math.inf if config.min is None else config.min - BOUND_TOLERANCE
