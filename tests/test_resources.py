@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.resources import ResourceError, check_resources
-from pipeline.storage.shards import commit_shard, committed_ids
 from scorers.judge.spec import JudgeSpec
 
 CPU_NODE = {"CPU": 2.0}
@@ -39,15 +35,3 @@ def test_plans_that_fit_pass():
     check_resources({"judge": judge()}, [CPU_NODE])
     check_resources({"a": judge(num_cpus=0.5), "b": judge(num_cpus=0.5)}, [CPU_NODE])
     check_resources({"judge": judge(num_gpus=1, concurrency=4)}, [GPU_NODE, GPU_NODE, CPU_NODE])
-
-
-def test_a_temporary_file_a_killed_writer_left_is_not_a_shard(tmp_path):
-    fs = pafs.LocalFileSystem()
-    block = pa.table({"id": ["a", "b"], "error": pa.nulls(2, pa.string())})
-    ack = commit_shard(block, str(tmp_path), fs, "id", [])
-    assert ack.to_pylist()[0]["rows"] == 2
-    commit_shard(block, str(tmp_path), fs, "id", [])  # a retried task: the same file again
-    pq.write_table(block.slice(0, 1), tmp_path / "_tmp-123-shard-x.parquet")
-    (tmp_path / "_tmp-456-shard-y.parquet").write_bytes(b"PAR1 cut off")
-    ids, shards = committed_ids(str(tmp_path), fs, "id")
-    assert shards == 1 and sorted(ids.to_pylist()) == ["a", "b"]

@@ -11,8 +11,7 @@ import pyarrow as pa
 from pipeline.attempt import Run
 from pipeline.stages.cross_sample_tables import CrossTable
 from pipeline.stages.finish_rows import Checks, config_checks
-from pipeline.storage.parts import Part
-from pipeline.storage.shards import shards_schema
+from pipeline.storage.parts import Part, parts_schema
 from scorers.score_config import ScoreConfig
 
 Configs = dict[str, dict[str, ScoreConfig]]
@@ -25,7 +24,7 @@ def run_configs(
     in_pass = run.spec.data_pass_scorers()
     schema = None
     if any(s.output_type() is None for s in in_pass):
-        schema = shards_schema([p.path for p in judged], run.run_dir.arrow_fs, every_shard=True)
+        schema = parts_schema([p.path for p in judged], run.run_dir.arrow_fs)
     struct_types: dict[str, pa.DataType] = {}
     for scorer in in_pass:
         declared = scorer.output_type()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -96,3 +97,17 @@ def rows_by_shard(parts: Sequence[Part]) -> dict[int, int]:
         if part.shard is not None:
             rows[part.shard] = rows.get(part.shard, 0) + part.rows
     return rows
+
+
+def parts_schema(files: Sequence[str], filesystem: Any) -> pa.Schema:
+    """The parts' schemas unified, for a scorer that types its output per block: a score
+    null in one part takes its type from another, ints and floats make floats, struct fields
+    some parts lack are added."""
+    factory = pads.FileSystemDatasetFactory(filesystem, list(files), pads.ParquetFileFormat())
+    try:
+        return factory.inspect(promote_options="permissive", fragments=None)
+    except pa.ArrowTypeError as exc:
+        raise ValueError(
+            f"scores of one name have different types in different batches ({exc}); a "
+            "snippet must give each score one type: bool, int/float or str"
+        ) from None
