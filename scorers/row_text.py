@@ -113,3 +113,12 @@ def with_problems(reasons: pa.Array, problems: dict[int, str]) -> pa.Array:
 def spread(values: pa.Array, index: np.ndarray) -> pa.Array:
     """values[index[i]] per row, null where index[i] is negative (a row without one)."""
     return values.take(pa.array(index, mask=index < 0))
+
+
+def gather(values: np.ndarray, index: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """values[index[i]] where index[i] >= 0 and present[index[i]], else -1."""
+    out = np.full(len(index), -1)
+    has = index >= 0
+    has[has] = present[index[has]]
+    out[has] = values[index[has]]
+    return out

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from fake_judge import FakeJudge
 
+from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import LabelSet
 from scorers.judge.result import JudgeResult, TextAnswerResult
 
@@ -31,3 +32,62 @@ class MixedJudge(FakeJudge):
             probs = tuple(float(i == digest[3] % n) for i in range(n))
             return JudgeResult(probs, 0.5, None, prompt_tokens=7, cached_tokens=2)
         return self._one(prompt, n)
+
+
+YES_IDS, NO_IDS = (1, 2, 3), (4, 5)  # "y", "ye", "yes" / "n", "no"
+
+
+class MixedGenerator(MixedJudge):
+    """Also generates JSON answers, FAKE ones: per request, by its prompt's hash, well-formed
+    answers with confidences at their answer tokens (in order or reversed), with reasoning,
+    without log-probs, cut off at the budget, not JSON, or failed."""
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], values: tuple[str, ...]
+    ) -> list[Generated]:
+        return [self._generated(r) for r in requests]
+
+    def _generated(self, request: GenerationRequest) -> Generated:
+        digest = hashlib.sha256(request.prompt.encode()).digest()
+        n = max(1, request.regex.count("question_index"))
+        case = digest[-1] % 8
+        if case == 0:
+            return Generated.failed(f"fake engine error {digest[0]}", prompt_tokens=5)
+        if case == 1:
+            return _pieces_generated(["not json at all"], {}, finished=True)
+        if case == 2:
+            return _pieces_generated(['{"answers": [{"question'], {}, finished=False)
+        order = list(range(1, n + 1))
+        if case == 3:
+            order.reverse()
+        pieces, steps = ['{"answers": [' if n > 1 else ""], {}
+        for k, index in enumerate(order):
+            yes = digest[index % 32] % 2 == 0
+            head = (", " if k else "") + "{"
+            head += f'"question_index": {index}, ' if n > 1 else ""
+            pieces.append(head + '"answer": "')
+            steps[len(pieces)] = {3: -digest[(index + 7) % 32] / 40, 5: -digest[index % 32] / 50}
+            pieces.append("yes" if yes else "no")
+            reasoning = f', "reasoning": "because {digest[index % 32]}"' if case == 4 else ""
+            pieces.append('"' + reasoning + "}")
+        pieces.append("]}" if n > 1 else "")
+        return _pieces_generated(pieces, steps if case != 5 else {}, finished=True)
+
+
+def _pieces_generated(
+    pieces: list[str], steps: dict[int, dict[int, float]], finished: bool
+) -> Generated:
+    starts, offset = [], 0
+    for piece in pieces:
+        starts.append(offset)
+        offset += len(piece)
+    return Generated(
+        text="".join(pieces),
+        token_ids=tuple(range(len(pieces))),
+        token_starts=tuple(starts),
+        step_logprobs=tuple(steps.get(i, {}) for i in range(len(pieces))),
+        value_ids=(YES_IDS, NO_IDS),
+        finished=finished,
+        prompt_tokens=len(pieces) * 3,
+        cached_tokens=len(pieces),
+    )

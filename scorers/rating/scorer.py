@@ -17,7 +17,7 @@ from scorers.judge.generation import Generated
 from scorers.judge.result import JudgeResult, result_columns
 from scorers.judged import PreparedBatch, ScoredBatch
 from scorers.rating.spec import RatingBase
-from scorers.row_text import scorable_rows, spread, text_columns, with_problems
+from scorers.row_text import gather, scorable_rows, spread, text_columns, with_problems
 from scorers.struct_columns import struct_array
 from scorers.templates import render_columns
 from scorers.usage import USAGE_FIELD
@@ -92,12 +92,3 @@ class RatingScorer:
             scores=struct_array(columns, self.spec.output_type(), plan.row_count),
             errors=reasons.to_pylist(),
         )
-
-
-def gather(values: np.ndarray, index: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """values[index[i]] where index[i] >= 0 and present[index[i]], else -1."""
-    out = np.full(len(index), -1)
-    has = index >= 0
-    has[has] = present[index[has]]
-    out[has] = values[index[has]]
-    return out
