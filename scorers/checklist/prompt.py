@@ -50,13 +50,13 @@ def item_prompts(
     return [prefix + render(tail, {**shared, "question": q}) for q in questions]
 
 
-def item_prompt_column(
+def item_prompt_texts(
     template: str,
     shared: Mapping[str, pa.Array],
     sample_count: int,
     questions: pa.Array,
     sample_of: np.ndarray,
-) -> pa.Array:
+) -> list[str]:
     """`item_prompts` for a batch: each sample's prefix rendered once from `shared` (one
     entry per sample), then joined to each of its questions (`sample_of[i]`: question i's)."""
     head, tail = split_at_question(template)
@@ -67,7 +67,10 @@ def item_prompt_column(
         if name in template_placeholders(tail)
     }
     tails = render_columns(tail, {**per_question, "question": questions}, len(sample_of))
-    return pc.binary_join_element_wise(prefixes.take(sample_of), tails, pa.scalar("", TEXT))
+    # numpy adds the str objects in C: one copy per prompt, no Arrow copy of the prefixes
+    prefix_texts = np.asarray(prefixes.to_pylist(), dtype=object)[sample_of]
+    prompts: list[str] = (prefix_texts + np.asarray(tails.to_pylist(), dtype=object)).tolist()
+    return prompts
 
 
 def numbered_questions(questions: pa.Array, counts: np.ndarray) -> pa.Array:

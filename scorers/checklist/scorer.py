@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from scorers.checklist.assemble import ItemReads, checklist_structs
 from scorers.checklist.checklist_columns import ChecklistBatch, checklist_batch
-from scorers.checklist.prompt import item_prompt_column, numbered_questions
+from scorers.checklist.prompt import item_prompt_texts, numbered_questions
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.checklist.structured import (
     ANSWER_VALUES,
@@ -57,7 +57,7 @@ class ChecklistScorer:
                 self.spec.reasoning_max_chars,
             )
         else:
-            item_prompts = self._item_prompts(batch).to_pylist()
+            item_prompts = self._item_prompts(batch)
             if self.spec.capture_reasoning:
                 generation = reasoned_requests(item_prompts, self.spec.reasoning_max_chars)
             elif not self.spec.use_logprobs:
@@ -75,8 +75,8 @@ class ChecklistScorer:
     def _shared(self, batch: ChecklistBatch) -> dict[str, pa.Array]:
         return {"input": batch.input, "target": batch.target, "history": batch.history}
 
-    def _item_prompts(self, batch: ChecklistBatch) -> pa.Array:
-        return item_prompt_column(
+    def _item_prompts(self, batch: ChecklistBatch) -> list[str]:
+        return item_prompt_texts(
             self.template,
             self._shared(batch),
             len(batch.rows),
