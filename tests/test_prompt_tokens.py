@@ -130,3 +130,17 @@ def test_common_prefix_length():
     assert common_prefix_length("abc", "abc") == 3
     assert common_prefix_length("", "abc") == 0
     assert common_prefix_length("xbc", "abc") == 0
+
+
+def test_each_distinct_part_after_the_shared_prefix_is_tokenized_once():
+    from scorers.judge.prompt_tokens import encode_distinct
+
+    seen: list[list[str]] = []
+
+    def tokenizer(texts, add_special_tokens, return_attention_mask):
+        seen.append(list(texts))
+        return {"input_ids": [[len(t), ord(t[0])] for t in texts]}
+
+    parts = [" Is it right?", " Short?", " Is it right?", " Short?", " Kind?"]
+    assert encode_distinct(tokenizer, parts) == [[len(p), ord(p[0])] for p in parts]
+    assert seen == [[" Is it right?", " Short?", " Kind?"]]

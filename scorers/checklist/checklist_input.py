@@ -35,13 +35,17 @@ def sample_input(spec: ChecklistScorerSpec, row: dict[str, Any]) -> SampleInput:
         raise RowInputError("every checklist weight is 0; the weighted score is undefined")
     history = ""
     if spec.history_column is not None:
-        value = row.get(spec.history_column)
-        if isinstance(value, list):
-            value = "\n".join(str(turn) for turn in value)
-        if value is not None and not isinstance(value, str):
-            raise RowInputError(f"{spec.history_column!r} is {type(value).__name__}, not text")
-        history = value or ""
+        history = history_text(spec.history_column, row.get(spec.history_column))
     return SampleInput(input_text=input_text, target=target, items=items, history=history)
+
+
+def history_text(column: str, value: Any) -> str:
+    """The conversation so far as text: a list's turns one per line, null as ""."""
+    if isinstance(value, list):
+        value = "\n".join(str(turn) for turn in value)
+    if value is not None and not isinstance(value, str):
+        raise RowInputError(f"{column!r} is {type(value).__name__}, not text")
+    return value or ""
 
 
 def parse_row_checklist(column: str, value: Any) -> tuple[ChecklistItem, ...]:

@@ -6,7 +6,20 @@ prefix caching the engine computes the request and response once per sample.
 
 from __future__ import annotations
 
-from scorers.templates import prompt_template, render
+from collections.abc import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from scorers.segments import position_in_segment
+from scorers.templates import (
+    TEXT,
+    prompt_template,
+    render,
+    render_columns,
+    template_placeholders,
+)
 
 
 def default_item_template() -> str:
@@ -35,3 +48,37 @@ def item_prompts(
     shared = {"input": input_text, "target": target, "history": history}
     prefix = render(head, shared)
     return [prefix + render(tail, {**shared, "question": q}) for q in questions]
+
+
+def item_prompt_texts(
+    template: str,
+    shared: Mapping[str, pa.Array],
+    sample_count: int,
+    questions: pa.Array,
+    sample_of: np.ndarray,
+) -> list[str]:
+    """`item_prompts` for a batch: each sample's prefix rendered once from `shared` (one
+    entry per sample), then joined to each of its questions (`sample_of[i]`: question i's)."""
+    head, tail = split_at_question(template)
+    prefixes = render_columns(head, shared, sample_count)
+    per_question = {
+        name: values.take(sample_of)
+        for name, values in shared.items()
+        if name in template_placeholders(tail)
+    }
+    tails = render_columns(tail, {**per_question, "question": questions}, len(sample_of))
+    # numpy adds the str objects in C: one copy per prompt, no Arrow copy of the prefixes
+    prefix_texts = np.asarray(prefixes.to_pylist(), dtype=object)[sample_of]
+    prompts: list[str] = (prefix_texts + np.asarray(tails.to_pylist(), dtype=object)).tolist()
+    return prompts
+
+
+def numbered_questions(questions: pa.Array, counts: np.ndarray) -> pa.Array:
+    """Per sample its `counts[r]` questions as "Q1: ...", one per line (batch mode)."""
+    numbers = pa.array(position_in_segment(counts) + 1).cast(TEXT)
+    numbered = pc.binary_join_element_wise(
+        pa.scalar("Q", TEXT), numbers, pa.scalar(": ", TEXT), questions, pa.scalar("", TEXT)
+    )
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
+    lists = pa.LargeListArray.from_arrays(offsets, numbered)
+    return pc.binary_join(lists, pa.scalar("\n", TEXT))

@@ -1,39 +1,37 @@
 """Checklist scorer, item mode: one judge request per (sample, item), assembled back per sample.
 
 A batch of samples becomes one judge call, so a sample's requests reach the same engine in
-the same batch and share its prefix in the cache. Arrow table in, one struct per row out.
+the same batch and share its prefix in the cache. Arrow table in, one struct per row out:
+prompts are rendered, answers read and structs built as columns, each sample's prefix once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from scorers.checklist.checklist_input import SampleInput, sample_input
-from scorers.checklist.fields import SCORE_TYPE
-from scorers.checklist.formulas import (
-    aggregate_items,
-    answer_from_confidence,
-    confidence_level,
-)
-from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
+from scorers.checklist.assemble import ItemReads, checklist_structs
+from scorers.checklist.checklist_columns import ChecklistBatch, checklist_batch
+from scorers.checklist.prompt import item_prompt_texts, numbered_questions
+from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.checklist.structured import (
     ANSWER_VALUES,
     ParsedItem,
-    batch_request,
-    item_answer_requests,
-    item_reasoned_requests,
+    answer_requests,
+    batch_requests,
     read_answers,
+    reasoned_requests,
 )
 from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import YES_NO
-from scorers.judge.result import JudgeResult, parsed_answer
+from scorers.judge.result import JudgeResult, result_columns
 from scorers.judged import PreparedBatch, ScoredBatch
-from scorers.row_text import RowInputError
-from scorers.usage import NO_USAGE, usage_of
+from scorers.segments import segment_of
+from scorers.templates import render_columns
+from scorers.usage_columns import usage_array
 
 
 class ChecklistScorer:
@@ -48,142 +46,102 @@ class ChecklistScorer:
 
     def prepare(self, table: pa.Table) -> PreparedBatch:
         """Judge requests for the batch; rows that cannot be scored carry their reason."""
-        plan: list[SampleInput | str] = []
+        batch = checklist_batch(self.spec, table)
         prompts: list[str] = []
         generation: list[GenerationRequest] = []
-        for row in table.select(self.spec.column_names()).to_pylist():
-            try:
-                sample = sample_input(self.spec, row)
-            except RowInputError as exc:
-                plan.append(str(exc))
-                continue
-            plan.append(sample)
-            if self.spec.mode == "batch":
-                generation.append(
-                    batch_request(
-                        sample,
-                        self.template,
-                        self.spec.capture_reasoning,
-                        self.spec.reasoning_max_chars,
-                    )
-                )
-            elif self.spec.capture_reasoning:
-                generation.extend(
-                    item_reasoned_requests(sample, self.template, self.spec.reasoning_max_chars)
-                )
+        if self.spec.mode == "batch":
+            generation = batch_requests(
+                self._batch_prompts(batch).to_pylist(),
+                batch.items.counts.tolist(),
+                self.spec.capture_reasoning,
+                self.spec.reasoning_max_chars,
+            )
+        else:
+            item_prompts = self._item_prompts(batch)
+            if self.spec.capture_reasoning:
+                generation = reasoned_requests(item_prompts, self.spec.reasoning_max_chars)
             elif not self.spec.use_logprobs:
-                generation.extend(item_answer_requests(sample, self.template))
+                generation = answer_requests(item_prompts)
             else:
-                prompts.extend(sample.item_prompts(self.template))
+                prompts = item_prompts
         return PreparedBatch(
             prompts=prompts,
             label_set=YES_NO,
-            plan=plan,
+            plan=batch,
             generation=generation,
             answer_values=ANSWER_VALUES,
         )
 
+    def _shared(self, batch: ChecklistBatch) -> dict[str, pa.Array]:
+        return {"input": batch.input, "target": batch.target, "history": batch.history}
+
+    def _item_prompts(self, batch: ChecklistBatch) -> list[str]:
+        return item_prompt_texts(
+            self.template,
+            self._shared(batch),
+            len(batch.rows),
+            batch.items.questions,
+            segment_of(batch.items.counts),
+        )
+
+    def _batch_prompts(self, batch: ChecklistBatch) -> pa.Array:
+        questions = numbered_questions(batch.items.questions, batch.items.counts)
+        values = {**self._shared(batch), "questions": questions}
+        return render_columns(self.template, values, len(batch.rows))
+
     def finish(
         self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]
     ) -> ScoredBatch:
-        records: list[dict[str, Any]] = []
-        offset = 0
-        for entry in prepared.plan:
-            if isinstance(entry, str):
-                records.append(_unscored(self.spec.primary_metric, entry))
-                continue
-            n = 1 if self.spec.mode == "batch" else len(entry.items)
-            mine = results[offset : offset + n]
-            offset += n
-            parsed = (
-                self._read_generated(entry, mine)  # type: ignore[arg-type]
-                if self.structured
-                else [_from_label_read(r) for r in mine]  # type: ignore[arg-type]
-            )
-            records.append(self._assemble(entry, parsed, usage_of(mine)))
-        return ScoredBatch(
-            scores=pa.array(records, type=SCORE_TYPE),
-            errors=[r["unscored_reason"] for r in records],
+        batch: ChecklistBatch = prepared.plan
+        counts = batch.items.counts
+        reads = (
+            self._read_generated(batch, results)  # type: ignore[arg-type]
+            if self.structured
+            else _label_reads(results)  # type: ignore[arg-type]
         )
+        per_row = np.ones_like(counts) if self.spec.mode == "batch" else counts
+        usage = usage_array(results, batch.rows, per_row, batch.row_count)
+        scores, reasons = checklist_structs(batch, reads, usage, self.spec.primary_metric)
+        return ScoredBatch(scores=scores, errors=reasons.to_pylist())
 
-    def _read_generated(
-        self, sample: SampleInput, generated: Sequence[Generated]
-    ) -> list[ParsedItem]:
+    def _read_generated(self, batch: ChecklistBatch, generated: Sequence[Generated]) -> ItemReads:
+        """Each generation's JSON parsed (Python: the text is the judge's), as item columns."""
         if self.spec.mode == "batch":
-            parsed = read_answers(generated[0], len(sample.items))
+            counts = batch.items.counts.tolist()
+            parsed = [i for g, n in zip(generated, counts, strict=True) for i in read_answers(g, n)]
         else:
             parsed = [item for g in generated for item in read_answers(g, 1)]
-        if not self.spec.use_logprobs:
-            parsed = [dataclasses.replace(item, confidence=None) for item in parsed]
-        return parsed
-
-    def _assemble(
-        self, sample: SampleInput, parsed: Sequence[ParsedItem], usage: dict[str, int]
-    ) -> dict[str, Any]:
-        items = [
-            _item_record(index, item, read)
-            for index, (item, read) in enumerate(zip(sample.items, parsed, strict=True))
-        ]
-        failed = [it for it in items if it["answer"] is None]
-        if failed:
-            reasons = "; ".join(f"item {it['index']}: {it['unscored_reason']}" for it in failed)
-            record = _unscored(
-                self.spec.primary_metric, f"{len(failed)} of {len(items)} items unscored: {reasons}"
-            )
-            return {**record, "item_scores": items, "usage": usage}
-        values = aggregate_items(
-            answers=[it["answer"] == "yes" for it in items],
-            weights=[item.weight for item in sample.items],
-            confidences=[it["confidence"] for it in items],
-            primary_metric=self.spec.primary_metric,
-        )
-        return {
-            **values.__dict__,
-            "primary_metric": self.spec.primary_metric,
-            "item_scores": items,
-            "usage": usage,
-            "unscored_reason": None,
-        }
+        return _parsed_reads(parsed, with_confidence=self.spec.use_logprobs)
 
 
-def _from_label_read(result: JudgeResult) -> ParsedItem:
-    """An item read from one token: its confidence, or the answer text when the backend had
-    no log-probs (confidence stays null, as in the seed's fallback to binary yes/no)."""
-    if result.probs is not None:
-        return ParsedItem(None, result.probs[0], None, None)
-    return ParsedItem(parsed_answer(result), None, None, result.error)
+def _label_reads(results: Sequence[JudgeResult]) -> ItemReads:
+    """Items read from one token: P(yes) as the confidence, or the answer text when the
+    backend had no log-probs (confidence stays null, the seed's fallback to binary yes/no)."""
+    read = result_columns(results, len(YES_NO.labels))
+    no_probs = pa.array(~read.has_probs)
+    return ItemReads(
+        answer=_where(no_probs, read.answer_label),
+        confidence=read.probs[:, 0],
+        known=read.has_probs,
+        reasoning=pa.nulls(len(results), pa.string()),
+        error=_where(no_probs, read.error),
+    )
 
 
-def _item_record(index: int, item: ChecklistItem, read: ParsedItem) -> dict[str, Any]:
-    """The answer the judge generated, with its confidence beside it (never overturning it);
-    an answer read from one token's log-probs follows the seed's 0.6 threshold."""
-    confidence = read.confidence
-    answer = read.answer
-    if answer is None and confidence is not None:
-        answer = answer_from_confidence(confidence)
-    return {
-        "index": index,
-        "question": item.question,
-        "weight": item.weight,
-        "answer": answer,
-        "confidence": confidence,
-        "calibrated_confidence": None,
-        "confidence_level": None if confidence is None else confidence_level(confidence),
-        "reasoning": read.reasoning,
-        "unscored_reason": read.error if answer is None else None,
-    }
+def _where(keep: pa.Array, values: pa.Array) -> pa.Array:
+    """values where keep, else null."""
+    return pc.if_else(keep, values, pa.nulls(len(values), values.type))
 
 
-def _unscored(primary_metric: str, reason: str) -> dict[str, Any]:
-    """A sample with no scores: null values plus the reason, never a silent 0."""
-    return {
-        "primary_score": None,
-        "pass_rate": None,
-        "weighted_score": None,
-        "normalized_score": None,
-        "scaled_score_1_5": None,
-        "primary_metric": primary_metric,
-        "item_scores": None,
-        "usage": NO_USAGE,
-        "unscored_reason": reason,
-    }
+def _parsed_reads(parsed: Sequence[ParsedItem], with_confidence: bool) -> ItemReads:
+    confidence = np.array(
+        [np.nan if p.confidence is None else p.confidence for p in parsed], dtype=float
+    )
+    known = np.array([p.confidence is not None for p in parsed], dtype=bool) & with_confidence
+    return ItemReads(
+        answer=pa.array([p.answer for p in parsed], pa.string()),
+        confidence=confidence,
+        known=known,
+        reasoning=pa.array([p.reasoning for p in parsed], pa.string()),
+        error=pa.array([p.error for p in parsed], pa.string()),
+    )

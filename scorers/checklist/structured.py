@@ -10,6 +10,7 @@ answer token (scorers.judge.generation).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,32 +31,18 @@ def _reasoning(max_chars: int) -> str:
 
 def item_answer_requests(sample: SampleInput, prompt_template: str) -> list[GenerationRequest]:
     """Item mode without log-probs: the answer as JSON text, {"answer": "yes"|"no"}."""
-    regex = r"\{" + _ANSWER + r"\}"
-    prompts = sample.item_prompts(prompt_template)
-    schema = item_schema(reasoning=False)
-    return [GenerationRequest(p, regex, _JSON_PUNCTUATION_TOKENS, schema=schema) for p in prompts]
+    return answer_requests(sample.item_prompts(prompt_template))
 
 
 def item_reasoned_requests(
     sample: SampleInput, prompt_template: str, max_chars: int
 ) -> list[GenerationRequest]:
-    regex = r"\{" + _reasoning(max_chars) + ", " + _ANSWER + r"\}"
-    prompts = sample.item_prompts(prompt_template)
-    budget = max_chars + _JSON_PUNCTUATION_TOKENS
-    schema = item_schema(reasoning=True)
-    return [GenerationRequest(p, regex, budget, schema=schema) for p in prompts]
+    return reasoned_requests(sample.item_prompts(prompt_template), max_chars)
 
 
 def batch_request(
     sample: SampleInput, prompt_template: str, reasoning: bool, max_chars: int
 ) -> GenerationRequest:
-    entries = []
-    for index in range(1, len(sample.items) + 1):
-        fields = f'"question_index": {index}, {_ANSWER}'
-        if reasoning:
-            fields += ", " + _reasoning(max_chars)
-        entries.append(r"\{" + fields + r"\}")
-    regex = r'\{"answers": \[' + ", ".join(entries) + r"\]\}"
     questions = "\n".join(f"Q{n}: {item.question}" for n, item in enumerate(sample.items, 1))
     prompt = render(
         prompt_template,
@@ -66,13 +53,43 @@ def batch_request(
             "questions": questions,
         },
     )
+    return batch_requests([prompt], [len(sample.items)], reasoning, max_chars)[0]
+
+
+def answer_requests(prompts: Sequence[str]) -> list[GenerationRequest]:
+    regex = r"\{" + _ANSWER + r"\}"
+    schema = item_schema(reasoning=False)
+    return [GenerationRequest(p, regex, _JSON_PUNCTUATION_TOKENS, schema=schema) for p in prompts]
+
+
+def reasoned_requests(prompts: Sequence[str], max_chars: int) -> list[GenerationRequest]:
+    regex = r"\{" + _reasoning(max_chars) + ", " + _ANSWER + r"\}"
+    budget = max_chars + _JSON_PUNCTUATION_TOKENS
+    schema = item_schema(reasoning=True)
+    return [GenerationRequest(p, regex, budget, schema=schema) for p in prompts]
+
+
+def batch_requests(
+    prompts: Sequence[str], item_counts: Sequence[int], reasoning: bool, max_chars: int
+) -> list[GenerationRequest]:
+    """One request per sample asking all its questions; one regex per checklist length."""
+    schema = batch_schema(reasoning)
     per_item = _JSON_PUNCTUATION_TOKENS + (max_chars if reasoning else 0)
-    return GenerationRequest(
-        prompt=prompt,
-        regex=regex,
-        max_tokens=20 + per_item * len(sample.items),
-        schema=batch_schema(reasoning),
-    )
+    regexes = {n: _batch_regex(n, reasoning, max_chars) for n in set(item_counts)}
+    return [
+        GenerationRequest(prompt, regexes[n], 20 + per_item * n, schema=schema)
+        for prompt, n in zip(prompts, item_counts, strict=True)
+    ]
+
+
+def _batch_regex(n_items: int, reasoning: bool, max_chars: int) -> str:
+    entries = []
+    for index in range(1, n_items + 1):
+        fields = f'"question_index": {index}, {_ANSWER}'
+        if reasoning:
+            fields += ", " + _reasoning(max_chars)
+        entries.append(r"\{" + fields + r"\}")
+    return r'\{"answers": \[' + ", ".join(entries) + r"\]\}"
 
 
 @dataclass(frozen=True)

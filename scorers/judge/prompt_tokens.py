@@ -45,8 +45,8 @@ def encode_prompts(
     firsts = encode_texts(tokenizer, [texts[start] for start, _, _ in runs], special)
     # special tokens (a BOS) belong at the start of the whole prompt, not of its own part
     own = iter(
-        encode_texts(
-            tokenizer, [t[split:] for start, stop, split in runs for t in texts[start:stop]], False
+        encode_distinct(
+            tokenizer, [t[split:] for start, stop, split in runs for t in texts[start:stop]]
         )
     )
     ids: list[list[int] | None] = [None] * len(texts)
@@ -90,6 +90,14 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], special: bool) -> list[li
         return []
     encoded = tokenizer(list(texts), add_special_tokens=special, return_attention_mask=False)
     return [list(ids) for ids in encoded["input_ids"]]
+
+
+def encode_distinct(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """`encode_texts` without special tokens, each distinct text once: the parts after a
+    sample's shared prefix are mostly its questions, the same for every sample."""
+    distinct = list(dict.fromkeys(texts))
+    ids = dict(zip(distinct, encode_texts(tokenizer, distinct, False), strict=True))
+    return [ids[text] for text in texts]
 
 
 def shared_runs(texts: Sequence[str]) -> list[tuple[int, int, int]]:

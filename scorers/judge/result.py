@@ -8,6 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import pyarrow as pa
+
 from scorers.judge.labels import LabelSet
 
 # A prompt the engine cannot take: online scoring finds it in a row's error and answers 422.
@@ -125,3 +128,29 @@ def _logsumexp(values: Sequence[float]) -> float:
     if top == -math.inf:
         return -math.inf
     return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+@dataclass(frozen=True)
+class ResultColumns:
+    """A batch of judge results as columns: `probs` is (requests, labels) with NaN rows where
+    a request has none; `answer_label` is the label an answer without log-probs named."""
+
+    probs: np.ndarray
+    has_probs: np.ndarray
+    label_mass: pa.Array
+    answer_label: pa.Array
+    error: pa.Array
+
+
+def result_columns(results: Sequence[JudgeResult], n_labels: int) -> ResultColumns:
+    probs = np.full((len(results), n_labels), np.nan)
+    has_probs = np.fromiter((r.probs is not None for r in results), bool, len(results))
+    if has_probs.any():
+        probs[has_probs] = [r.probs for r in results if r.probs is not None]
+    return ResultColumns(
+        probs=probs,
+        has_probs=has_probs,
+        label_mass=pa.array([r.label_mass for r in results], pa.float64()),
+        answer_label=pa.array([parsed_answer(r) for r in results], pa.string()),
+        error=pa.array([r.error for r in results], pa.string()),
+    )

@@ -11,6 +11,7 @@ import string
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pyarrow as pa
 from pydantic import Field, model_validator
 
@@ -18,7 +19,14 @@ from scorers.columns import InputColumn, columns_named
 from scorers.judge.labels import YES_NO, LabelSet
 from scorers.prompt_check import check_template
 from scorers.rating.fields import BOOLEAN_TYPE, CATEGORICAL_TYPE, LIKERT_TYPE
-from scorers.rating.interpret import boolean_fields, categorical_fields, likert_fields
+from scorers.rating.interpret import (
+    boolean_columns,
+    boolean_fields,
+    categorical_columns,
+    categorical_fields,
+    likert_columns,
+    likert_fields,
+)
 from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
 from scorers.templates import prompt_template
@@ -70,6 +78,10 @@ class RatingBase(ScorerSpec):
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def score_columns(self, probs: np.ndarray) -> dict[str, pa.Array]:
+        """`score_fields` for a batch: `probs` is (rows, labels)."""
+        raise NotImplementedError
+
     def answer_fields(self, label: str) -> dict[str, Any]:
         """The score fields of an answer read from text (no log-probs): the answer's own
         fields, its confidence fields null."""
@@ -111,6 +123,9 @@ class LikertSpec(RatingBase):
 
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return likert_fields(probs)
+
+    def score_columns(self, probs: np.ndarray) -> dict[str, pa.Array]:
+        return likert_columns(probs)
 
     def kind_score_configs(self) -> dict[str, ScoreConfig]:
         scale = float(self.scale)
@@ -160,6 +175,9 @@ class CategoricalSpec(RatingBase):
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return categorical_fields(probs, self.labels)
 
+    def score_columns(self, probs: np.ndarray) -> dict[str, pa.Array]:
+        return categorical_columns(probs, self.labels)
+
     def kind_score_configs(self) -> dict[str, ScoreConfig]:
         return {
             **super().kind_score_configs(),
@@ -184,6 +202,9 @@ class BooleanSpec(RatingBase):
 
     def score_fields(self, probs: Sequence[float]) -> dict[str, Any]:
         return boolean_fields(probs)
+
+    def score_columns(self, probs: np.ndarray) -> dict[str, pa.Array]:
+        return boolean_columns(probs)
 
     def kind_score_configs(self) -> dict[str, ScoreConfig]:
         return {**super().kind_score_configs(), "confidence": unit_interval("P(yes)")}
