@@ -26,7 +26,7 @@ class JobRun:
 
     @property
     def judge_s(self) -> float:
-        return float(self.manifest["timings_s"]["judge"])
+        return float(self.manifest["timings_s"]["score"])
 
     @property
     def requests(self) -> int:

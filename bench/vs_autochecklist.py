@@ -256,7 +256,7 @@ def rayscore_summary(manifest: dict[str, Any]) -> dict[str, Any]:
         "prompt_tokens": judge["prompt_tokens"],
         "cached_prompt_tokens": judge["cached_prompt_tokens"],
         "generated_tokens": judge["generated_tokens"],
-        "timings_s": {k: manifest["timings_s"][k] for k in ("wall", "ray", "judge")},
+        "timings_s": {k: manifest["timings_s"][k] for k in ("wall", "ray", "score")},
     }
 
 

@@ -155,6 +155,7 @@ def run_rayscore(spec_file: Path, folder: Path, timeout_s: float) -> SideResult:
         for row in JobRun(seconds, manifest, out).item_confidences().iter_rows(named=True)
     }
     timings = {k: float(v) for k, v in manifest["timings_s"].items()}
+    timings["judge"] = timings["score"]  # the score pass: read, judge and write, streaming
     timings["prompt_tokens"] = manifest["judge"]["prompt_tokens"]
     timings["cached_prompt_tokens"] = manifest["judge"]["cached_prompt_tokens"]
     return SideResult(seconds, timings, confidences)
