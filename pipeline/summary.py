@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
 from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_totals
@@ -23,7 +24,7 @@ def block_summary(
     return {
         "rows": table.num_rows,
         "errored": table.num_rows - table[ERROR_COLUMN].null_count,
-        "errors": dict(error_reasons(table[ERROR_COLUMN].to_pylist())),
+        "errors": dict(error_column_reasons(table[ERROR_COLUMN])),
         "usage": usage_totals(table, scorer_keys),
         "metrics": partial_states(table, metrics),
     }
@@ -38,6 +39,18 @@ def error_reasons(errors: Sequence[str | None]) -> Counter[str]:
         if error
         for reason in dict.fromkeys(error.split("; "))
     )
+
+
+def error_column_reasons(errors: pa.ChunkedArray | pa.Array) -> Counter[str]:
+    """error_reasons of a column: each distinct error worded once, weighted by its rows."""
+    counts = pc.value_counts(pc.drop_null(errors))
+    reasons: Counter[str] = Counter()
+    for error, rows in zip(
+        counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+    ):
+        for reason, _ in error_reasons([error]).items():
+            reasons[reason] += rows
+    return reasons
 
 
 def merge_summaries(
