@@ -54,7 +54,15 @@ def final_writer(
 
 
 def one_pass_folder(run: Run) -> str:
-    return run.run_dir.join(SCORED)
+    """Where a one-pass run's parts are written; the output folders an interrupted commit
+    had already moved into place come back here first, so they are resumed, not redone."""
+    folder = run.run_dir.join(SCORED)
+    for name in (SCORES, SCORES_LONG):
+        committed, parts = run.run_dir.join(name), f"{folder}/{name}"
+        if run.run_dir.fs.exists(committed) and not run.run_dir.fs.exists(parts):
+            run.run_dir.fs.makedirs(folder, exist_ok=True)
+            run.run_dir.commit_back(committed, parts)
+    return folder
 
 
 def judged_writer(run: Run) -> PartWriter:

@@ -117,6 +117,10 @@ class RunDirectory:
         """Move a finished output into place: it exists only once it is complete."""
         self._move(staged, self.join(name))
 
+    def commit_back(self, committed: str, staged: str) -> None:
+        """Undo a commit that was cut off: the folder goes back where it was staged."""
+        self._move(committed, staged)
+
     def remove(self, path: str) -> None:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
