@@ -1,6 +1,10 @@
 """Calibration and composite scores for a run: fitted to its human labels, or read from an
 earlier run's `calibration.json` and applied as they are.
 
+What is calibrated is the items of the scorers whose kind offers a calibration hook
+(scorers.hooks.CalibrationHook): the hook reads their confidences and writes the calibrated
+ones; this module fits, measures and applies, whatever the kind.
+
 Fitting uses the labelled samples outside the holdout split (scorers.calibration.in_holdout);
 ECE and Brier before and after, and the composite's agreement beside the hand-set
 `weighted_score`, are measured on the held-out ones.
@@ -8,7 +12,7 @@ ECE and Brier before and after, and the composite's agreement beside the hand-se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -27,8 +31,9 @@ from scorers.calibration import (
     fit_composite,
     in_holdout,
 )
-from scorers.checklist.calibrated import ITEMS, item_confidences, with_calibrated_items
-from scorers.checklist.spec import ChecklistScorerSpec
+from scorers.hooks.calibration_hook import CalibrationHook
+from scorers.registry import hooks_named, hooks_of, types_offering
+from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 
 MIN_FIT_LABELS = 10  # fewer labelled pairs than this (or one class only): no calibrator
@@ -92,10 +97,12 @@ def fit(
     human: pl.DataFrame,
     scores: pa.Table,
     id_col: str,
-    checklists: Sequence[ChecklistScorerSpec],
+    scorers: Sequence[ScorerSpec],
 ) -> dict[str, Any]:
-    """Calibrators per labelled item name and the composite, with their held-out report."""
-    items = _item_pairs(human, scores, id_col, checklists, spec.holdout)
+    """Calibrators per labelled item name and the composite, with their held-out report, for
+    the `scorers` whose kind offers a calibration hook."""
+    calibrated = list(_calibrated(scorers))
+    items = _item_pairs(human, scores, id_col, calibrated, spec.holdout)
     group = "name" if spec.per == "item" else "scorer"
     calibrators: dict[str, Any] = {}
     report: dict[str, Any] = {}
@@ -123,7 +130,7 @@ def fit(
     composite = None
     if spec.composite is not None:
         composite, report["composite"] = _fit_composite(
-            spec.composite, human, scores, id_col, checklists, spec.holdout
+            spec.composite, human, scores, id_col, calibrated, spec.holdout
         )
     return {
         "method": spec.method,
@@ -135,22 +142,23 @@ def fit(
 
 
 def calibrate_batch(
-    batch: pa.Table, calibration: dict[str, Any], checklists: dict[str, str]
+    batch: pa.Table, calibration: dict[str, Any], checklists: Mapping[str, str]
 ) -> pa.Table:
-    """Fill each checklist column's calibrated confidences (checklists: key -> scorer name),
-    and add the composite column when there is one."""
+    """Fill the calibrated confidences of each calibrated scorer's column (`checklists`: key
+    -> scorer name, of scorers whose kind offers a calibration hook), and add the composite
+    column when there is one."""
     for key, name in checklists.items():
         column = batch[key].combine_chunks()
         batch = batch.set_column(
             batch.schema.get_field_index(key),
             key,
-            with_calibrated_items(column, name, calibration["calibrators"]),
+            _hook_for(key, column.type).calibrated(column, name, calibration["calibrators"]),
         )
     composite = calibration.get("composite")
     if composite:
-        features = item_confidences(
-            batch[composite["scorer"]].combine_chunks(), len(composite["coef"])
-        )
+        column = batch[composite["scorer"]].combine_chunks()
+        hook = _hook_for(composite["scorer"], column.type)
+        features = hook.composite_features(column, len(composite["coef"]))
         values = apply_composite(composite, features)
         batch = batch.append_column(
             pa.field(composite["column"], pa.float64()),
@@ -159,34 +167,38 @@ def calibrate_batch(
     return batch
 
 
+def _calibrated(scorers: Sequence[ScorerSpec]) -> Iterator[tuple[ScorerSpec, CalibrationHook]]:
+    """The scorers whose kind offers a calibration hook, with it."""
+    for scorer in scorers:
+        hook = hooks_of(scorer).calibration
+        if hook is not None:
+            yield scorer, hook
+
+
+def _hook_for(key: str, struct_type: pa.DataType) -> CalibrationHook:
+    """The calibration hook of the kind whose struct a staged column holds (the stage knows
+    a calibrated column by its key and scorer name only)."""
+    for name in types_offering("calibration"):
+        hook = hooks_named(name).calibration
+        if hook is not None and hook.calibrates(struct_type):
+            return hook
+    raise TypeError(f"column {key!r}: no scorer kind calibrates a column of type {struct_type}")
+
+
 def _item_pairs(
     human: pl.DataFrame,
     scores: pa.Table,
     id_col: str,
-    checklists: Sequence[ChecklistScorerSpec],
+    calibrated: Sequence[tuple[ScorerSpec, CalibrationHook]],
     holdout: float,
 ) -> pl.DataFrame:
     """(sample_id, name, confidence, human, held_out) for every labelled, scored item."""
     frames = []
-    for spec in checklists:
+    for spec, hook in calibrated:
         frame = pl.from_arrow(scores.select([id_col, spec.key]))
         assert isinstance(frame, pl.DataFrame)
-        frames.append(
-            frame.select(
-                pl.col(id_col).cast(pl.String).alias("sample_id"),
-                pl.col(spec.key).struct.field(ITEMS),
-            )
-            .explode(ITEMS)
-            .drop_nulls(ITEMS)
-            .select(
-                "sample_id",
-                pl.lit(spec.name).alias("scorer"),
-                pl.format(f"{spec.name}.item_{{}}", pl.col(ITEMS).struct.field("index")).alias(
-                    "name"
-                ),
-                pl.col(ITEMS).struct.field("confidence"),
-            )
-        )
+        sample = pl.col(id_col).cast(pl.String).alias("sample_id")
+        frames.append(hook.item_confidences(frame.select(sample, spec.key), spec.key, spec.name))
     if not frames:
         return pl.DataFrame(schema={"sample_id": pl.String, "name": pl.String})
     pairs = (
@@ -202,21 +214,24 @@ def _fit_composite(
     human: pl.DataFrame,
     scores: pa.Table,
     id_col: str,
-    checklists: Sequence[ChecklistScorerSpec],
+    calibrated: Sequence[tuple[ScorerSpec, CalibrationHook]],
     holdout: float,
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    checklist = next(c for c in checklists if c.key == spec.scorer)
-    assert checklist.checklist is not None
-    n_items = len(checklist.checklist)
+    scorer, hook = next((s, h) for s, h in calibrated if s.key == spec.scorer)
+    questions = hook.composite_items(scorer)
+    assert questions is not None  # JobSpec checks: a fixed list of items
+    n_items = len(questions)
     labels = _as_bool(human.filter(pl.col("name") == spec.label))
     ids = scores[id_col].cast(pa.string()).to_pylist()
     row_of = {sample_id: row for row, sample_id in enumerate(ids)}
     labels = labels.filter(pl.col("sample_id").is_in(list(row_of)))
     rows = np.array([row_of[s] for s in labels["sample_id"]], dtype=np.int64)
     column = scores[spec.scorer].combine_chunks()
-    features = item_confidences(column, n_items)[rows] if len(rows) else np.empty((0, n_items))
-    weighted = np.array(
-        [np.nan if v is None else v for v in column.field("weighted_score").to_pylist()],
+    features = (
+        hook.composite_features(column, n_items)[rows] if len(rows) else np.empty((0, n_items))
+    )
+    hand_set = np.array(
+        [np.nan if v is None else v for v in column.field(hook.hand_set_field).to_pylist()],
         dtype=float,
     )[rows]
     truth = labels["human"].to_numpy()
@@ -236,10 +251,8 @@ def _fit_composite(
         "n_fit": int(train.sum()),
         "n_holdout": int(test.sum()),
         "composite": _against_label(truth[test], predicted),
-        "weighted_score": _against_label(truth[test], weighted[test]),
-        "weights": dict(
-            zip([item.question for item in checklist.checklist], composite["coef"], strict=True)
-        ),
+        hook.hand_set_field: _against_label(truth[test], hand_set[test]),
+        "weights": dict(zip(questions, composite["coef"], strict=True)),
     }
 
 

@@ -23,8 +23,7 @@ from pipeline.storage.run_dir import (
     RunState,
 )
 from pipeline.storage.storage_options import polars_storage_options
-
-ITEM_LIST = "item_scores"
+from scorers.registry import hooks_named
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class RunResults:
     uri: str
     manifest: dict[str, Any]
     samples: pl.LazyFrame  # scores/: one row per input row
-    items: pl.LazyFrame  # one row per sample x checklist item, with the scorer's key
+    items: pl.LazyFrame  # one row per sample x item (a checklist's), with the scorer's key
     scores_long: pl.LazyFrame  # score records, EVAL and ANNOTATION
     metrics: pl.LazyFrame
     agreement: pl.LazyFrame | None  # when the run had annotations
@@ -52,9 +51,8 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
         return pl.scan_parquet(path.rstrip("/"), storage_options=options)
 
     samples = scan(SCORES, glob=True)
-    checklists = [s["key"] for s in manifest.get("scorers", []) if s.get("type") == "checklist"]
     id_col = manifest["spec"]["input"]["id_column"]
-    items = _items(samples, id_col, checklists)
+    items = _items(samples, id_col, _item_lists(manifest))
     has_agreement = run_dir.fs.exists(run_dir.join(AGREEMENT_TABLE))
     return RunResults(
         uri=uri,
@@ -67,13 +65,24 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
     )
 
 
-def _items(samples: pl.LazyFrame, id_col: str, checklists: list[str]) -> pl.LazyFrame:
+def _item_lists(manifest: dict[str, Any]) -> dict[str, str]:
+    """Scorer key -> the struct field listing its items, for scorers whose kind offers an
+    items hook."""
+    lists = {}
+    for scorer in manifest.get("scorers", []):
+        items = hooks_named(str(scorer.get("type"))).items
+        if items is not None:
+            lists[scorer["key"]] = items.list_field
+    return lists
+
+
+def _items(samples: pl.LazyFrame, id_col: str, item_lists: dict[str, str]) -> pl.LazyFrame:
     frames = [
-        samples.select(id_col, pl.lit(key).alias("scorer"), pl.col(key).struct.field(ITEM_LIST))
-        .explode(ITEM_LIST)
-        .drop_nulls(ITEM_LIST)
-        .unnest(ITEM_LIST)
-        for key in checklists
+        samples.select(id_col, pl.lit(key).alias("scorer"), pl.col(key).struct.field(field))
+        .explode(field)
+        .drop_nulls(field)
+        .unnest(field)
+        for key, field in item_lists.items()
     ]
     if not frames:
         return pl.LazyFrame(schema={id_col: pl.String, "scorer": pl.String})

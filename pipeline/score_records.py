@@ -9,11 +9,12 @@ CATEGORICAL as the category string in `string_value`. A checklist item is a BOOL
 out here; the assemble stage already put the reason into the row's error.
 
 Records are built column by column with Arrow compute: per scorer, one run of records per
-score field (the rows whose value fits) and one for the checklist items (the flattened item
-lists), put in sample order by a stable sort on the row. Python formats values one by one
-only where Arrow's text differs from Python's: JSON in item metadata (once per distinct
-value), id and trace columns that are neither text nor integers, values whose type is not
-their config's, and the items of kinds that define their own `item_records`.
+score field (the rows whose value fits) and one for the items of a kind that offers an items
+hook (scorers.hooks.ItemsHook: the flattened item lists), put in sample order by a stable sort
+on the row. Python formats values one by one only where Arrow's text differs from Python's:
+JSON in item metadata (once per distinct value), id and trace columns that are neither text
+nor integers, values whose type is not their config's, and the items of kinds that define
+their own `item_records` without an items hook.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scorers.checklist.spec import ChecklistScorerSpec
+from scorers.hooks.items_hook import ItemRecordColumns
+from scorers.registry import hooks_of
 from scorers.score_config import BOUND_TOLERANCE, ScoreConfig
 from scorers.scorer_spec import ScorerSpec
+from scorers.struct_fields import field_or_nulls
 
 TRACE_FIELDS = ("trace_name", "environment", "user", "author", "tags")
 RECORD_SCHEMA = pa.schema(
@@ -153,11 +156,11 @@ def _scores(structs: pa.Array, spec: ScorerSpec, fields: Mapping[str, ScoreConfi
     present = pc.is_valid(structs)
     rows = pc.indices_nonzero(present)
     scored = pc.filter(structs, present) if structs.null_count else structs
-    comment = _text(_child(scored, "unscored_reason"))
-    metadata = _text(_child(scored, "metadata"))
+    comment = _text(field_or_nulls(scored, "unscored_reason"))
+    metadata = _text(field_or_nulls(scored, "metadata"))
     runs = [
         _field_scores(
-            _child(scored, field), rows, spec.record_name(field), config, comment, metadata
+            field_or_nulls(scored, field), rows, spec.record_name(field), config, comment, metadata
         )
         for field, config in fields.items()
     ]
@@ -285,47 +288,33 @@ def _typed(values: pa.Array, config: ScoreConfig) -> tuple[pa.Array, pa.Array]:
 
 
 def _item_scores(scored: pa.Array, rows: pa.Array, spec: ScorerSpec) -> pa.Table:
-    """The records of the items in each row's struct (a checklist's), if the kind has any."""
-    own = type(spec).item_records
+    """The records of the items in each row's struct, if the kind has any: column by column
+    where the kind offers an items hook, else struct by struct (the spec's item_records)."""
     config = spec.item_config()
-    if own is ScorerSpec.item_records or config is None:
+    if config is None:
         return SCORE_SCHEMA.empty_table()
-    if own is ChecklistScorerSpec.item_records:
-        return _checklist_item_scores(scored, rows, spec.name, config)
+    items = hooks_of(spec).items
+    if items is not None:
+        return _columnar_item_scores(items.record_columns(scored, spec.name), rows, spec, config)
+    if type(spec).item_records is ScorerSpec.item_records:
+        return SCORE_SCHEMA.empty_table()
     return _python_item_scores(scored, rows, spec, config)
 
 
-def _checklist_item_scores(
-    scored: pa.Array, rows: pa.Array, scorer_name: str, config: ScoreConfig
+def _columnar_item_scores(
+    items: ItemRecordColumns, rows: pa.Array, spec: ScorerSpec, config: ScoreConfig
 ) -> pa.Table:
-    """ChecklistScorerSpec.item_records, column by column."""
-    lists = _child(scored, "item_scores")
-    if lists.null_count:  # dropped: list_parent_indices would count the values behind them
-        present = pc.is_valid(lists)
-        lists, rows = pc.filter(lists, present), pc.filter(rows, present)
-    items = pc.list_flatten(lists)
-    item_rows = rows.take(pc.list_parent_indices(lists))
-    index = pc.fill_null(pc.cast(_child(items, "index"), pa.string()), "None")
-    names = pc.binary_join_element_wise(f"{scorer_name}.item_", index, "")
-    answer = _child(items, "answer")
-    value, string_value = _typed(pc.equal(answer, "yes"), config)
-    reasoning = _child(items, "reasoning")
-    has_reasoning = pc.fill_null(pc.greater(pc.utf8_length(reasoning), 0), False)
-    comment = pc.if_else(has_reasoning, reasoning, _child(items, "unscored_reason"))
-    metadata = _json_object(
-        {
-            name: _child(items, name)
-            for name in (
-                "question",
-                "weight",
-                "confidence",
-                "calibrated_confidence",
-                "confidence_level",
-            )
-        }
+    value, string_value = _typed(items.value, config)
+    return _score_table(
+        rows.take(items.parent),
+        items.name,
+        f"{spec.name}.item",
+        value,
+        string_value,
+        config,
+        items.comment,
+        _json_object(items.metadata),
     )
-    config_id = f"{scorer_name}.item"
-    return _score_table(item_rows, names, config_id, value, string_value, config, comment, metadata)
 
 
 def _python_item_scores(
@@ -425,13 +414,6 @@ def _text_lists(values: pa.Array) -> pa.Array:
     offsets = pa.concat_arrays([pa.array([0], pa.int32()), ends])
     texts = pc.fill_null(_text(pc.list_flatten(values)), "None")
     return pa.ListArray.from_arrays(offsets, texts, mask=pc.is_null(values))
-
-
-def _child(structs: pa.Array, name: str) -> pa.Array:
-    """A struct field's values; all null where the struct has no such field."""
-    if structs.type.get_field_index(name) < 0:
-        return pa.nulls(len(structs), pa.string())
-    return pc.struct_field(structs, name)
 
 
 def _is_text(kind: pa.DataType) -> bool:

@@ -4,17 +4,19 @@ the judge stage and the cross-sample stage all read.
 A kind is its spec class plus how to build the scorer, in one of four shapes the pipeline
 knows how to run: judged (prepare/finish around the judge), per-row (a map over row batches,
 no judge), grouped (per-block map, group-by, finish, combine) or whole-dataset (every sample
-in one call). The built-in kinds are listed in
-`scorers.kinds`; `register` adds one more (a plug-in, or a test).
+in one call). A kind may offer hooks (scorers.hooks: its items, calibration, variance); the
+pipeline asks `hooks_of` and runs those a kind has, never naming a kind. The built-in kinds
+are listed in `scorers.kinds`; `register` adds one more (a plug-in, or a test).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from scorers.cross_sample.steps import GroupedScorer, WholeDatasetScorer
+from scorers.hooks.kind_hooks import NO_HOOKS, KindHooks
 from scorers.judged import JudgedScorer
 from scorers.row_scorer import RowScorer
 from scorers.scorer_spec import ScorerSpec
@@ -28,6 +30,7 @@ class JudgedKind(Generic[S]):
 
     spec: type[S]
     build: Callable[[S], JudgedScorer]
+    hooks: KindHooks = NO_HOOKS
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class RowKind(Generic[S]):
 
     spec: type[S]
     build: Callable[[S], RowScorer]
+    hooks: KindHooks = NO_HOOKS
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class GroupedKind(Generic[S]):
 
     spec: type[S]
     build: Callable[[S], GroupedScorer]
+    hooks: KindHooks = NO_HOOKS
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,11 @@ class WholeDatasetKind(Generic[S]):
 
     spec: type[S]
     build: Callable[[S], WholeDatasetScorer]
+    hooks: KindHooks = NO_HOOKS
 
 
 ScorerKind = JudgedKind[Any] | RowKind[Any] | GroupedKind[Any] | WholeDatasetKind[Any]
+HookName = Literal["items", "calibration", "variance"]
 
 _kinds: dict[str, ScorerKind] = {}
 
@@ -97,6 +104,21 @@ def kind_named(name: str) -> ScorerKind:
 
 def kind_of(spec: ScorerSpec) -> ScorerKind:
     return kind_named(spec.type)
+
+
+def hooks_of(spec: ScorerSpec) -> KindHooks:
+    return kind_of(spec).hooks
+
+
+def hooks_named(name: str) -> KindHooks:
+    """The hooks of the kind a run's manifest names; none for a kind not registered here."""
+    kind = _registry().get(name)
+    return NO_HOOKS if kind is None else kind.hooks
+
+
+def types_offering(hook: HookName) -> list[str]:
+    """The scorer types whose kind offers this hook, in registration order."""
+    return [name for name, kind in _registry().items() if getattr(kind.hooks, hook) is not None]
 
 
 def is_judged(spec: ScorerSpec) -> bool:

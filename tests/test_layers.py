@@ -2,6 +2,9 @@
 
 - scorers/ is the library: it never imports pipeline/ or jobs/;
 - pipeline/ runs scorers on Ray: it never imports jobs/ (the CLI and job submission);
+- pipeline/ never names a scorer kind: it reaches a kind's package (a folder of scorers/ with
+  a kind.py) only through scorers.registry and the hooks a kind offers, never a module of its
+  own (the shape protocols the registry itself imports excepted);
 - vllm and torch are heavy: they are imported inside the functions that start an engine or
   build a model, never at a module's top level, so the CLI, spec loading and unit tests never
   pay for them.
@@ -129,6 +132,43 @@ def test_pipeline_never_imports_jobs():
     n_files, found = offending(("pipeline",), ("jobs",))
     assert n_files > 0, f"no Python files under {ROOT / 'pipeline'}"
     assert not found, "pipeline/ must not import jobs/:\n" + "\n".join(found)
+
+
+# Kind modules pipeline/ still imports, each with why; a pair no longer found fails too, so the
+# list only shrinks.
+KIND_IMPORTS_LEFT = {
+    ("pipeline/spec.py", "scorers.checklist.spec"): (
+        "JobSpec.checklist_scorers() and the calibration.composite check name "
+        "ChecklistScorerSpec; hooks_of(s).calibration and its composite_items() replace them"
+    ),
+}
+
+
+def kind_packages() -> list[str]:
+    return sorted(module_name(path.parent) for path in (ROOT / "scorers").glob("*/kind.py"))
+
+
+def registry_imports() -> set[str]:
+    return {found.module for found in imports(ROOT / "scorers" / "registry.py")}
+
+
+def test_pipeline_names_no_scorer_kind():
+    packages = kind_packages()
+    assert "scorers.checklist" in packages, packages
+    allowed = registry_imports()
+    found = {
+        (found.path.relative_to(ROOT).as_posix(), found.module)
+        for path in python_files("pipeline")
+        for found in imports(path)
+        if any(found.module.startswith(f"{p}.") for p in packages) and found.module not in allowed
+    }
+    unexplained = sorted(found - set(KIND_IMPORTS_LEFT))
+    assert not unexplained, (
+        "pipeline/ must reach a scorer kind through scorers.registry (hooks_of), not import "
+        "its modules:\n" + "\n".join(f"{path}: imports {module}" for path, module in unexplained)
+    )
+    gone = sorted(set(KIND_IMPORTS_LEFT) - found)
+    assert not gone, f"no longer imported, drop from KIND_IMPORTS_LEFT: {gone}"
 
 
 def test_heavy_libraries_are_imported_only_inside_functions():

@@ -26,7 +26,7 @@ def group(tmp_path: Path, calibration: dict[str, object] | None = None) -> Judge
         spec.judge,
         spec.judged_scorers(),
         calibration={**FLIP, "composite": None} if calibration else None,
-        checklists={"quality": "quality"} if calibration else {},
+        calibrated={"quality": "quality"} if calibration else {},
     )
 
 

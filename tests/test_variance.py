@@ -16,7 +16,6 @@ from pipeline.spec_loader import parse_spec
 from pipeline.variance.run import (
     COPY,
     SOURCE_ID,
-    checklist_column,
     copies_of,
     derived_spec,
     measured_scorers,
@@ -24,6 +23,7 @@ from pipeline.variance.run import (
 )
 from pipeline.variance.spread import PARAPHRASE, REPEAT, score_spread
 from scorers.checklist.checklist_input import sample_input
+from scorers.checklist.variance_hook import checklist_column
 
 CHECKLIST = {
     "type": "checklist",

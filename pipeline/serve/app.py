@@ -31,8 +31,8 @@ from pipeline.serve.judge import JudgeGroup, JudgeReplica
 from pipeline.serve.rows import RequestError, RequestReader, RowProblem
 from pipeline.spec import JobSpec
 from pipeline.stages.score_pass import BATCHES_IN_FLIGHT
-from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.judge.result import PROMPT_TOO_LONG
+from scorers.registry import hooks_of
 from scorers.usage import ERROR_COLUMN
 
 APP_NAME = "rayscore"
@@ -202,13 +202,13 @@ def serve_plan(
     judges: dict[str, Application] = {}
     for name, scorers in spec.judged_scorers_by_judge().items():
         judge = spec.all_judges()[name]
-        checklists = {s.key: s.name for s in scorers if isinstance(s, ChecklistScorerSpec)}
+        calibrated = {s.key: s.name for s in scorers if hooks_of(s).calibration is not None}
         group = JudgeGroup(
             name,
             judge,
             scorers,
-            calibration=_calibration_for(calibration, checklists),
-            checklists=checklists,
+            calibration=_calibration_for(calibration, calibrated),
+            calibrated=calibrated,
         )
         max_batch_rows = max(judge.batch_size, max_rows)
         deployment = serve.deployment(JudgeReplica).options(
@@ -245,12 +245,12 @@ def _stored_calibration(spec: JobSpec, warnings: list[str]) -> dict[str, Any] | 
 
 
 def _calibration_for(
-    calibration: Mapping[str, Any] | None, checklists: Mapping[str, str]
+    calibration: Mapping[str, Any] | None, calibrated: Mapping[str, str]
 ) -> dict[str, Any] | None:
     """The calibration a judge's replicas apply: the composite only where its scorer is."""
-    if calibration is None or not checklists:
+    if calibration is None or not calibrated:
         return None
     composite = calibration.get("composite")
-    if composite and composite["scorer"] not in checklists:
+    if composite and composite["scorer"] not in calibrated:
         composite = None
     return {**calibration, "composite": composite}

@@ -30,14 +30,14 @@ from scorers.scorer_spec import ScorerSpec
 
 @dataclass(frozen=True)
 class JudgeGroup:
-    """A judge and the scorers that ask it, with a stored calibration for its checklists
-    (checklist key -> scorer name)."""
+    """A judge and the scorers that ask it, with a stored calibration for those of them whose
+    kind offers a calibration hook (`calibrated`: scorer key -> scorer name)."""
 
     name: str
     judge: JudgeSpec
     scorers: Sequence[ScorerSpec]
     calibration: Mapping[str, Any] | None = None
-    checklists: Mapping[str, str] = field(default_factory=dict)
+    calibrated: Mapping[str, str] = field(default_factory=dict)
 
 
 def _rows(tables: Sequence[pa.Table]) -> int:
@@ -83,7 +83,7 @@ class GroupScorer:
         if group.calibration is not None:
             from pipeline.calibration import calibrate_batch
 
-            out = calibrate_batch(out, dict(group.calibration), dict(group.checklists))
+            out = calibrate_batch(out, dict(group.calibration), dict(group.calibrated))
         return out
 
 

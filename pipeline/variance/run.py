@@ -2,10 +2,10 @@
 measure how far the scores move (pipeline.variance.spread).
 
 Each sampled row becomes copies with ids of their own: `<id>#repeat-0` and `<id>#repeat-1`
-ask exactly the same prompts; `<id>#paraphrase-<k>` asks each checklist item's k-th
-paraphrase in place of its question. An item with fewer paraphrases keeps its question there
-and those answers are left out, as are a paraphrase copy's scalar scores (every scorer scores
-every copy). For this, corpus-level checklists become a per-row checklist column.
+ask exactly the same prompts; `<id>#paraphrase-<k>` asks each item's k-th paraphrase in place
+of its question (a checklist's). What a copy asks, how the copies' job runs a scorer and which
+of its scores are measured is the variance hook of its kind (scorers.hooks.VarianceHook): the
+scorers measured are those whose kind offers one.
 
 One job scores every copy: the spec's judges, prompts and judged scorers, without metrics,
 annotations, calibration or cross-sample scorers (they are not per sample), into a temporary
@@ -28,22 +28,14 @@ from pipeline.runner import run_job
 from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
 from pipeline.variance.spread import PARAPHRASE, REPEAT, SCORES_SCHEMA, score_spread
-from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
-from scorers.rating.spec import BooleanSpec, CategoricalSpec, LikertSpec, RatingBase
+from scorers.hooks.variance_hook import PARAPHRASE as ASKED_PARAPHRASE
+from scorers.hooks.variance_hook import SCORE, VarianceHook
+from scorers.registry import hooks_of, types_offering
 from scorers.scorer_spec import ScorerSpec
-
-# Scalar scorers: (the struct field whose spread is measured, the field that is the answer).
-SCALAR_FIELDS: dict[type[ScorerSpec], tuple[str, str]] = {
-    BooleanSpec: ("confidence", "value"),
-    LikertSpec: ("score", "mode"),
-    CategoricalSpec: ("probability", "label"),
-}
-MEASURED: tuple[type[ScorerSpec], ...] = (ChecklistScorerSpec, *SCALAR_FIELDS)
 
 SOURCE_ID = "_variance_source_id"
 COPY = "_variance_copy"
 COPY_INDEX = "_variance_copy_index"
-CHECKLIST_TYPE = pl.List(pl.Struct({"question": pl.String, "weight": pl.Float64}))
 
 
 def measure_variance(
@@ -70,13 +62,19 @@ def measure_variance(
 
 
 def measured_scorers(spec: JobSpec) -> list[ScorerSpec]:
-    scorers = [s for s in spec.judged_scorers() if type(s) in MEASURED]
+    """The judged scorers whose kind offers a variance hook."""
+    scorers = [s for s in spec.judged_scorers() if hooks_of(s).variance is not None]
     if not scorers:
-        raise ValueError(
-            f"{spec.name}: no scorer to measure; variance scores checklist, likert, "
-            "categorical and boolean scorers"
-        )
+        *most, last = types_offering("variance")
+        kinds = f"{', '.join(most)} and {last}" if most else last
+        raise ValueError(f"{spec.name}: no scorer to measure; variance scores {kinds} scorers")
     return scorers
+
+
+def _hook(scorer: ScorerSpec) -> VarianceHook:
+    hook = hooks_of(scorer).variance
+    assert hook is not None, scorer.type  # measured_scorers picked it
+    return hook
 
 
 def read_ids(source: InputSource, id_column: str) -> pl.Series:
@@ -106,10 +104,9 @@ def read_rows(
 
 
 def copies_of(sampled: pl.DataFrame, id_column: str, scorers: list[ScorerSpec]) -> pl.DataFrame:
-    """Two repeats of every sampled row and one copy per paraphrase, with new ids and, per
-    corpus-level checklist, the checklist that copy asks."""
-    checklists = _corpus_checklists(scorers)
-    most = max((len(i.paraphrases) for items in checklists.values() for i in items), default=0)
+    """Two repeats of every sampled row and one copy per paraphrase, with new ids and the
+    columns each scorer's kind says that copy asks."""
+    most = max((_hook(s).paraphrases(s) for s in scorers), default=0)
     copies = [(REPEAT, 0), (REPEAT, 1), *((PARAPHRASE, k) for k in range(most))]
     return pl.concat(
         [
@@ -119,12 +116,9 @@ def copies_of(sampled: pl.DataFrame, id_column: str, scorers: list[ScorerSpec]) 
                 pl.lit(copy).alias(COPY),
                 pl.lit(k, dtype=pl.Int32).alias(COPY_INDEX),
                 *(
-                    pl.Series(
-                        checklist_column(key),
-                        [_asked(items, copy, k)] * sampled.height,
-                        dtype=CHECKLIST_TYPE,
-                    )
-                    for key, items in checklists.items()
+                    column
+                    for s in scorers
+                    for column in _hook(s).copy_columns(s, _paraphrase(copy, k), sampled.height)
                 ),
             )
             for copy, k in copies
@@ -132,29 +126,9 @@ def copies_of(sampled: pl.DataFrame, id_column: str, scorers: list[ScorerSpec]) 
     )
 
 
-def _corpus_checklists(scorers: list[ScorerSpec]) -> dict[str, list[ChecklistItem]]:
-    return {
-        s.key: s.checklist
-        for s in scorers
-        if isinstance(s, ChecklistScorerSpec) and s.checklist is not None
-    }
-
-
-def _asked(items: list[ChecklistItem], copy: str, k: int) -> list[dict[str, Any]]:
-    """The checklist one copy asks: paraphrase copy k asks each item's k-th paraphrase."""
-    return [
-        {
-            "question": item.paraphrases[k]
-            if copy == PARAPHRASE and k < len(item.paraphrases)
-            else item.question,
-            "weight": item.weight,
-        }
-        for item in items
-    ]
-
-
-def checklist_column(scorer_key: str) -> str:
-    return f"_variance_checklist_{scorer_key}"
+def _paraphrase(copy: str, k: int) -> int | None:
+    """Which paraphrase a copy asks: k for paraphrase copy k, None for a repeat."""
+    return k if copy == PARAPHRASE else None
 
 
 def derived_spec(
@@ -178,12 +152,7 @@ def derived_spec(
 
 
 def _per_copy(scorer: ScorerSpec) -> dict[str, Any]:
-    raw = scorer.model_dump(mode="json")
-    raw["metrics"] = []
-    if isinstance(scorer, ChecklistScorerSpec) and scorer.checklist is not None:
-        raw["checklist"] = None
-        raw["checklist_column"] = checklist_column(scorer.key)
-    return raw
+    return _hook(scorer).per_copy(scorer, {**scorer.model_dump(mode="json"), "metrics": []})
 
 
 def scored_copies(samples: pl.DataFrame, scorers: list[ScorerSpec]) -> pl.DataFrame:
@@ -193,54 +162,16 @@ def scored_copies(samples: pl.DataFrame, scorers: list[ScorerSpec]) -> pl.DataFr
 
 
 def _scores_of(samples: pl.DataFrame, scorer: ScorerSpec) -> pl.DataFrame:
-    if isinstance(scorer, ChecklistScorerSpec):
-        return _checklist_scores(samples, scorer)
-    assert isinstance(scorer, RatingBase), scorer.type  # measured_scorers picked it
-    return _scalar_scores(samples, scorer)
-
-
-def _copy_columns() -> list[pl.Expr]:
-    return [
+    copies = samples.select(
         pl.col(SOURCE_ID).alias("source_id"),
         pl.col(COPY).alias("copy"),
         pl.col(COPY_INDEX).alias("copy_index"),
-    ]
-
-
-def _as_scores(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(SCORES_SCHEMA.names()).cast(dict(SCORES_SCHEMA))
-
-
-def _checklist_scores(samples: pl.DataFrame, scorer: ChecklistScorerSpec) -> pl.DataFrame:
-    paraphrases = {n: len(item.paraphrases) for n, item in enumerate(scorer.checklist or [])}
-    items = (
-        samples.select(*_copy_columns(), pl.col(scorer.key).struct.field("item_scores"))
-        .explode("item_scores")
-        .drop_nulls("item_scores")
-        .unnest("item_scores")
+        pl.when(pl.col(COPY) == PARAPHRASE).then(pl.col(COPY_INDEX)).alias(ASKED_PARAPHRASE),
+        pl.col(scorer.key).alias(SCORE),
     )
-    has_paraphrase = pl.col("copy_index") < pl.col("index").replace_strict(
-        paraphrases, default=0, return_dtype=pl.Int32
-    )
-    return _as_scores(
-        items.filter((pl.col("copy") != PARAPHRASE) | has_paraphrase).with_columns(
-            pl.lit(scorer.name).alias("scorer"),
-            pl.col("index").alias("item"),
-            pl.col("confidence").alias("value"),
-        )
-    )
-
-
-def _scalar_scores(samples: pl.DataFrame, scorer: RatingBase) -> pl.DataFrame:
-    value_field, answer_field = SCALAR_FIELDS[type(scorer)]
-    score = pl.col(scorer.key).struct
-    return _as_scores(
-        samples.filter(pl.col(COPY) == REPEAT).select(
-            *_copy_columns(),
-            pl.lit(scorer.name).alias("scorer"),
-            pl.lit(None, dtype=pl.Int32).alias("item"),
-            pl.lit(scorer.question).alias("question"),
-            score.field(value_field).cast(pl.Float64).alias("value"),
-            score.field(answer_field).cast(pl.String).alias("answer"),
-        )
+    scores = _hook(scorer).copy_scores(scorer, copies)
+    return (
+        scores.with_columns(pl.lit(scorer.name).alias("scorer"))
+        .select(SCORES_SCHEMA.names())
+        .cast(dict(SCORES_SCHEMA))
     )
