@@ -15,11 +15,17 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, mo
 from pipeline.annotations import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
 from pipeline.storage.storage_options import redact_secrets
-from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.columns import ColumnKind
 from scorers.judge.spec import JudgeSpec
 from scorers.metrics.bound import BoundMetric
-from scorers.registry import is_judged, is_per_row, kinds, parse_scorer, takes_config
+from scorers.registry import (
+    hooks_of,
+    is_judged,
+    is_per_row,
+    kinds,
+    parse_scorer,
+    takes_config,
+)
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 from scorers.usage import ERROR_COLUMN
@@ -221,7 +227,8 @@ class JobSpec(StrictModel):
         scorer = next(
             (s for s in self.definition.scorers if s.key == calibration.composite.scorer), None
         )
-        if not isinstance(scorer, ChecklistScorerSpec) or scorer.checklist is None:
+        hook = hooks_of(scorer).calibration if scorer is not None else None
+        if scorer is None or hook is None or hook.composite_items(scorer) is None:
             raise ValueError(
                 f"calibration.composite.scorer: {calibration.composite.scorer!r} is not a "
                 "checklist scorer with a corpus-level checklist"
@@ -238,8 +245,9 @@ class JobSpec(StrictModel):
             dumped[section]["storage_options"] = redact_secrets(options)
         return dumped
 
-    def checklist_scorers(self) -> list[ChecklistScorerSpec]:
-        return [s for s in self.definition.scorers if isinstance(s, ChecklistScorerSpec)]
+    def calibrated_scorers(self) -> list[ScorerSpec]:
+        """The scorers whose kind offers calibration (scorers.hooks.CalibrationHook)."""
+        return [s for s in self.definition.scorers if hooks_of(s).calibration is not None]
 
     def all_judges(self) -> dict[str, JudgeSpec]:
         """Every judge by name: the job's `judge` as 'judge', then `judges`."""

@@ -136,12 +136,7 @@ def test_pipeline_never_imports_jobs():
 
 # Kind modules pipeline/ still imports, each with why; a pair no longer found fails too, so the
 # list only shrinks.
-KIND_IMPORTS_LEFT = {
-    ("pipeline/spec.py", "scorers.checklist.spec"): (
-        "JobSpec.checklist_scorers() and the calibration.composite check name "
-        "ChecklistScorerSpec; hooks_of(s).calibration and its composite_items() replace them"
-    ),
-}
+KIND_IMPORTS_LEFT: dict[tuple[str, str], str] = {}
 
 
 def kind_packages() -> list[str]:

@@ -48,7 +48,7 @@ def calibration_fit(
     if run.stored_calibration is not None:
         return run.stored_calibration
     assert human is not None  # fitting requires annotations (JobSpec checks)
-    checklists = spec.checklist_scorers()
+    checklists = spec.calibrated_scorers()
     labelled = read_labelled(
         judged_folder,
         run.run_dir.arrow_fs,
