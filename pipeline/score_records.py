@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from scorers.hooks.items_hook import ItemRecordColumns
 from scorers.registry import hooks_of
-from scorers.score_config import BOUND_TOLERANCE, ScoreConfig
+from scorers.score_config import ScoreConfig, fits
 from scorers.scorer_spec import ScorerSpec
 from scorers.struct_fields import field_or_nulls
 
@@ -178,10 +178,10 @@ def _field_scores(
     metadata: pa.Array,
 ) -> pa.Table:
     """One field's records: the rows whose value fits its config."""
-    fits = _fits(values, config)
-    if fits is not None:
+    fitting = fits(values, config)
+    if fitting is not None:
         values, rows, comment, metadata = (
-            pc.filter(a, fits) for a in (values, rows, comment, metadata)
+            pc.filter(a, fitting) for a in (values, rows, comment, metadata)
         )
     value, string_value = _typed(values, config)
     return _score_table(rows, name, name, value, string_value, config, comment, metadata)
@@ -210,67 +210,6 @@ def _score_table(
         pa.repeat(config_id, count),
     ]
     return pa.Table.from_arrays(columns, schema=SCORE_SCHEMA)
-
-
-def _fits(values: pa.Array, config: ScoreConfig) -> pa.Array | None:
-    """Per value, ScoreConfig.problem(value) is None; None when every value fits."""
-    if not config.can_fail(values.type):
-        return None
-    if config.data_type == "CATEGORICAL":
-        if config.categories is None:
-            return None
-        if _is_text(values.type):
-            listed = pc.is_in(values, value_set=pa.array(config.categories, values.type))
-            return pc.or_(pc.is_null(values), listed)
-        return _fits_one_by_one(values, config)
-    if config.data_type == "BOOLEAN":
-        return None if pa.types.is_boolean(values.type) else pc.is_null(values)
-    if pa.types.is_integer(values.type):
-        return _integers_within(values, config)
-    if pa.types.is_float32(values.type) or pa.types.is_float64(values.type):
-        return _floats_within(values, config)
-    return _fits_one_by_one(values, config)
-
-
-def _bounds(config: ScoreConfig) -> tuple[float, float]:
-    low = -math.inf if config.min is None else config.min - BOUND_TOLERANCE
-    high = math.inf if config.max is None else config.max + BOUND_TOLERANCE
-    return low, high
-
-
-def _floats_within(values: pa.Array, config: ScoreConfig) -> pa.Array:
-    low, high = _bounds(config)
-    inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
-    return pc.fill_null(pc.or_(pc.is_nan(values), inside), True)
-
-
-def _integers_within(values: pa.Array, config: ScoreConfig) -> pa.Array:
-    """Exact, as Python compares an int with a float (a cast to float64 would round integers
-    beyond 2**53): the bounds are rounded inward to integers of the values' type instead."""
-    low, high = _bounds(config)
-    if math.isnan(low) or math.isnan(high):
-        return _fits_one_by_one(values, config)
-    smallest, largest = _integer_range(values.type)
-    lowest = math.ceil(min(max(low, smallest), largest + 1))
-    highest = math.floor(max(min(high, largest), smallest - 1))
-    if lowest > highest:
-        return pc.is_null(values)
-    inside = pc.and_(
-        pc.greater_equal(values, pa.scalar(lowest, values.type)),
-        pc.less_equal(values, pa.scalar(highest, values.type)),
-    )
-    return pc.fill_null(inside, True)
-
-
-def _integer_range(kind: pa.DataType) -> tuple[int, int]:
-    bits = kind.bit_width
-    if pa.types.is_unsigned_integer(kind):
-        return 0, 2**bits - 1
-    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-
-
-def _fits_one_by_one(values: pa.Array, config: ScoreConfig) -> pa.Array:
-    return pa.array([config.problem(v) is None for v in values.to_pylist()], pa.bool_())
 
 
 def _typed(values: pa.Array, config: ScoreConfig) -> tuple[pa.Array, pa.Array]:

@@ -8,6 +8,7 @@ import math
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from scorers.strict_model import StrictModel
@@ -69,14 +70,12 @@ def unit_interval(description: str) -> ScoreConfig:
 
 
 def config_problems(values: pa.Array, config: ScoreConfig) -> pa.Array:
-    """Per value, why it does not fit `config` (null where it fits), found by Arrow kernels;
-    Python words the reason only for the values that fail."""
-    import pyarrow.compute as pc
-
-    fails = _failing(values, config)
-    if not pc.any(fails).as_py():
+    """Per value, why it does not fit `config` (null where it fits); Python words the reason
+    only for the values that fail."""
+    fitting = fits(values, config)
+    if fitting is None or pc.all(fitting).as_py():
         return pa.nulls(len(values), pa.string())
-    rows = pc.indices_nonzero(fails).to_pylist()
+    rows = pc.indices_nonzero(pc.invert(fitting)).to_pylist()
     reasons = [config.problem(v) for v in values.take(pa.array(rows, pa.int64())).to_pylist()]
     problems: list[str | None] = [None] * len(values)
     for row, reason in zip(rows, reasons, strict=True):
@@ -84,27 +83,67 @@ def config_problems(values: pa.Array, config: ScoreConfig) -> pa.Array:
     return pa.array(problems, pa.string())
 
 
-def _failing(values: pa.Array, config: ScoreConfig) -> pa.Array:
-    """A mask (nulls false) of the values that do not fit: what `problem` words."""
-    import pyarrow.compute as pc
-
-    present = pc.is_valid(values)
-    dtype = values.type
-    if config.data_type == "BOOLEAN":
-        return present if not pa.types.is_boolean(dtype) else pa.repeat(False, len(values))
+def fits(values: pa.Array, config: ScoreConfig) -> pa.Array | None:
+    """Per value, whether ScoreConfig.problem(value) is None, by Arrow kernels (Python only
+    for types they cannot compare as Python does); None when no value can fail."""
+    if not config.can_fail(values.type):
+        return None
     if config.data_type == "CATEGORICAL":
         if config.categories is None:
-            return pa.repeat(False, len(values))
-        if not (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
-            return present  # `problem` words each one (its text may or may not match)
-        allowed = pa.array(config.categories, dtype)
-        return pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))
-    if pa.types.is_boolean(dtype) or not (
-        pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
-    ):
-        return present
-    numbers = pc.cast(values, pa.float64())
+            return None
+        if _is_text(values.type):
+            listed = pc.is_in(values, value_set=pa.array(config.categories, values.type))
+            return pc.or_(pc.is_null(values), listed)
+        return _fits_one_by_one(values, config)
+    if config.data_type == "BOOLEAN":
+        return None if pa.types.is_boolean(values.type) else pc.is_null(values)
+    if pa.types.is_integer(values.type):
+        return _integers_within(values, config)
+    if pa.types.is_float32(values.type) or pa.types.is_float64(values.type):
+        return _floats_within(values, config)
+    return _fits_one_by_one(values, config)
+
+
+def _bounds(config: ScoreConfig) -> tuple[float, float]:
     low = -math.inf if config.min is None else config.min - BOUND_TOLERANCE
     high = math.inf if config.max is None else config.max + BOUND_TOLERANCE
-    outside = pc.or_(pc.less(numbers, low), pc.greater(numbers, high))
-    return pc.fill_null(outside, False)  # NaN compares false: it fits, as in `problem`
+    return low, high
+
+
+def _floats_within(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    low, high = _bounds(config)
+    inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
+    return pc.fill_null(pc.or_(pc.is_nan(values), inside), True)
+
+
+def _integers_within(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    """Exact, as Python compares an int with a float (a cast to float64 would round integers
+    beyond 2**53): the bounds are rounded inward to integers of the values' type instead."""
+    low, high = _bounds(config)
+    if math.isnan(low) or math.isnan(high):
+        return _fits_one_by_one(values, config)
+    smallest, largest = _integer_range(values.type)
+    lowest = math.ceil(min(max(low, smallest), largest + 1))
+    highest = math.floor(max(min(high, largest), smallest - 1))
+    if lowest > highest:
+        return pc.is_null(values)
+    inside = pc.and_(
+        pc.greater_equal(values, pa.scalar(lowest, values.type)),
+        pc.less_equal(values, pa.scalar(highest, values.type)),
+    )
+    return pc.fill_null(inside, True)
+
+
+def _integer_range(kind: pa.DataType) -> tuple[int, int]:
+    bits = kind.bit_width
+    if pa.types.is_unsigned_integer(kind):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _fits_one_by_one(values: pa.Array, config: ScoreConfig) -> pa.Array:
+    return pa.array([config.problem(v) is None for v in values.to_pylist()], pa.bool_())
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
