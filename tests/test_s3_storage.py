@@ -155,19 +155,19 @@ def s3_run(
     import pipeline.runner
 
     def broken(*args: object) -> None:
-        raise RuntimeError("the first attempt broke after the judge stage")
+        raise RuntimeError("the first attempt broke after the score pass")
 
     began = time.monotonic()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(workdir)
-        patch.setattr(pipeline.runner, "records_stage", broken)
+        patch.setattr(pipeline.runner, "summary_stage", broken)
         with pytest.raises(RuntimeError, match="first attempt broke"):
             run_job(parse_spec(raw))
         fs = s3(s3_endpoint)
         unfinished = {
             "manifest": fs.exists(f"{BUCKET}/runs/x/manifest.json"),
             "fingerprint": fs.exists(f"{BUCKET}/runs/x/.rayscore/fingerprint.json"),
-            "shards": len(fs.glob(f"{BUCKET}/runs/x/.rayscore/judged/shard-*.parquet")),
+            "parts": len(fs.glob(f"{BUCKET}/runs/x/.rayscore/scored/scores/part-*.parquet")),
         }
         patch.undo()
         patch.chdir(workdir)
@@ -186,17 +186,17 @@ def s3_run(
 def test_a_job_reads_and_writes_s3_and_resumes_there(s3_run, s3_endpoint):
     assert s3_run["unfinished"]["manifest"] is False
     assert s3_run["unfinished"]["fingerprint"] is True
-    assert s3_run["unfinished"]["shards"] >= 2
+    assert s3_run["unfinished"]["parts"] >= 2
     manifest = s3_run["result"].manifest
     assert manifest["resume"]["resumed"] is True
     assert manifest["resume"]["rows_reused"] == 40
-    assert manifest["resume"]["shards_reused"] == s3_run["unfinished"]["shards"]
+    assert 2 <= manifest["resume"]["shards_reused"] <= s3_run["unfinished"]["parts"]
     assert manifest["judge"]["requests_this_attempt"] == 0
     assert manifest["rows"]["in"] == manifest["rows"]["out"] == 40
     fs = s3(s3_endpoint)
     names = {p.rsplit("/", 1)[-1] for p in fs.ls(f"{BUCKET}/runs/x")}
     assert {"scores", "scores_long", "manifest.json", "metrics.json", "agreement.json"} <= names
-    assert ".rayscore" not in names  # shards and staging are all in scores/ now
+    assert ".rayscore" not in names  # the parts are all in scores/ now
     assert list(s3_run["workdir"].iterdir()) == []  # nothing was written locally
 
 
