@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline.row_errors import RowErrors
@@ -26,16 +27,17 @@ def score_table(
     judge: LogprobJudge,
     keep_columns: Sequence[str],
     watch: FailureWatch | None = None,
+    rows_per_call: int | None = None,
 ) -> pa.Table:
     """Kept input columns + one struct column per scorer + `error`; same rows, same order.
 
-    Every scorer's prompts for the batch go to the judge together (one call per label set),
-    so all questions about a sample share the engine's pass over its prefix.
+    Every scorer prepares the whole batch at once and reads its answers at once (their
+    Arrow work costs little per row, much per call); the judge gets the requests of
+    `rows_per_call` rows at a time, every scorer's together (one call per label set), so all
+    questions about a sample share the engine's pass over its prefix.
     """
     prepared = [scorer.prepare(batch) for scorer in scorers]
-    results = judge_all(prepared, judge)
-    if watch is not None:
-        watch.saw([r for answers in results for r in answers])
+    results = judge_all(prepared, judge, rows_per_call, watch)
     out = batch.select(list(keep_columns))
     errors = RowErrors(batch)  # with an earlier stage's (another judge's, per-row scorers')
     for scorer, ready, answers in zip(scorers, prepared, results, strict=True):
@@ -49,10 +51,57 @@ def score_table(
 
 
 def judge_all(
+    prepared: Sequence[PreparedBatch],
+    judge: LogprobJudge,
+    rows_per_call: int | None = None,
+    watch: FailureWatch | None = None,
+) -> list[list[JudgeResult] | list[Generated]]:
+    """Results per prepared batch, asked `rows_per_call` rows at a time when every scorer
+    says which requests are each row's (else all at once)."""
+    results: list[list[Any]] = [[] for _ in prepared]
+    for ranges in _request_ranges(prepared, rows_per_call):
+        part = [
+            _requests_in(ready, start, stop)
+            for ready, (start, stop) in zip(prepared, ranges, strict=True)
+        ]
+        answers = _judge_once(part, judge)
+        if watch is not None:
+            watch.saw([r for each in answers for r in each])
+        for index, each in enumerate(answers):
+            results[index].extend(each)
+    return results
+
+
+def _request_ranges(
+    prepared: Sequence[PreparedBatch], rows_per_call: int | None
+) -> list[list[tuple[int, int]]]:
+    """Per judge call, each prepared batch's range of requests."""
+    whole = [[(0, ready.requests) for ready in prepared]]
+    counts = [ready.requests_per_row for ready in prepared]
+    if rows_per_call is None or not prepared or any(c is None for c in counts):
+        return whole
+    offsets = [np.concatenate([[0], np.cumsum(np.asarray(c, np.int64))]) for c in counts]
+    rows = len(offsets[0]) - 1
+    if any(
+        len(o) - 1 != rows or o[-1] != r.requests for o, r in zip(offsets, prepared, strict=True)
+    ):
+        return whole  # a scorer whose counts do not add up: asked as it prepared them
+    return [
+        [(int(o[start]), int(o[min(start + rows_per_call, rows)])) for o in offsets]
+        for start in range(0, max(rows, 1), rows_per_call)
+    ]
+
+
+def _requests_in(ready: PreparedBatch, start: int, stop: int) -> PreparedBatch:
+    if ready.generation:
+        return replace(ready, generation=ready.generation[start:stop])
+    return replace(ready, prompts=ready.prompts[start:stop])
+
+
+def _judge_once(
     prepared: Sequence[PreparedBatch], judge: LogprobJudge
 ) -> list[list[JudgeResult] | list[Generated]]:
-    """Results per prepared batch: one judge call per label set, one per set of answer values
-    for all generations."""
+    """One judge call per label set, one per set of answer values for all generations."""
     results: list[list[JudgeResult] | list[Generated]] = [[] for _ in prepared]
     by_labels: dict[LabelSet, list[int]] = {}
     for index, ready in enumerate(prepared):
@@ -117,7 +166,10 @@ class ScoringStage:
     """Ray Data callable class: the engine starts once per actor, in `__init__`.
 
     It gets only what it needs: the judge's spec and the judged scorers, built on the driver.
-    With `node_column` it adds that column, holding its node's id in every row.
+    With `node_column` it adds that column, holding its node's id in every row. A call may
+    bring many judge batches (fewer, larger Ray Data calls): the scorers prepare and finish
+    them at once, and the engine gets judge.batch_size rows' requests after another, while
+    the actor's other call keeps it busy.
     """
 
     def __init__(
@@ -128,6 +180,7 @@ class ScoringStage:
         node_column: str | None = None,
     ) -> None:
         self.judge = build_judge(judge)
+        self.batch_size = judge.batch_size
         self.scorers = list(scorers)
         self.keep_columns = list(keep_columns)
         self.watch = FailureWatch()
@@ -135,7 +188,9 @@ class ScoringStage:
         self.node_id = this_node() if node_column else ""
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        out = score_table(batch, self.scorers, self.judge, self.keep_columns, self.watch)
+        out = score_table(
+            batch, self.scorers, self.judge, self.keep_columns, self.watch, self.batch_size
+        )
         if self.node_column is None:
             return out
         # Which node judged these rows: the judge stage reads it into the shard's ack.

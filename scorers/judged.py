@@ -27,6 +27,13 @@ class PreparedBatch:
     plan: Any
     generation: list[GenerationRequest] = field(default_factory=list)
     answer_values: tuple[str, ...] = ()  # the values a generation's answer field may take
+    # Per row of the batch, how many of the requests (prompts or generations, in row order)
+    # are its: lets the pipeline send a large batch to the judge a few rows at a time.
+    requests_per_row: Sequence[int] | None = None
+
+    @property
+    def requests(self) -> int:
+        return len(self.generation) if self.generation else len(self.prompts)
 
 
 @dataclass(frozen=True)

@@ -81,14 +81,15 @@ def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork
     )
     if spec.per_row_scorers() or not spec.judged_scorers():  # without a judge: shapes the rows
         rows = scored_per_row(rows, spec, input_columns, extra_columns=[SHARD_COLUMN])
-    rows, node_columns = _judged(rows, run, verbose)
+    shard_rows = max(s.rows for s in shards)
+    rows, node_columns = _judged(rows, run, verbose, shard_rows)
     writer = PartWriter(**{**writer.__dict__, "node_columns": node_columns})
     acks = rows.map_batches(
         write_block,
         fn_kwargs={"writer": writer},
         batch_format="pyarrow",
         # after a judge, gather its small output blocks into parts of about a shard
-        batch_size=max(s.rows for s in shards) if node_columns else None,
+        batch_size=shard_rows if node_columns else None,
     )
     progress = Progress(run.source.num_rows - reused)
     totals = dict.fromkeys(USAGE_FIELDS, 0)
@@ -134,10 +135,11 @@ def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | N
     return None
 
 
-def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
+def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, dict[str, str]]:
     """Rows through every judge's actor pool; kept columns + scorer structs + error, and per
     judge a column of the node ids that judged them (returned: judge name -> column).
-    Without judged scorers, the per-row stage has already made the rows what they become."""
+    Without judged scorers, the per-row stage has already made the rows what they become.
+    Each actor call brings about a shard's rows (whole judge batches; see ScoringStage)."""
     import ray
 
     spec = run.spec
@@ -173,7 +175,7 @@ def _judged(rows: Any, run: Run, verbose: bool) -> tuple[Any, dict[str, str]]:
                 "keep_columns": keep,
                 "node_column": node_columns[name],
             },
-            batch_size=judge.batch_size,
+            batch_size=judge.batch_size * max(1, shard_rows // judge.batch_size),
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(
                 size=judge.concurrency,

@@ -64,12 +64,15 @@ class ChecklistScorer:
                 generation = answer_requests(item_prompts)
             else:
                 prompts = item_prompts
+        per_row = np.zeros(table.num_rows, np.int64)
+        per_row[batch.rows] = 1 if self.spec.mode == "batch" else batch.items.counts
         return PreparedBatch(
             prompts=prompts,
             label_set=YES_NO,
             plan=batch,
             generation=generation,
             answer_values=ANSWER_VALUES,
+            requests_per_row=per_row.tolist(),
         )
 
     def _shared(self, batch: ChecklistBatch) -> dict[str, pa.Array]:

@@ -57,6 +57,7 @@ class RatingScorer:
             prompts=prompts.to_pylist(),
             label_set=self.label_set,
             plan=RatingPlan(table.num_rows, asked, texts.problems),
+            requests_per_row=_one_each(table.num_rows, asked),
         )
 
     def finish(
@@ -92,3 +93,9 @@ class RatingScorer:
             scores=struct_array(columns, self.spec.output_type(), plan.row_count),
             errors=reasons.to_pylist(),
         )
+
+
+def _one_each(rows: int, asked: np.ndarray) -> list[int]:
+    per_row = np.zeros(rows, np.int64)
+    per_row[asked] = 1
+    return list(per_row.tolist())
