@@ -5,11 +5,11 @@ CrossSampleResult), its errors and every score that does not fit its config fold
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.row_errors import join_errors
 from scorers.score_config import ScoreConfig, config_problems
 from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN
@@ -45,15 +45,3 @@ def finish_rows(batch: pa.Table, error_columns: Sequence[str], checks: Checks) -
                 worded = pc.binary_join_element_wise(f"{key}.{field}: ", problems, "")
                 errors = join_errors(errors, worded)
     return batch.drop_columns([ERROR_COLUMN]).append_column(ERROR_COLUMN, errors)
-
-
-def join_errors(a: pa.Array, b: pa.Array) -> pa.Array:
-    """'a; b' where both are set, whichever is set otherwise, null when neither is."""
-    a, b = _set_or_null(a), _set_or_null(b)
-    both = pc.binary_join_element_wise(a, b, "; ")
-    return pc.if_else(pc.is_null(a), b, pc.if_else(pc.is_null(b), a, both))
-
-
-def _set_or_null(errors: Any) -> pa.Array:
-    errors = pc.cast(errors, pa.string())
-    return pc.if_else(pc.equal(errors, ""), pa.scalar(None, pa.string()), errors)
