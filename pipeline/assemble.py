@@ -1,15 +1,17 @@
-"""Join cross-sample results onto the judged rows, check every score against its config, and
+"""Attach cross-sample results to the judged rows, check every score against its config, and
 fold the errors into `error`."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.cross_sample_stage import ERROR_PREFIX, CrossSampleResult, shuffle_partitions
+from pipeline.cross_sample_stage import ERROR_PREFIX, CrossSampleResult, attach_cross_sample
 from scorers.score_config import ScoreConfig
 from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN
@@ -32,18 +34,46 @@ def config_checks(
 def assemble(
     judged: Any, results: Sequence[CrossSampleResult], id_col: str, rows: int, checks: Checks
 ) -> Any:
-    """Left-join each result by id (a hash shuffle in Ray Data), then finish the rows."""
-    partitions = shuffle_partitions(rows)
-    joined = judged
-    for result in results:
-        joined = joined.join(result.dataset, "left_outer", partitions, on=(id_col,))
-    defaults = {r.key: (r.default, r.struct_type) for r in results if r.default is not None}
+    """Attach each result to every block by id (its table travels once to each worker, as
+    an object ref; no shuffle of the corpus), then finish the rows."""
+    import ray
+
+    refs = [ray.put(r.table) for r in results]
+    tableless = [replace(r, table=r.table.schema.empty_table()) for r in results]
     keys = [r.key for r in results]
-    return joined.map_batches(
-        finish_rows,
-        fn_kwargs={"keys": keys, "defaults": defaults, "checks": checks},
+    return judged.map_batches(
+        _attach_and_finish,
+        fn_kwargs={
+            "results": tableless,
+            "refs": refs,
+            "id_col": id_col,
+            "keys": keys,
+            "checks": checks,
+        },
         batch_format="pyarrow",
     )
+
+
+def _attach_and_finish(
+    batch: pa.Table,
+    results: Sequence[CrossSampleResult],
+    refs: Sequence[Any],
+    id_col: str,
+    keys: Sequence[str],
+    checks: Checks,
+) -> pa.Table:
+    tables = [replace(r, table=_fetched(ref)) for r, ref in zip(results, refs, strict=True)]
+    attached = attach_cross_sample(batch, tables, id_col)
+    return finish_rows(attached, keys=keys, defaults={}, checks=checks)
+
+
+@functools.lru_cache(maxsize=16)
+def _fetched(ref: Any) -> pa.Table:
+    """A result's table, fetched once per worker process, not once per batch."""
+    import ray
+
+    table: pa.Table = ray.get(ref)
+    return table
 
 
 def finish_rows(
