@@ -20,7 +20,7 @@ from pipeline.runner import run_job
 from pipeline.spec import job_spec_json_schema
 from pipeline.spec_loader import SpecError, parse_spec
 from scorers.columns import InputColumn, columns_named
-from scorers.cross_sample.steps import SharedGroups
+from scorers.cross_sample.steps import GROUP_ROWS
 from scorers.judge.labels import YES_NO
 from scorers.judge.result import JudgeResult
 from scorers.judged import PreparedBatch, ScoredBatch
@@ -78,6 +78,7 @@ class LengthBucketSpec(ScorerSpec):
 class LengthBucketScorer:
     group_on = ("bucket",)
     output_type = BUCKET_TYPE
+    exact = None
     combine = None
 
     def __init__(self, spec: LengthBucketSpec) -> None:
@@ -90,10 +91,10 @@ class LengthBucketScorer:
         lengths = [len(t or "") // self.spec.width for t in batch[self.spec.column].to_pylist()]
         return pa.table({id_col: batch[id_col], "bucket": pa.array(lengths, pa.int64())})
 
-    def finish_block(self, keyed: pa.Table, shared: SharedGroups, id_col: str) -> pa.Table:
-        counts = [shared.get((b,), (None, 1))[1] for b in keyed["bucket"].to_pylist()]
-        rows = [{"rows_in_bucket": n} for n in counts]
-        return pa.table({id_col: keyed[id_col], self.key: pa.array(rows, BUCKET_TYPE)})
+    def label_shared(self, shared: pa.Table, id_col: str) -> pa.Table:
+        """Rows in a bucket with others; a row alone in its bucket takes the default."""
+        rows = [{"rows_in_bucket": n} for n in shared[GROUP_ROWS].to_pylist()]
+        return pa.table({id_col: shared[id_col], self.key: pa.array(rows, BUCKET_TYPE)})
 
 
 SHOUTING = JudgedKind(ShoutingSpec, ShoutingScorer)
