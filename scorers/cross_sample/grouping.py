@@ -41,18 +41,22 @@ def hash_partitions(table: pa.Table, on: Sequence[str], count: int) -> list[pa.T
 
 def shared_rows(parts: Sequence[pa.Table], on: Sequence[str], id_col: str) -> pa.Table:
     """The rows of `parts` whose `on` value other rows have too, with GROUP_ROWS and FIRST_ID
-    appended (a Polars window over the key). Ids keep their Arrow type."""
+    appended (Polars windows over the key; the smallest id only over the rows kept). Ids
+    keep their Arrow type."""
     import polars as pl
 
     table = pa.concat_tables(parts, promote_options="permissive")
     frame = pl.from_arrow(table.select(list(dict.fromkeys([id_col, *on]))))
     assert isinstance(frame, pl.DataFrame)
-    keep = frame.with_row_index("__row").select(
-        "__row",
-        pl.len().over(list(on)).alias(GROUP_ROWS),
-        pl.col(id_col).min().over(list(on)).alias(FIRST_ID),
+    keep = (
+        frame.with_row_index("__row")
+        .filter(pl.len().over(list(on)) > 1)
+        .select(
+            "__row",
+            pl.len().over(list(on)).alias(GROUP_ROWS),
+            pl.col(id_col).min().over(list(on)).alias(FIRST_ID),
+        )
     )
-    keep = keep.filter(pl.col(GROUP_ROWS) > 1)
     id_type = table.schema.field(id_col).type
     return (
         table.take(pa.array(keep["__row"].to_numpy()))
