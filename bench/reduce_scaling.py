@@ -1,4 +1,5 @@
-"""Reduce scaling: rayscore's `uniqueness` scorer (exact duplicates, a Ray Data group-by) over
+"""Reduce scaling: rayscore's `uniqueness` scorer (exact duplicates, grouped per hash partition
+in Ray tasks) over
 a large corpus vs a single-process Polars group-by doing the same, same run, same files.
 Prints one JSON line last.
 
