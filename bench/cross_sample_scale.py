@@ -1,7 +1,8 @@
 """Uniqueness and near-duplicates over a large synthetic corpus, on a local Ray cluster.
 
-rayscore runs both as Ray Data group-bys (hash buckets; MinHash LSH band buckets) that never
-hold the corpus in one process. The same run also times the single-process way (Polars
+rayscore runs both as group-bys per hash partition in Ray tasks (text digests; MinHash LSH
+band buckets) that never hold the corpus in one process; only rows in shared groups reach the
+driver. The same run also times the single-process way (Polars
 group-by for exact duplicates, datasketch's in-memory MinHashLSH for near duplicates) and
 checks that both find the same duplicates. Prints one JSON line.
 

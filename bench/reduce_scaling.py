@@ -1,4 +1,5 @@
-"""Reduce scaling: rayscore's `uniqueness` scorer (exact duplicates, a Ray Data group-by) over
+"""Reduce scaling: rayscore's `uniqueness` scorer (exact duplicates, grouped per hash partition
+in Ray tasks) over
 a large corpus vs a single-process Polars group-by doing the same, same run, same files.
 Prints one JSON line last.
 
@@ -28,6 +29,7 @@ Figures: time ratio rayscore / Polars (target <= 2) and rayscore peak memory (<=
 
     .venv/bin/python -m bench.reduce_scaling                 # 10,000,000 rows
     .venv/bin/python -m bench.reduce_scaling --rows 100000   # quick
+    .venv/bin/python -m bench.reduce_scaling --stage-only --rows 2000000   # the stage alone
 """
 
 from __future__ import annotations
@@ -160,11 +162,82 @@ def rayscore_counts(out: Path) -> dict[str, int]:
     }
 
 
+def polars_shared_rows(folder: Path) -> dict[str, int]:
+    """What the cross-sample stage alone gives, the Polars way: read, normalise, group-by
+    count, keep the rows in a group of several (id, count) in memory."""
+    import polars as pl
+
+    key = pl.col("response").str.to_lowercase().str.replace_all(SPACE_RUNS, " ").str.strip_chars()
+    rows = pl.read_parquet(folder / "*.parquet").select("id", key=key)
+    shared = rows.filter(pl.col("key").is_not_null() & (pl.len().over("key") > 1))
+    counts = shared.group_by("key").len("n")
+    return {
+        "not_unique": shared.height,
+        "duplicate_count_sum": int((counts["n"] * (counts["n"] - 1)).sum()),
+    }
+
+
+def stage_only(folder: Path) -> dict[str, Any]:
+    """rayscore's cross-sample stage alone (`cross_sample_results`, in-process on the running
+    Ray) vs `polars_shared_rows`: (seconds, peak tree PSS GiB, counts) of each."""
+    from pipeline.cross_sample_stage import JudgedRows, cross_sample_results
+    from pipeline.source import resolve_input
+
+    spec = job_spec(folder, folder.parent / "unused")
+    load_before = load_average()
+    with PeakMemory() as polars_memory:
+        local, polars_s = timed(lambda: polars_shared_rows(folder))
+    source = resolve_input(spec)
+    start_ray()
+    with PeakMemory() as memory:
+        results, stage_s = timed(
+            lambda: cross_sample_results(spec, source, JudgedRows((), None, ()))
+        )
+    column = results[0].table[KEY]
+    distributed = {
+        "not_unique": len(column),
+        "duplicate_count_sum": int(pc.sum(pc.struct_field(column, "duplicate_count")).as_py() or 0),
+    }
+    if distributed != local:
+        raise RuntimeError(f"cross-sample stage {distributed} and Polars {local} disagree")
+    return {
+        "stage_seconds": round(stage_s, 2),
+        "polars_seconds": round(polars_s, 2),
+        "stage_peak_memory_gib": memory.tree_pss_gib,
+        "polars_peak_memory_gib": polars_memory.tree_pss_gib,
+        "driver_table_mib": round(results[0].table.nbytes / 2**20, 1),
+        "load_average_before_after": [load_before, load_average()],
+        **local,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument(
+        "--stage-only",
+        action="store_true",
+        help="time the cross-sample stage alone against the Polars group-by (2,000,000 rows)",
+    )
     args = parser.parse_args()
     import ray
+
+    if args.stage_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = stage_only(write_corpus(Path(tmp, "corpus"), args.rows))
+        ray.shutdown()
+        ratio = figures["stage_seconds"] / figures["polars_seconds"]
+        print_result(
+            "cross_sample_stage",
+            ratio,
+            TIME_TARGET,
+            "lower",
+            "cross-sample stage seconds / Polars seconds",
+            {"name": "Polars group-by, one process", "seconds": figures["polars_seconds"]},
+            rows=args.rows,
+            **figures,
+        )
+        return
 
     load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:

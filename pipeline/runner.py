@@ -32,14 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.attempt import Run, RunComplete, check_job
-from pipeline.cross_sample_stage import JudgedRows
+from pipeline.cross_sample_stage import JudgedRows, cross_sample_results
 from pipeline.manifest import build_manifest
 from pipeline.resources import check_resources, live_nodes
 from pipeline.spec import JobSpec
 from pipeline.stages.agreement import agreement_stage
 from pipeline.stages.clock import StageClock
 from pipeline.stages.commit import commit_stage
-from pipeline.stages.cross_sample_tables import cross_sample_tables
 from pipeline.stages.labels import calibration_fit, human_labels
 from pipeline.stages.pass_layout import pass_layout
 from pipeline.stages.score_configs import run_configs
@@ -92,7 +91,9 @@ def _run(
     layout = pass_layout(run)
     judged_keys = tuple(s.key for s in run.spec.data_pass_scorers())
     no_rows = JudgedRows((), run.run_dir.arrow_fs, judged_keys)
-    cross = clock.run("cross_sample", cross_sample_tables, run, layout.before, no_rows)
+    cross = clock.run(
+        "cross_sample", cross_sample_results, run.spec, run.source, no_rows, layout.before
+    )
     calibration = None
     if not layout.second_pass:
         configs, checks, _ = run_configs(run, cross)
@@ -106,7 +107,14 @@ def _run(
         work = clock.run("score", score_pass, run, writer, verbose)
         parts = list_parts(writer.folder, run.run_dir.arrow_fs)
         judged = JudgedRows(tuple(p.path for p in parts), run.run_dir.arrow_fs, judged_keys)
-        cross += clock.run("cross_sample_scores", cross_sample_tables, run, layout.after, judged)
+        cross += clock.run(
+            "cross_sample_scores",
+            cross_sample_results,
+            run.spec,
+            run.source,
+            judged,
+            layout.after,
+        )
         configs, checks, schema = run_configs(run, cross, parts)
         human = clock.run("annotations", human_labels, run, configs)
         calibration = clock.run("calibration", calibration_fit, run, writer.folder, human)

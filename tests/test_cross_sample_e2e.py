@@ -1,6 +1,9 @@
 """Cross-sample scorers through a real local Ray cluster (no judge, so no engine starts)."""
 
+import hashlib
 import json
+import random
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +13,9 @@ import pytest
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
+from scorers.cross_sample.near_duplicates import band_buckets, clusters
+from scorers.cross_sample.spec import NearDuplicatesSpec, UniquenessSpec
+from scorers.cross_sample.uniqueness import normalize
 
 pytestmark = pytest.mark.ray
 
@@ -199,3 +205,98 @@ def test_score_configs_trace_fields_and_display_names_through_a_job(tmp_path, ra
         {"key": "python_all_samples_0", "type": "python_all_samples", "name": "Accuracy",
          "purpose": "qa"}
     ]  # fmt: skip
+
+
+def corpus_with_duplicates(rows: int) -> list[str | None]:
+    """Exact copies with case and spacing changed, near copies (one word changed), nulls,
+    empty and whitespace-only strings, and unique texts."""
+    rng = random.Random(7)
+    words = "the a river city answer model water cold hot data table row column sum".split()
+    texts: list[str | None] = []
+    for n in range(rows):
+        roll = rng.random()
+        earlier = [t for t in texts[-50:] if t and t.strip()]
+        if roll < 0.05:
+            texts.append(None)
+        elif roll < 0.1:
+            texts.append(rng.choice(["", "   ", "\t"]))
+        elif earlier and roll < 0.3:
+            texts.append("  " + rng.choice(earlier).upper() + " ")
+        elif earlier and roll < 0.4:
+            near = rng.choice(earlier).split()
+            near[rng.randrange(len(near))] = rng.choice(words)
+            texts.append(" ".join(near))
+        else:
+            texts.append(" ".join(rng.choices(words, k=rng.randint(12, 20))) + f" #{n}")
+    return texts
+
+
+def expected_exact(ids: list[str], texts: list[str | None]) -> dict[str, dict]:
+    """The uniqueness labels as the driver-side implementation gave them: rows grouped by
+    their normalised text (null text is unique), a group named by BLAKE2b-96 of it."""
+    spec = UniquenessSpec(type="uniqueness", key="exact", column="response")
+    normal = [None if t is None else normalize(t, spec) for t in texts]
+    counts = Counter(t for t in normal if t is not None)
+    out = {}
+    for row_id, text in zip(ids, normal, strict=True):
+        shared = text is not None and counts[text] > 1
+        out[row_id] = {
+            "is_unique": not shared,
+            "duplicate_count": counts[text] - 1 if shared else 0,
+            "duplicate_group": (
+                hashlib.blake2b(text.encode(), digest_size=12).hexdigest() if shared else None
+            ),
+        }
+    return out
+
+
+def expected_near(ids: list[str], texts: list[str | None], spec: NearDuplicatesSpec) -> dict:
+    """Near-duplicate labels as the driver-side implementation gave them: an edge from each
+    row to the smallest id of every band bucket it shares, clusters of those edges."""
+    first: dict[tuple[int, int], str] = {}
+    members: dict[tuple[int, int], list[str]] = {}
+    for row_id, buckets in zip(ids, band_buckets(texts, spec), strict=True):
+        for band, bucket in enumerate(buckets or []):
+            members.setdefault((band, bucket), []).append(row_id)
+    for key, rows in members.items():
+        first[key] = min(rows)
+    edges = [(first[k], r) for k, rows in members.items() if len(rows) > 1 for r in rows]
+    cluster_of = clusters((a, b) for a, b in edges if a != b)
+    return {
+        row_id: {
+            "near_dup_cluster": cluster_of.get(row_id),
+            "is_near_duplicate": row_id in cluster_of,
+        }
+        for row_id in ids
+    }
+
+
+def test_grouped_scorers_over_many_blocks_and_partitions_equal_the_driver_side_labels(
+    tmp_path, ray_cluster, monkeypatch
+):
+    from pipeline import cross_sample_stage
+
+    monkeypatch.setattr(cross_sample_stage, "ROWS_PER_SHUFFLE_PARTITION", 150)
+    monkeypatch.setattr(cross_sample_stage, "ROWS_PER_BLOCK", 100)
+    texts = corpus_with_duplicates(1200)
+    ids = [f"r{n:05d}" for n in range(len(texts))]
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for part in range(3):
+        rows = slice(part * 400, part * 400 + 400)
+        table = pa.table({"id": ids[rows], "response": pa.array(texts[rows], pa.string())})
+        pq.write_table(table, folder / f"part-{part}.parquet", row_group_size=60)
+    near = {"type": "near_duplicates", "key": "near", "column": "response", "threshold": 0.7,
+            "shingle_size": 3}  # fmt: skip
+    exact = {"type": "uniqueness", "key": "exact", "column": "response"}
+    result = run_job(parse_spec(spec(tmp_path, folder, [exact, near])))
+
+    out = scores(result).sort("id")
+    assert out["id"].to_list() == ids
+    assert dict(zip(ids, out["exact"].to_list(), strict=True)) == expected_exact(ids, texts)
+    near_spec = NearDuplicatesSpec(**near)
+    assert dict(zip(ids, out["near"].to_list(), strict=True)) == expected_near(
+        ids, texts, near_spec
+    )
+    assert 100 < sum(not e["is_unique"] for e in out["exact"].to_list()) < 600
+    assert out["error"].is_null().all()

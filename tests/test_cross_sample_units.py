@@ -5,7 +5,9 @@ import itertools
 import pyarrow as pa
 import pytest
 
+from pipeline.cross_sample_stage import CrossSampleResult, attach_cross_sample
 from pipeline.spec_loader import SpecError, load_spec
+from scorers.cross_sample.grouping import hash_partitions, shared_rows
 from scorers.cross_sample.near_duplicates import band_buckets, clusters, shingles
 from scorers.cross_sample.python_batch import (
     ScorerOutputError,
@@ -13,13 +15,15 @@ from scorers.cross_sample.python_batch import (
     run_python_scorer,
 )
 from scorers.cross_sample.spec import NearDuplicatesSpec, PythonAllSamplesSpec, UniquenessSpec
+from scorers.cross_sample.steps import FIRST_ID, GROUP_ROWS
 from scorers.cross_sample.uniqueness import (
+    HASH_COLUMN,
+    TEXT_COLUMN,
     UniquenessScorer,
-    group_sizes,
-    label_groups,
+    group_names,
+    label_duplicates,
     normalize,
     normalize_array,
-    text_hashes,
 )
 
 SEED_SNIPPET = """from __future__ import annotations
@@ -204,30 +208,45 @@ def test_arrow_normalisation_is_python_normalisation(
 def test_uniqueness_normalises_then_labels_groups():
     spec = uniqueness_spec()
     assert normalize("  Paris \n is  NICE ", spec) == "paris is nice"
-    hashes = text_hashes(pa.array(["Paris", "paris\u3000", "London", None]), spec)
+    texts = normalize_array(pa.array(["Paris", "paris\u3000", "London", "london"]), spec)
     # BLAKE2b-96 of "paris": the hash names the group in the output, so it must not change.
-    assert hashes.to_pylist()[:2] == ["9de349587a0c887c7978981e"] * 2
-    assert hashes[2].is_valid and hashes[3].as_py() is None
-    sizes = group_sizes(hashes, {("9de349587a0c887c7978981e",): ("a", 2)})
-    assert sizes.to_pylist() == [2, 2, 1, 1]
-    assert label_groups(hashes, sizes).to_pylist() == [
-        {"is_unique": False, "duplicate_count": 1, "duplicate_group": hashes[0].as_py()},
-        {"is_unique": False, "duplicate_count": 1, "duplicate_group": hashes[0].as_py()},
-        {"is_unique": True, "duplicate_count": 0, "duplicate_group": None},
-        {"is_unique": True, "duplicate_count": 0, "duplicate_group": None},
-    ]
+    assert group_names(texts).to_pylist()[:2] == ["9de349587a0c887c7978981e"] * 2
+    labels = label_duplicates(texts, pa.array([2, 2, 3, 3], pa.int64())).to_pylist()
+    assert labels[0] == {
+        "is_unique": False,
+        "duplicate_count": 1,
+        "duplicate_group": "9de349587a0c887c7978981e",
+    }
+    assert (
+        labels[2]["duplicate_count"] == 2
+        and labels[2]["duplicate_group"] != labels[0]["duplicate_group"]
+    )
 
 
-def test_uniqueness_blocks_of_several_chunks():
+def test_uniqueness_keys_rows_with_text_by_a_digest_of_the_normalised_text():
     scorer = UniquenessScorer(uniqueness_spec())
-    texts = pa.chunked_array([["A  b", None], [], [" a b", "c"]], pa.large_string())
-    batch = pa.table({"id": [1, 2, 3, 4], "t": texts})
+    texts = pa.chunked_array([["A  b", None], [], [" a b", "c", ""]], pa.large_string())
+    batch = pa.table({"id": [1, 2, 3, 4, 5], "t": texts})
     keyed = scorer.map_block(batch, "id")
-    hashes = keyed["__text_hash"].to_pylist()
-    assert hashes[0] == hashes[2] and hashes[1] is None and hashes[3] != hashes[0]
-    finished = scorer.finish_block(keyed, {(hashes[0],): (1, 2)}, "id")
-    assert finished["u"].type == scorer.output_type
-    assert [r["duplicate_count"] for r in finished["u"].to_pylist()] == [1, 0, 1, 0]
+    assert keyed["id"].to_pylist() == [1, 3, 4, 5]  # null text: no key, so the default
+    digests = keyed[HASH_COLUMN].to_pylist()
+    assert digests[0] == digests[1] and len(set(digests)) == 3
+    assert keyed[HASH_COLUMN].type == pa.uint64()
+    assert scorer.exact(batch)[TEXT_COLUMN].to_pylist() == ["a b", None, "a b", "c", ""]
+
+
+def test_shared_rows_keeps_keys_several_rows_have_with_size_and_smallest_id():
+    many = pa.table({"k": [n % 50 for n in range(1000)]})
+    parts = hash_partitions(many, ["k"], 7)
+    assert sum(p.num_rows for p in parts) == 1000 and all(p.num_rows for p in parts)
+    keys_per_part = [set(p["k"].to_pylist()) for p in parts]
+    assert sum(len(k) for k in keys_per_part) == 50  # each key in exactly one partition
+    keyed = pa.table({"id": ["d", "b", "c", "a", "e"], "k": [1, 2, 1, 1, 3]})
+    shared = shared_rows([keyed.slice(0, 2), keyed.slice(2)], ["k"], "id").sort_by("id")
+    assert shared["id"].to_pylist() == ["a", "c", "d"]
+    assert shared[GROUP_ROWS].to_pylist() == [3, 3, 3]
+    assert shared[FIRST_ID].to_pylist() == ["a", "a", "a"]
+    assert shared[FIRST_ID].type == pa.string()
 
 
 def test_near_duplicate_buckets_and_clusters():
@@ -249,3 +268,37 @@ def test_near_duplicate_buckets_and_clusters():
         "d": "d",
         "e": "d",
     }
+
+
+def test_attach_cross_sample_fills_defaults_and_keeps_errors():
+    uniq_type = pa.struct([("is_unique", pa.bool_()), ("n", pa.int64())])
+    grouped = CrossSampleResult(
+        "u",
+        pa.table({"id": ["c", "a"], "u": pa.array([{"is_unique": False, "n": 2}] * 2, uniq_type)}),
+        {"is_unique": True, "n": 0},
+        uniq_type,
+    )
+    whole_type = pa.struct([("x", pa.float64())])
+    whole = CrossSampleResult(
+        "w",
+        pa.table(
+            {
+                "id": ["a", "b", "c"],
+                "w": pa.array([{"x": 1.0}, {"x": 2.0}, None], whole_type),
+                "__error__w": ["bad", None, None],
+            }
+        ),
+        None,
+        whole_type,
+    )
+    block = pa.table({"id": pa.array(["b", "c", "a"], pa.large_string()), "v": [1, 2, 3]})
+    out = attach_cross_sample(block, [grouped, whole], "id")
+    assert out.column_names == ["id", "v", "u", "w", "__error__w"]
+    assert out["u"].to_pylist() == [
+        {"is_unique": True, "n": 0},
+        {"is_unique": False, "n": 2},
+        {"is_unique": False, "n": 2},
+    ]
+    assert out["w"].to_pylist() == [{"x": 2.0}, None, {"x": 1.0}]
+    assert out["__error__w"].to_pylist() == [None, None, "bad"]
+    assert attach_cross_sample(block.slice(0, 0), [grouped], "id")["u"].type == uniq_type

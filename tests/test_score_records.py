@@ -8,8 +8,8 @@ import json
 import pyarrow as pa
 import pytest
 
-from pipeline.assemble import config_problems
 from pipeline.score_records import score_configs_json, score_records
+from pipeline.stages.finish_rows import finish_rows
 from scorers.checklist.fields import SCORE_TYPE
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.cross_sample.spec import PythonAllSamplesSpec
@@ -120,8 +120,8 @@ def test_a_value_outside_its_config_is_an_error_in_its_row_and_no_record():
         {"id": ["a", "b"], "acc": pa.array([{"accuracy": 0.5}, {"accuracy": 1.5}], acc_type)}
     )
     configs = {"acc": spec.field_configs(acc_type)}
-    problems = config_problems(scored, configs)
-    assert problems.to_pylist() == [None, "acc.accuracy: 1.5 is outside [0.0, 1.0]"]
+    errors = finish_rows(scored.append_column("error", pa.nulls(2, pa.string())), [], configs)
+    assert errors["error"].to_pylist() == [None, "acc.accuracy: 1.5 is outside [0.0, 1.0]"]
     rows = score_records(scored, "id", [spec], configs, {}, "r", "t").to_pylist()
     assert [(r["sample_id"], r["value"]) for r in rows] == [("a", 0.5)]
 

@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 from ray import serve
 
-from pipeline.assemble import config_checks, finish_rows
 from pipeline.scoring_stage import score_table
+from pipeline.stages.finish_rows import config_checks, finish_rows
 from pipeline.stages.score_pass import BATCHES_IN_FLIGHT
 from scorers.judge.build import build_judge
 from scorers.judge.result import LogprobJudge
@@ -79,7 +79,7 @@ class GroupScorer:
         out = score_table(table, self.scorers, self.judge, keep_columns=[])
         struct_types = {s.key: out.schema.field(s.key).type for s in group.scorers}
         _, checks = config_checks(group.scorers, struct_types)
-        out = finish_rows(out, keys=[], defaults={}, checks=checks)
+        out = finish_rows(out, error_columns=[], checks=checks)
         if group.calibration is not None:
             from pipeline.calibration import calibrate_batch
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from pipeline.attempt import Run
-from pipeline.stages.cross_sample_tables import CrossTable
+from pipeline.cross_sample_stage import CrossSampleResult
 from pipeline.stages.finish_rows import Checks, config_checks
 from pipeline.storage.parts import Part, parts_schema
 from scorers.score_config import ScoreConfig
@@ -18,7 +18,7 @@ Configs = dict[str, dict[str, ScoreConfig]]
 
 
 def run_configs(
-    run: Run, cross: Sequence[CrossTable], judged: Sequence[Part] = ()
+    run: Run, cross: Sequence[CrossSampleResult], judged: Sequence[Part] = ()
 ) -> tuple[Configs, Checks, pa.Schema | None]:
     """(configs, checks, the judged parts' unified schema when it was read)."""
     in_pass = run.spec.data_pass_scorers()

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.attempt import Run
-from pipeline.stages.cross_sample_tables import CrossTable
+from pipeline.cross_sample_stage import CrossSampleResult
 from pipeline.stages.finish_rows import Checks
 from pipeline.stages.score_configs import Configs
 from pipeline.stages.write_parts import write_block
@@ -23,7 +23,7 @@ def second_pass(
     run: Run,
     judged: Sequence[Part],
     schema: pa.Schema | None,
-    cross: Sequence[CrossTable],
+    cross: Sequence[CrossSampleResult],
     configs: Configs,
     checks: Checks,
     calibration: dict[str, Any] | None,

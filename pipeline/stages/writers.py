@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.attempt import Run
+from pipeline.cross_sample_stage import CrossSampleResult
 from pipeline.score_records import score_records
-from pipeline.stages.cross_sample_tables import CrossTable
 from pipeline.stages.finish_rows import ERROR_PREFIX, Checks
 from pipeline.stages.score_configs import Configs
 from pipeline.stages.write_parts import Finish, PartWriter
@@ -19,7 +19,7 @@ from pipeline.storage.run_dir import JUDGED, SCORED, SCORES, SCORES_LONG
 def final_writer(
     run: Run,
     folder: str,
-    cross: Sequence[CrossTable],
+    cross: Sequence[CrossSampleResult],
     configs: Configs,
     checks: Checks,
     calibrate: Any = None,

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from scorers.cross_sample.fields import NEAR_DUP_TYPE
 from scorers.cross_sample.spec import NearDuplicatesSpec
-from scorers.cross_sample.steps import SharedGroups
+from scorers.cross_sample.steps import FIRST_ID
 
 _WORD = re.compile(r"\w+")
 
@@ -89,9 +90,10 @@ def clusters(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 class NearDuplicatesScorer:
     """Grouped steps: band buckets per row, group on (band, bucket), an edge from each row to
-    its bucket's smallest id, then clusters (connected components) on the driver."""
+    its bucket's smallest id, then clusters (connected components) in one task."""
 
     group_on = ("band", "bucket")
+    exact = None
 
     def __init__(self, spec: NearDuplicatesSpec) -> None:
         self.spec = spec
@@ -119,22 +121,14 @@ class NearDuplicatesScorer:
             }
         )
 
-    def finish_block(self, keyed: pa.Table, shared: SharedGroups, id_col: str) -> pa.Table:
-        """Edges (first id, id) as text, for rows in a bucket that other rows share."""
-        pairs = []
-        for row_id, band, bucket in zip(
-            keyed[id_col].to_pylist(),
-            keyed["band"].to_pylist(),
-            keyed["bucket"].to_pylist(),
-            strict=True,
-        ):
-            first = shared.get((band, bucket))
-            if first is not None and first[0] != row_id:
-                pairs.append((str(first[0]), str(row_id)))
+    def label_shared(self, shared: pa.Table, id_col: str) -> pa.Table:
+        """Edges (first id, id) as text, from each row in a bucket other rows share to the
+        bucket's smallest id."""
+        edges = shared.filter(pc.not_equal(shared[FIRST_ID], shared[id_col]))
         return pa.table(
             {
-                "a": pa.array([a for a, _ in pairs], pa.string()),
-                "b": pa.array([b for _, b in pairs], pa.string()),
+                "a": edges[FIRST_ID].cast(pa.string()),
+                "b": edges[id_col].cast(pa.string()),
             }
         )
 

@@ -1,16 +1,19 @@
-"""The steps a cross-sample scorer gives the pipeline, which runs them on Ray Data unchanged
+"""The steps a cross-sample scorer gives the pipeline, which runs them on the cluster unchanged
 for every kind. Two shapes:
 
-GroupedScorer (scales with the cluster):
-  1. `map_block`: each input block (id + `read_columns`) -> keyed rows (id + `group_on`);
-     a row may give several keyed rows (one per LSH band, say) or none.
-  2. the pipeline groups the keyed rows on `group_on` (a distributed group-by) and brings
-     back only keys that several rows share: key -> (smallest id, rows).
-  3. `finish_block`: each keyed block with those shared keys -> rows.
-  4. `combine`, when not None: every finished row, on the driver -> (id, key) rows
-     (called with no tables when no key is shared). Without it the finished rows already
-     are (id, key) rows.
-  Ids missing from the result take `default`.
+GroupedScorer (scales with the cluster; the driver sees only rows in shared groups):
+  1. `map_block`: each input block (id + `read_columns`) -> keyed rows (id + `group_on`,
+     fixed-size digests computed by kernels); a row may give several keyed rows (one per LSH
+     band, say) or none (it takes `default`).
+  2. the pipeline hash-partitions the keyed rows on `group_on` and, per partition, keeps the
+     rows whose key several rows share, with `GROUP_ROWS` (rows sharing it) and `FIRST_ID`
+     (their smallest id).
+  3. `exact`, when not None: the rows kept are read again and `exact` gives, per row, the
+     columns that must be equal too (the text a digest stands for); the rows are grouped
+     again on `group_on` + those columns, so a digest collision never makes a group.
+  4. `label_shared`: each partition's kept rows -> (id, key) rows, every row not taking
+     `default`; or, with `combine`, the rows `combine` reads.
+  5. `combine`, when not None: every partition's labelled rows, in one task -> (id, key) rows.
 
 WholeDatasetScorer: every sample (the columns it names) in one call, in dataset order.
 """
@@ -22,8 +25,15 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-SharedGroups = Mapping[tuple[Any, ...], tuple[Any, int]]  # key -> (smallest id, rows)
-# (every finished block, id column, id type) -> (id, key) rows
+# key -> (smallest id, rows sharing it): what an earlier-protocol finish_block is given
+# (scorers.cross_sample.finish_block_adapter)
+SharedGroups = Mapping[tuple[Any, ...], tuple[Any, int]]
+GROUP_ROWS = "__group_rows"  # rows sharing the row's key
+FIRST_ID = "__first_id"  # the smallest id among them
+
+# the rows kept (id + read_columns) -> the columns compared exactly, one row per row
+Exact = Callable[[pa.Table], pa.Table]
+# (every partition's labelled rows, id column, id type) -> (id, key) rows
 Combine = Callable[[Sequence[pa.Table], str, pa.DataType], pa.Table]
 
 
@@ -45,7 +55,10 @@ class GroupedScorer(Protocol):
 
     def map_block(self, batch: pa.Table, id_col: str) -> pa.Table: ...
 
-    def finish_block(self, keyed: pa.Table, shared: SharedGroups, id_col: str) -> pa.Table: ...
+    @property
+    def exact(self) -> Exact | None: ...
+
+    def label_shared(self, shared: pa.Table, id_col: str) -> pa.Table: ...
 
     @property
     def combine(self) -> Combine | None: ...

@@ -1,4 +1,5 @@
-"""Exact duplicates: normalise, hash, group rows by hash, label each row by its group's size.
+"""Exact duplicates: normalise, digest, group rows by digest and then by text, label each row
+in a group of several by the group's size.
 
 `normalize` defines the normalisation; `normalize_array` gives the same strings for a whole
 column in Arrow kernels.
@@ -11,6 +12,7 @@ import hashlib
 import re
 import string
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,9 +20,11 @@ import pyarrow.compute as pc
 
 from scorers.cross_sample.fields import UNIQUENESS_TYPE
 from scorers.cross_sample.spec import UniquenessSpec
-from scorers.cross_sample.steps import SharedGroups
+from scorers.cross_sample.steps import GROUP_ROWS
 
 HASH_COLUMN = "__text_hash"
+TEXT_COLUMN = "__normalized_text"
+DIGEST_SEED = 0x7E47
 _WHITESPACE = re.compile(r"\s+")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -105,49 +109,49 @@ def _normalized_in_python(
     return pc.replace_with_mask(normalized, pa.array(mask), pa.array(redone, normalized.type))
 
 
-def text_hashes(texts: pa.Array, spec: UniquenessSpec) -> pa.Array:
-    """The hex of a 12-byte BLAKE2b of each normalised text: it names the duplicate group in
-    the output, so it stays stable across runs. Null text has no hash (it is unique, as in
-    the seed)."""
+def text_digests(texts: pa.Array, spec: UniquenessSpec) -> pa.Table:
+    """(row, digest, normalised text) of the non-null texts: a 64-bit Polars hash of the
+    normalised text, in native code. Null text has none: it is unique, as in the seed."""
+    import polars as pl
+
     if pa.types.is_null(texts.type):
         texts = texts.cast(pa.string())
-    normalized = normalize_array(texts, spec).cast(pa.binary())
-    return pa.array(
-        [
-            None if value is None else hashlib.blake2b(value, digest_size=12).hexdigest()
-            for value in normalized.to_numpy(zero_copy_only=False)
-        ],
-        pa.string(),
-    )
+    normalized = normalize_array(texts, spec)
+    rows = pc.indices_nonzero(pc.is_valid(normalized))
+    kept = normalized.take(rows)
+    series = pl.from_arrow(kept)
+    assert isinstance(series, pl.Series)
+    digests = series.hash(seed=DIGEST_SEED).to_arrow()
+    return pa.table({"row": rows, HASH_COLUMN: digests, TEXT_COLUMN: kept})
 
 
-def group_sizes(hashes: pa.Array, shared: SharedGroups) -> pa.Array:
-    """Rows in each row's hash group: its count in `shared`, else 1 (null hashes too)."""
-    # One dict probe per row: `shared` arrives as a Python mapping that may be far larger
-    # than the block, so turning it into Arrow arrays for pc.index_in costs more per block.
-    return pa.array(
-        [
-            1 if h is None or (group := shared.get((h,))) is None else group[1]
-            for h in hashes.to_pylist()
-        ],
-        pa.int64(),
-    )
+def group_names(texts: pa.Array) -> pa.Array:
+    """The hex of a 12-byte BLAKE2b of each normalised text: it names the duplicate group in
+    the output, so it stays stable across runs. Hashed once per distinct text (the rows in
+    shared groups only), not per row."""
+    distinct = pc.unique(texts)
+    names = [
+        hashlib.blake2b(value, digest_size=12).hexdigest()
+        for value in distinct.cast(pa.binary()).to_numpy(zero_copy_only=False)
+    ]
+    return pa.array(names, pa.string()).take(pc.index_in(texts, value_set=distinct))
 
 
-def label_groups(hashes: pa.Array, sizes: pa.Array) -> pa.StructArray:
-    """Labels for rows with these hashes, members of hash groups of these sizes."""
-    unique = pc.equal(sizes, 1)
-    group = pc.if_else(unique, pa.scalar(None, pa.string()), hashes)
+def label_duplicates(texts: pa.Array, rows_in_group: pa.Array) -> pa.StructArray:
+    """Labels for rows in a group of `rows_in_group` (> 1) rows with these normalised texts."""
+    count = pc.subtract(rows_in_group, 1)
+    unique = pc.equal(count, 0)
     return pa.StructArray.from_arrays(
-        [unique, pc.subtract(sizes, 1), group], fields=list(UNIQUENESS_TYPE)
+        [unique, count, group_names(texts)], fields=list(UNIQUENESS_TYPE)
     )
 
 
 class UniquenessScorer:
-    """Grouped steps: a hash per row, group on it, label each row by its group's size."""
+    """Grouped steps: a digest per row, rows sharing it compared on their normalised text,
+    each row of a group of several labelled by the group's size; every other row (null text
+    too) takes `default`."""
 
     group_on = (HASH_COLUMN,)
-    default = None
     combine = None
 
     def __init__(self, spec: UniquenessSpec) -> None:
@@ -155,13 +159,26 @@ class UniquenessScorer:
         self.key = spec.key
         self.read_columns = (spec.column,)
         self.output_type = spec.output_type()
+        self.default: dict[str, Any] = {
+            "is_unique": True,
+            "duplicate_count": 0,
+            "duplicate_group": None,
+        }
 
     def map_block(self, batch: pa.Table, id_col: str) -> pa.Table:
-        chunks = [text_hashes(chunk, self.spec) for chunk in batch[self.spec.column].chunks]
-        hashes = pa.chunked_array(chunks, pa.string())
-        return pa.table({id_col: batch[id_col], HASH_COLUMN: hashes})
+        """(id, digest) of every row with a text."""
+        digests = text_digests(batch[self.spec.column].combine_chunks(), self.spec)
+        ids = batch[id_col].take(digests["row"])
+        return pa.table({id_col: ids, HASH_COLUMN: digests[HASH_COLUMN]})
 
-    def finish_block(self, keyed: pa.Table, shared: SharedGroups, id_col: str) -> pa.Table:
-        hashes = keyed[HASH_COLUMN].combine_chunks()
-        labels = label_groups(hashes, group_sizes(hashes, shared))
-        return pa.table({id_col: keyed[id_col], self.key: labels})
+    def exact(self, rows: pa.Table) -> pa.Table:
+        """The normalised text, which rows sharing a digest must share too."""
+        texts = rows[self.spec.column].combine_chunks()
+        if pa.types.is_null(texts.type):
+            texts = texts.cast(pa.string())
+        return pa.table({TEXT_COLUMN: normalize_array(texts, self.spec)})
+
+    def label_shared(self, shared: pa.Table, id_col: str) -> pa.Table:
+        texts = shared[TEXT_COLUMN].combine_chunks()
+        labels = label_duplicates(texts, shared[GROUP_ROWS].combine_chunks())
+        return pa.table({id_col: shared[id_col], self.key: labels})
