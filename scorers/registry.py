@@ -3,8 +3,8 @@ the judge stage and the cross-sample stage all read.
 
 A kind is its spec class plus how to build the scorer, in one of four shapes the pipeline
 knows how to run: judged (prepare/finish around the judge), per-row (a map over row batches,
-no judge), grouped (per-block map, group-by, finish, combine) or whole-dataset (every sample
-in one call). A kind may offer hooks (scorers.hooks: its items, calibration, variance); the
+no judge), grouped (per-block digests, grouping per hash partition, labels for the rows in
+shared groups, combine) or whole-dataset (every sample in one call). A kind may offer hooks (scorers.hooks: its items, calibration, variance); the
 pipeline asks `hooks_of` and runs those a kind has, never naming a kind. The built-in kinds
 are listed in `scorers.kinds`; `register` adds one more (a plug-in, or a test).
 """
@@ -44,7 +44,7 @@ class RowKind(Generic[S]):
 
 @dataclass(frozen=True)
 class GroupedKind(Generic[S]):
-    """Across samples, by a distributed group-by (see GroupedScorer)."""
+    """Across samples, grouped per hash partition on the cluster (see GroupedScorer)."""
 
     spec: type[S]
     build: Callable[[S], GroupedScorer]
