@@ -6,7 +6,8 @@ knows how to run: judged (prepare/finish around the judge), per-row (a map over 
 no judge), grouped (per-block digests, grouping per hash partition, labels for the rows in
 shared groups, combine) or whole-dataset (every sample in one call). A kind may offer hooks
 (scorers.hooks: its items, calibration, variance); the pipeline asks `hooks_of` and runs
-those a kind has, never naming a kind. The built-in kinds are listed in `scorers.kinds`; `register` adds one more (a plug-in, or a test).
+those a kind has, never naming a kind. The built-in kinds are listed in `scorers.kinds`;
+`register` adds one more (a plug-in, or a test).
 """
 
 from __future__ import annotations
