@@ -5,12 +5,14 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
 from pipeline.storage.run_dir import RunDirectory
+from pipeline.storage.shard_plan import plan_shards
 
 pytestmark = pytest.mark.ray
 
@@ -86,4 +88,6 @@ def test_a_job_without_a_judge_reads_and_writes_once_and_its_cut_off_commit_resu
     assert records.filter(pl.col("scorer_key") == "dup").height >= ROWS
     assert records["run_id"].unique().to_list() == [result.manifest["run_id"]]
     files = list((tmp_path / "run" / "scores").glob("*.parquet"))
-    assert 10 <= len(files) <= 2 * 30  # about one part per shard of a few dozen rows
+    inputs = sorted(str(p) for p in (tmp_path / "in").glob("*.parquet"))
+    shards = plan_shards(inputs, pafs.LocalFileSystem(), raw["output"]["shard_mib"])
+    assert len(shards) > 5 and len(files) == len(shards)  # without a judge: a part per shard
