@@ -157,7 +157,7 @@ class FailureWatch:
         if self.in_a_row >= self.limit:
             raise JudgeKeepsFailing(
                 f"the judge failed every request of {self.in_a_row} batches in a row (last: "
-                f"{results[-1].error}); the committed shards are kept: fix the judge and run "
+                f"{results[-1].error}); the written parts are kept: fix the judge and run "
                 "the same command again to resume"
             )
 

@@ -31,7 +31,8 @@ def write_job(tmp_path: Path, model: Path, data: Path, out: str, question: str) 
     spec = {
         "name": "resume",
         "input": {"path": str(data), "id_column": "id"},
-        "output": {"path": str(tmp_path / out), "shard_mib": 0.001},  # a few rows a shard
+        # two rows a shard, so an actor call and a part: many parts, written one by one
+        "output": {"path": str(tmp_path / out), "shard_mib": 0.0002},
         "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 4},
         "definition": {
             "scorers": [

@@ -18,6 +18,7 @@ from pipeline.storage.parts import Part, rows_by_shard
 from pipeline.storage.shard_plan import Shard
 
 SHARD_COLUMN = "__rayscore_shard"
+READ_CPUS = 0.5
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ def read_dataset(
         fn_kwargs={"filesystem": filesystem, "columns": list(columns), "id_col": id_col},
         batch_size=1,
         batch_format="pyarrow",
+        # Not 1 CPU like a judge actor: Ray Data would fuse the read into the actor's calls
+        # (the judge would read, and get a whole row group per call).
+        num_cpus=READ_CPUS,
     )
 
 

@@ -55,6 +55,20 @@ BATCHES_IN_FLIGHT = {"vllm": 2, "openai": 1}
 
 def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork:
     """Score every row not yet in `writer.folder`'s parts and write them there."""
+    import ray
+
+    # Ray Data gathers what a task yields into blocks of up to this size: about a shard
+    # each, so every shard (and every judge call's output) moves and is written on its own.
+    context = ray.data.DataContext.get_current()
+    block_size = context.target_max_block_size
+    context.target_max_block_size = int(run.spec.output.shard_mib * (1 << 20))
+    try:
+        return _score_pass(run, writer, verbose)
+    finally:
+        context.target_max_block_size = block_size
+
+
+def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
     spec = run.spec
     run.run_dir.fs.makedirs(writer.folder, exist_ok=True)
     if writer.finish is not None:
@@ -88,8 +102,8 @@ def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork
         write_block,
         fn_kwargs={"writer": writer},
         batch_format="pyarrow",
-        # after a judge, gather its small output blocks into parts of about a shard
-        batch_size=shard_rows if node_columns else None,
+        # after a judge, each call's rows (about a shard) as they come; else each shard
+        batch_size=_call_rows(run, shard_rows) if node_columns else None,
     )
     progress = Progress(run.source.num_rows - reused)
     totals = dict.fromkeys(USAGE_FIELDS, 0)
@@ -175,7 +189,7 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
                 "keep_columns": keep,
                 "node_column": node_columns[name],
             },
-            batch_size=judge.batch_size * max(1, shard_rows // judge.batch_size),
+            batch_size=_call_rows(run, shard_rows, judge.batch_size),
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(
                 size=judge.concurrency,
@@ -191,3 +205,11 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
         )
         scored.extend(s.key for s in scorers)
     return rows, node_columns
+
+
+def _call_rows(run: Run, shard_rows: int, batch_size: int | None = None) -> int:
+    """Rows per judge actor call: whole judge batches, about a shard (the smallest judge
+    batch when no judge is named)."""
+    if batch_size is None:
+        batch_size = min(j.batch_size for j in run.spec.used_judges().values())
+    return batch_size * max(1, shard_rows // batch_size)
