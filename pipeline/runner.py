@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,9 +132,13 @@ def connect_ray(address: str | None, verbose: bool) -> bool:
     Plain ray.init() would also join whatever cluster a `ray start` left on this machine,
     and hang on one that is gone; a cluster is used only when it is named.
     """
+    named = address or os.environ.get("RAY_ADDRESS")
+    if not named and "ray" not in sys.modules:
+        # A local cluster keeps Ray's default, token authentication; said explicitly, Ray
+        # prints no notice about it. Ray reads the mode once, when it is imported.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
-    named = address or os.environ.get("RAY_ADDRESS")
     if not ray.is_initialized():
         ray.init(
             address=named or "local",
