@@ -35,6 +35,7 @@ from pipeline.attempt import Run, RunComplete, check_job
 from pipeline.cross_sample_stage import cross_sample_results
 from pipeline.judge_stage import judge_stage
 from pipeline.manifest import build_manifest
+from pipeline.ray_notices import spend_actor_restart_warning
 from pipeline.resources import check_resources, live_nodes
 from pipeline.spec import JobSpec
 from pipeline.stages import (
@@ -153,9 +154,9 @@ def connect_ray(address: str | None, verbose: bool) -> bool:
 def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool) -> None:
     """Connect to Ray (connect_ray), then refuse a plan the cluster cannot run, before any
     actor waits for resources."""
+    connect_ray(address, verbose)  # first: it sets what Ray reads when it is imported
     import ray
 
-    connect_ray(address, verbose)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = verbose
     context.raise_original_map_exception = True  # e.g. JudgeKeepsFailing, not a wrapper
@@ -163,5 +164,6 @@ def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool)
     if not verbose:
         # Ray Data logs a failing task's traceback itself; the error reaches the caller anyway
         logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+        spend_actor_restart_warning()  # a false alarm about every judge actor pool
     if check_cluster:
         check_resources(run.spec.used_judges(), live_nodes())
