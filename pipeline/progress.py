@@ -1,6 +1,6 @@
 """Progress of the judge stage, from the acks of committed shards: rows done of the total,
 judgments per second, errors so far and the time left. A bar on a terminal; in job logs one
-summary line every LOG_EVERY_S seconds."""
+summary line every LOG_EVERY_S seconds, and the last one at the end unless it is already there."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class Progress:
         self.every_s = every_s
         self.started = time.monotonic()
         self.logged = self.started
+        self.logged_rows: int | None = None  # rows done when the last line was printed
         self.bar: Any = None
         if self.stream.isatty():
             from tqdm import tqdm
@@ -36,7 +37,7 @@ class Progress:
             self.bar.set_postfix(judgments_s=f"{self.rate():.1f}", errors=self.errored)
         elif time.monotonic() - self.logged >= self.every_s:
             self.logged = time.monotonic()
-            print(self.line(), file=self.stream, flush=True)
+            self._log()
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.started
@@ -53,6 +54,12 @@ class Progress:
         )
 
     def close(self) -> None:
+        """The bar's last state stays on the terminal; a log gets the final line once."""
         if self.bar is not None:
             self.bar.close()
+        elif self.logged_rows != self.rows:
+            self._log()
+
+    def _log(self) -> None:
+        self.logged_rows = self.rows
         print(self.line(), file=self.stream, flush=True)

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.attempt import Run, RunComplete, check_job
 from pipeline.cross_sample_stage import JudgedRows, cross_sample_results
 from pipeline.manifest import build_manifest
+from pipeline.ray_notices import spend_actor_restart_warning
 from pipeline.resources import check_resources, live_nodes
 from pipeline.spec import JobSpec
 from pipeline.stages.agreement import agreement_stage
@@ -158,9 +160,13 @@ def connect_ray(address: str | None, verbose: bool) -> bool:
     Plain ray.init() would also join whatever cluster a `ray start` left on this machine,
     and hang on one that is gone; a cluster is used only when it is named.
     """
+    named = address or os.environ.get("RAY_ADDRESS")
+    if not named and "ray" not in sys.modules:
+        # A local cluster keeps Ray's default, token authentication; said explicitly, Ray
+        # prints no notice about it. Ray reads the mode once, when it is imported.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
-    named = address or os.environ.get("RAY_ADDRESS")
     if not ray.is_initialized():
         ray.init(
             address=named or "local",
@@ -175,9 +181,9 @@ def connect_ray(address: str | None, verbose: bool) -> bool:
 def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool) -> None:
     """Connect to Ray (connect_ray), then refuse a plan the cluster cannot run, before any
     actor waits for resources."""
+    connect_ray(address, verbose)  # first: it sets what Ray reads when it is imported
     import ray
 
-    connect_ray(address, verbose)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = verbose
     context.raise_original_map_exception = True  # e.g. JudgeKeepsFailing, not a wrapper
@@ -185,5 +191,6 @@ def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool)
     if not verbose:
         # Ray Data logs a failing task's traceback itself; the error reaches the caller anyway
         logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+        spend_actor_restart_warning()  # a false alarm about every judge actor pool
     if check_cluster:
         check_resources(run.spec.used_judges(), live_nodes())

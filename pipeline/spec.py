@@ -16,7 +16,7 @@ from pipeline.annotations import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
 from pipeline.storage.storage_options import redact_secrets
 from scorers.columns import ColumnKind
-from scorers.judge.spec import JudgeSpec
+from scorers.judge.spec import AnyJudgeSpec, JudgeSpec
 from scorers.metrics.bound import BoundMetric
 from scorers.registry import (
     hooks_of,
@@ -130,11 +130,11 @@ class JobSpec(StrictModel):
     name: str = Field(min_length=1)
     input: InputSpec
     output: OutputSpec
-    judge: JudgeSpec | None = Field(
+    judge: AnyJudgeSpec | None = Field(
         default=None,
         description=f"The judge scorers use unless they name another ({DEFAULT_JUDGE!r}).",
     )
-    judges: dict[str, JudgeSpec] = Field(
+    judges: dict[str, AnyJudgeSpec] = Field(
         default_factory=dict,
         description="More judges by name; a judged scorer picks one with `judge: <name>`.",
     )

@@ -17,6 +17,7 @@ manifest says which nodes judged (`judge.nodes`).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,9 +161,9 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
     if not spec.judged_scorers():
         return rows, {}
     by_judge = spec.judged_scorers_by_judge()
-    env = dict(run.judge_env)
-    if not verbose:
-        env.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    env = dict(run.judge_env)  # API keys; the engine quiets its own logs (VllmJudge)
+    if verbose:
+        env["VLLM_LOGGING_LEVEL"] = os.environ.get("VLLM_LOGGING_LEVEL", "INFO")
     scored = [s.key for s in spec.per_row_scorers()]
     node_columns: dict[str, str] = {}
     groups = list(by_judge.items())
@@ -201,7 +202,9 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
             # num_gpus: a tensor-parallel engine's GPUs, all on the actor's node (vLLM's mp
             # executor)
             **judge.actor_options(),
-            runtime_env={"env_vars": env},
+            # none unless it carries something: an actor with a runtime_env cannot start in
+            # one of the workers Ray has prestarted
+            runtime_env={"env_vars": env} if env else None,
         )
         scored.extend(s.key for s in scorers)
     return rows, node_columns

@@ -1,24 +1,39 @@
-"""How a job spec configures the judge: backend and model, engines, batch size."""
+"""How a job spec configures a judge: one class per backend (`backend: vllm`, the default, or
+`openai`), each with its own settings and its own `build()`; what every judge has (model,
+actors, placement, batch size, cost) is JudgeSpec's.
+
+A spec's `judge` / `judges` entries are read by `parse_judge` (AnyJudgeSpec), which picks the
+class by `backend`; `JudgeSpec(...)` called directly does the same. A setting of another
+backend is ignored, as it was before the split, or refused where it always was
+("prefix_padding is for backend 'vllm'").
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
+    GetJsonSchemaHandler,
+    SerializeAsAny,
     SerializerFunctionWrapHandler,
+    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails
 
 from scorers.strict_model import StrictModel
 
+if TYPE_CHECKING:
+    from scorers.judge.result import LogprobJudge
+
 # Ray's own resources, set by num_cpus / num_gpus (or not per actor at all).
 RAY_BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
-# engine_kwargs that split one engine over several GPUs of its actor's node.
-PARALLEL_KWARGS = ("tensor_parallel_size", "pipeline_parallel_size")
 # A Ray label selector value: `v`, `!v`, `in(a,b)` or `!in(a,b)` (Kubernetes label syntax).
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
 LABEL_SELECTOR_VALUE = re.compile(rf"!?({_LABEL}|in\({_LABEL}(, ?{_LABEL})*\))")
@@ -26,40 +41,21 @@ LABEL_KEY = re.compile(rf"([a-z0-9]([a-z0-9.-]{{0,251}}[a-z0-9])?/)?{_LABEL}")
 # Placement: where the judge actors run, never what they score; omitted from dumps when unset
 # so that run fingerprints of specs without them stay as they were.
 PLACEMENT_FIELDS = ("resources", "node_labels")
+DEFAULT_BACKEND: Final = "vllm"
+# (backend, setting of another backend) -> why it is refused there, not just ignored
+REFUSED_ELSEWHERE = {
+    ("openai", "prefix_padding"): "'vllm'; the openai backend sends text",
+    ("vllm", "base_url"): "'openai'; the vllm backend runs in-process",
+}
 
 
 class JudgeSpec(StrictModel):
     backend: Literal["vllm", "openai"] = Field(
-        default="vllm",
+        default=DEFAULT_BACKEND,
         description="vllm: an engine inside each judge actor; openai: an OpenAI-compatible server.",
     )
     model: str = Field(
         description="vllm: local model folder or Hugging Face model id; openai: the served name."
-    )
-    base_url: str | None = Field(
-        default=None, description="openai backend: the server's base URL, e.g. http://host/v1."
-    )
-    api_key_env: str | None = Field(
-        default=None,
-        description="openai backend: environment variable holding the API key (never logged).",
-    )
-    tokenizer: str | None = Field(
-        default=None,
-        description=(
-            "openai backend: tokenizer folder/id for the label token ids; 'server' asks the "
-            "server's /tokenize. Without token ids only the top-20 log-probs can be read."
-        ),
-    )
-    max_concurrency: int = Field(
-        default=8, ge=1, description="openai backend: requests in flight per judge actor."
-    )
-    max_retries: int = Field(
-        default=5, ge=0, description="openai backend: retries on 429, 5xx and timeouts."
-    )
-    timeout_s: float = Field(default=60.0, gt=0, description="openai backend: per request.")
-    engine_kwargs: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Passed to vllm.LLM as is (dtype, max_model_len, enforce_eager, ...).",
     )
     concurrency: int = Field(
         default=1, ge=1, description="Judge actors, each holding one engine. More = more memory."
@@ -112,15 +108,32 @@ class JudgeSpec(StrictModel):
         default="auto",
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",
     )
-    prefix_padding: bool = Field(
-        default=False,
-        description=(
-            "vllm backend: pad the part of a sample's prompts that all its questions share "
-            "with spaces to a whole number of KV blocks (engine_kwargs.block_size), so the "
-            "prefix cache covers all of it. Fewer prompt tokens computed; confidences move "
-            "slightly, since the model reads the spaces (see BENCHMARKS.md)."
-        ),
-    )
+
+    def __new__(cls, *args: Any, **data: Any) -> Any:
+        """`JudgeSpec(backend=..., ...)` is the backend's class, as a spec's entry is."""
+        if cls is JudgeSpec:
+            cls = backend_classes().get(str(data.get("backend", DEFAULT_BACKEND)), cls)
+        return super().__new__(cls)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _other_backends_settings(cls, data: Any) -> Any:
+        """A setting of another backend: refused where it always was, else dropped as before
+        (it was accepted and ignored, so existing specs stay valid)."""
+        if not isinstance(data, dict) or cls is JudgeSpec:
+            return data
+        backend = str(data.get("backend", DEFAULT_BACKEND))
+        kept = {}
+        for name, value in data.items():
+            if name in cls.model_fields or not _other_backends_have(cls, name):
+                kept[name] = value
+            elif value and (backend, name) in REFUSED_ELSEWHERE:
+                raise ValueError(f"{name} is for backend {REFUSED_ELSEWHERE[backend, name]}")
+        return kept
+
+    def build(self) -> LogprobJudge:
+        """The judge itself; heavy imports (vllm, openai) happen here, where it starts."""
+        raise NotImplementedError(f"backend {self.backend!r} has no build()")
 
     @field_validator("resources")
     @classmethod
@@ -151,24 +164,10 @@ class JudgeSpec(StrictModel):
                 )
         return value
 
-    @field_validator("engine_kwargs")
-    @classmethod
-    def _check_parallel(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in PARALLEL_KWARGS:
-            size = value.get(name, 1)
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"{name}: {size!r} must be a whole number of GPUs, 1 or more")
-        return value
-
     @property
     def engine_gpus(self) -> int:
         """GPUs one engine is split over (tensor x pipeline parallel); 1 when not split."""
-        if self.backend != "vllm":
-            return 1
-        kwargs = self.engine_kwargs
-        return int(kwargs.get("tensor_parallel_size", 1)) * int(
-            kwargs.get("pipeline_parallel_size", 1)
-        )
+        return 1
 
     @property
     def gpus_per_actor(self) -> float:
@@ -194,12 +193,47 @@ class JudgeSpec(StrictModel):
                 del dumped[name]
         return dumped
 
-    @model_validator(mode="after")
-    def _check_backend(self) -> JudgeSpec:
-        if self.backend == "openai" and not self.base_url:
-            raise ValueError("backend 'openai' needs base_url")
-        if self.backend == "vllm" and self.base_url:
-            raise ValueError("base_url is for backend 'openai'; the vllm backend runs in-process")
-        if self.backend == "openai" and self.prefix_padding:
-            raise ValueError("prefix_padding is for backend 'vllm'; the openai backend sends text")
-        return self
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        if cls is not JudgeSpec:
+            return handler(core_schema)
+        return {"oneOf": [handler(c.__pydantic_core_schema__) for c in backend_classes().values()]}
+
+
+def backend_classes() -> dict[str, type[JudgeSpec]]:
+    """Backend name -> its spec class."""
+    from scorers.judge.openai_spec import OpenAIJudgeSpec
+    from scorers.judge.vllm_spec import VllmJudgeSpec
+
+    return {"vllm": VllmJudgeSpec, "openai": OpenAIJudgeSpec}
+
+
+def parse_judge(raw: Any) -> Any:
+    """A spec's judge entry validated by its backend's class (pydantic BeforeValidator)."""
+    if isinstance(raw, JudgeSpec) or not isinstance(raw, dict):
+        return raw
+    classes = backend_classes()
+    backend = raw.get("backend", DEFAULT_BACKEND)
+    if backend not in classes:
+        raise _backend_error(backend, classes)
+    return classes[backend].model_validate(raw)
+
+
+def _other_backends_have(own: type[JudgeSpec], name: str) -> bool:
+    return any(name in c.model_fields for c in backend_classes().values() if c is not own)
+
+
+def _backend_error(backend: Any, classes: dict[str, type[JudgeSpec]]) -> ValidationError:
+    expected = " or ".join(repr(name) for name in classes)
+    error: InitErrorDetails = {
+        "type": "literal_error",
+        "loc": ("backend",),
+        "input": backend,
+        "ctx": {"expected": expected},
+    }
+    return ValidationError.from_exception_data("JudgeSpec", [error])
+
+
+AnyJudgeSpec = Annotated[SerializeAsAny[JudgeSpec], BeforeValidator(parse_judge)]

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 # seconds, and an unbounded CPU KV cache takes most of the machine's memory.
 ENGINE_ENV_DEFAULTS = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1"}
 ENGINE_KWARG_DEFAULTS: dict[str, Any] = {"seed": 0, "enable_prefix_caching": True}
+# vLLM's own INFO lines say nothing a rayscore user acts on; set before vllm is imported, here
+# in the judge actor, so the actor needs no runtime_env for it (`rayscore run --verbose` sets
+# the variable there to see them).
+ENGINE_LOG_DEFAULTS = {"VLLM_LOGGING_LEVEL": "ERROR"}
 
 
 class VllmJudge:
@@ -41,7 +45,7 @@ class VllmJudge:
         chat_template: Literal["auto", "never"] = "auto",
         prefix_padding: bool = False,
     ) -> None:
-        for key, value in ENGINE_ENV_DEFAULTS.items():
+        for key, value in {**ENGINE_ENV_DEFAULTS, **ENGINE_LOG_DEFAULTS}.items():
             os.environ.setdefault(key, value)
         from vllm import LLM, SamplingParams
         from vllm.inputs import TokensPrompt
