@@ -31,6 +31,7 @@ import yaml
 
 from pipeline.spec import JobSpec
 from scorers.judge.api_key import api_key_env_vars
+from scorers.judge.openai_spec import OpenAIJudgeSpec
 
 UPLOAD_EXCLUDES = [".venv/", ".git/", "runs/", "__pycache__/", ".mypy_cache/", ".ruff_cache/"]
 FINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED"}
@@ -170,6 +171,8 @@ def forwarded_env(spec: JobSpec) -> dict[str, str]:
     """The judges' API keys, so the job's actors can call the endpoints (never logged)."""
     env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
     for judge in spec.all_judges().values():
+        if not isinstance(judge, OpenAIJudgeSpec):
+            continue
         if judge.api_key_env and os.environ.get(judge.api_key_env):
             env.update(api_key_env_vars(judge.api_key_env))
     return env

@@ -33,6 +33,7 @@ from pipeline.storage.run_dir import (
 )
 from pipeline.storage.run_lease import RunLease
 from scorers.judge.api_key import api_key_env_vars
+from scorers.judge.openai_spec import OpenAIJudgeSpec
 
 
 class FingerprintChanged(RunDirectoryExists):
@@ -131,7 +132,7 @@ def judge_env(spec: JobSpec) -> dict[str, str]:
     return {
         name: value
         for judge in spec.used_judges().values()
-        if judge.backend == "openai"
+        if isinstance(judge, OpenAIJudgeSpec)
         for name, value in api_key_env_vars(judge.api_key_env).items()
     }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scorers.judge.spec import JudgeSpec
+from scorers.judge.vllm_spec import VllmJudgeSpec
 
 # CPUs the rest of the plan needs while the judge actors hold theirs.
 CPUS_FOR_OTHER_STAGES = 1.0
@@ -124,7 +125,11 @@ def _too_few_gpus(
     gpus = judge.gpus_per_actor
     most = max((float(n.resources.get("GPU", 0)) for n in hosts), default=0.0)
     among = f" among the nodes{_where(judge)}" if len(hosts) < len(live) else ""
-    if judge.engine_gpus > 1 and judge.engine_gpus >= judge.num_gpus:
+    if (
+        isinstance(judge, VllmJudgeSpec)
+        and judge.engine_gpus > 1
+        and judge.engine_gpus >= judge.num_gpus
+    ):
         kwargs = judge.engine_kwargs
         split = f"tensor_parallel_size {kwargs.get('tensor_parallel_size', 1)}"
         if kwargs.get("pipeline_parallel_size", 1) != 1:
