@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import os
 import sys
 import threading
 from types import FrameType
@@ -36,8 +37,8 @@ def serve_command(
         raise ValueError(f"--batch-wait-ms: {batch_wait_ms:g}; 0 or more")
     spec = resolve_spec_paths(load_spec(spec_file))
     env = judge_env(spec)
-    if not verbose:
-        env.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    if verbose:  # the engine quiets vLLM itself unless told otherwise
+        env["VLLM_LOGGING_LEVEL"] = os.environ.get("VLLM_LOGGING_LEVEL", "INFO")
     plan = serve_plan(spec, max_rows=max_rows, batch_wait_s=batch_wait_ms / 1000, env=env)
     for warning in plan.warnings:
         print(f"rayscore: warning: {warning}", file=sys.stderr)
