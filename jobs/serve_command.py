@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import signal
 import os
+import signal
 import sys
 import threading
 from types import FrameType
