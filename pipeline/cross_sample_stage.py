@@ -22,8 +22,6 @@ import pyarrow.parquet as pq
 
 from pipeline.source import InputSource
 from pipeline.spec import JobSpec
-from scorers.cross_sample.finish_block_adapter import grouped
-from scorers.cross_sample.grouping import hash_partitions, shared_rows, split_by
 from scorers.cross_sample.steps import (
     FIRST_ID,
     GROUP_ROWS,
@@ -31,6 +29,8 @@ from scorers.cross_sample.steps import (
     GroupedScorer,
     WholeDatasetScorer,
 )
+from scorers.grouped_shape.finish_block_adapter import grouped
+from scorers.grouped_shape.partitions import hash_partitions, shared_rows, split_by
 from scorers.registry import GroupedKind, WholeDatasetKind, kind_of
 from scorers.scorer_spec import ScorerSpec
 

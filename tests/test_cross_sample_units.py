@@ -7,7 +7,6 @@ import pytest
 
 from pipeline.cross_sample_stage import CrossSampleResult, attach_cross_sample
 from pipeline.spec_loader import SpecError, load_spec
-from scorers.cross_sample.grouping import hash_partitions, shared_rows
 from scorers.cross_sample.near_duplicates import band_buckets, clusters, shingles
 from scorers.cross_sample.python_batch import (
     ScorerOutputError,
@@ -25,6 +24,7 @@ from scorers.cross_sample.uniqueness import (
     normalize,
     normalize_array,
 )
+from scorers.grouped_shape.partitions import hash_partitions, shared_rows
 
 SEED_SNIPPET = """from __future__ import annotations
 

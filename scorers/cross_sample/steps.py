@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 # key -> (smallest id, rows sharing it): what an earlier-protocol finish_block is given
-# (scorers.cross_sample.finish_block_adapter)
+# (scorers.grouped_shape.finish_block_adapter)
 SharedGroups = Mapping[tuple[Any, ...], tuple[Any, int]]
 GROUP_ROWS = "__group_rows"  # rows sharing the row's key
 FIRST_ID = "__first_id"  # the smallest id among them
