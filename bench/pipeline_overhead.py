@@ -78,11 +78,11 @@ def build_fake_judge(spec: Any) -> InstantFakeJudge:
 
 def install_fake_judge() -> None:
     """Ray worker_process_setup_hook: every worker builds the fake instead of an engine."""
-    import pipeline.scoring_stage
+    import pipeline.stages.judge_actor
     import scorers.judge.build
 
     scorers.judge.build.build_judge = build_fake_judge
-    pipeline.scoring_stage.build_judge = build_fake_judge  # type: ignore[attr-defined]
+    pipeline.stages.judge_actor.build_judge = build_fake_judge  # type: ignore[attr-defined]
 
 
 def demo_texts() -> tuple[pa.Array, pa.Array]:

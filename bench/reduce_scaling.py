@@ -180,8 +180,8 @@ def polars_shared_rows(folder: Path) -> dict[str, int]:
 def stage_only(folder: Path) -> dict[str, Any]:
     """rayscore's cross-sample stage alone (`cross_sample_results`, in-process on the running
     Ray) vs `polars_shared_rows`: (seconds, peak tree PSS GiB, counts) of each."""
-    from pipeline.cross_sample_stage import JudgedRows, cross_sample_results
     from pipeline.source import resolve_input
+    from pipeline.stages.cross_sample import JudgedRows, cross_sample_results
 
     spec = job_spec(folder, folder.parent / "unused")
     load_before = load_average()

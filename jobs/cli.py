@@ -21,8 +21,8 @@ from jobs.submit import (  # noqa: E402
     plan_submission,
     relative_output_warning,
 )
-from pipeline.scoring_stage import JudgeKeepsFailing  # noqa: E402
 from pipeline.spec_loader import SpecError, load_spec  # noqa: E402
+from pipeline.stages.judge_actor import JudgeKeepsFailing  # noqa: E402
 
 STOP_WAIT_S = 60  # rayscore stop waits this long for the job to end
 USER_ERRORS: tuple[type[Exception], ...] = (

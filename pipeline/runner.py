@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.attempt import Run, RunComplete, check_job
-from pipeline.cross_sample_stage import JudgedRows, cross_sample_results
 from pipeline.manifest import build_manifest
 from pipeline.ray_notices import spend_actor_restart_warning
 from pipeline.resources import check_resources, live_nodes
@@ -41,6 +40,7 @@ from pipeline.spec import JobSpec
 from pipeline.stages.agreement import agreement_stage
 from pipeline.stages.clock import StageClock
 from pipeline.stages.commit import commit_stage
+from pipeline.stages.cross_sample import JudgedRows, cross_sample_results
 from pipeline.stages.labels import calibration_fit, human_labels
 from pipeline.stages.pass_layout import pass_layout
 from pipeline.stages.score_configs import run_configs

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 from fake_judge import FakeJudge, fake_probability
 
-from pipeline.scoring_stage import score_table
+from pipeline.stages.judge_actor import score_table
 from scorers.checklist.formulas import answer_from_confidence
 from scorers.checklist.prompt import default_item_template, item_prompts
 from scorers.checklist.scorer import ChecklistScorer

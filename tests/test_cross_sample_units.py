@@ -5,8 +5,8 @@ import itertools
 import pyarrow as pa
 import pytest
 
-from pipeline.cross_sample_stage import CrossSampleResult, attach_cross_sample
 from pipeline.spec_loader import SpecError, load_spec
+from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
 from scorers.cross_sample.near_duplicates import band_buckets, clusters, shingles
 from scorers.cross_sample.python_batch import (
     ScorerOutputError,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 from fake_judge import FakeJudge
 
-from pipeline.scoring_stage import score_table
+from pipeline.stages.judge_actor import score_table
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.rating.scorer import RatingScorer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipeline.scoring_stage import score_table
+from pipeline.stages.judge_actor import score_table
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistScorerSpec
 

@@ -6,8 +6,8 @@ import json
 import pyarrow as pa
 import pytest
 
-from pipeline.row_stage import score_rows
 from pipeline.spec_loader import SpecError, load_spec
+from pipeline.stages.per_row import score_rows
 from scorers.python_scorer.scorer import PythonScorer
 from scorers.python_scorer.spec import PythonScorerSpec
 from scorers.registry import row_scorer

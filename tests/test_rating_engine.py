@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipeline.scoring_stage import score_table
+from pipeline.stages.judge_actor import score_table
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.rating.scorer import RatingScorer

@@ -4,8 +4,8 @@ import pyarrow as pa
 import pytest
 from fake_judge import FakeJudge
 
-from pipeline.scoring_stage import score_table
 from pipeline.spec_loader import SpecError, parse_spec
+from pipeline.stages.judge_actor import score_table
 from scorers.rating.interpret import boolean_fields, categorical_fields, likert_fields
 from scorers.rating.scorer import RatingScorer
 from scorers.rating.spec import BooleanSpec, CategoricalSpec, LikertSpec

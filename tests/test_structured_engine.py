@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from pipeline.scoring_stage import score_table
+from pipeline.stages.judge_actor import score_table
 from scorers.checklist.checklist_input import SampleInput
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec

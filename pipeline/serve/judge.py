@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 from ray import serve
 
-from pipeline.scoring_stage import score_table
 from pipeline.stages.finish_rows import config_checks, finish_rows
+from pipeline.stages.judge_actor import score_table
 from pipeline.stages.score_pass import BATCHES_IN_FLIGHT
 from scorers.judge.build import build_judge
 from scorers.judge.result import LogprobJudge

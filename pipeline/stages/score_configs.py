@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from pipeline.attempt import Run
-from pipeline.cross_sample_stage import CrossSampleResult
+from pipeline.stages.cross_sample import CrossSampleResult
 from pipeline.stages.finish_rows import Checks, config_checks
 from pipeline.storage.parts import Part, parts_schema
 from scorers.score_config import ScoreConfig

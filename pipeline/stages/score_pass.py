@@ -1,8 +1,8 @@
 """The score pass: one streaming Ray Data execution around the judge.
 
     read (one task per row group, one block per shard left to score; read_shards)
-      -> per-row scorers (plain tasks, pipeline.row_stage)
-      -> each judge's actor pool (one engine per actor; pipeline.scoring_stage)
+      -> per-row scorers (plain tasks, pipeline.stages.per_row)
+      -> each judge's actor pool (one engine per actor; pipeline.stages.judge_actor)
       -> write (CPU tasks: rows finished, records and summary built, parts written;
          write_parts) -> one ack per part, read by the driver for progress
 
@@ -23,8 +23,8 @@ from typing import Any
 
 from pipeline.attempt import Run
 from pipeline.progress import Progress
-from pipeline.row_stage import per_row_read_columns, scored_per_row
-from pipeline.scoring_stage import JudgeKeepsFailing, ScoringStage
+from pipeline.stages.judge_actor import JudgeKeepsFailing, ScoringStage
+from pipeline.stages.per_row import per_row_read_columns, scored_per_row
 from pipeline.stages.read_shards import SHARD_COLUMN, read_dataset, shards_to_read
 from pipeline.stages.write_parts import PartWriter, write_block
 from pipeline.storage.parts import list_parts

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.attempt import Run
-from pipeline.cross_sample_stage import CrossSampleResult
+from pipeline.stages.cross_sample import CrossSampleResult
 from pipeline.stages.finish_rows import Checks
 from pipeline.stages.score_configs import Configs
 from pipeline.stages.write_parts import write_block

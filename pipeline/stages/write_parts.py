@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.cross_sample_stage import attach_cross_sample
+from pipeline.stages.cross_sample import attach_cross_sample
 from pipeline.stages.finish_rows import Checks, finish_rows
 from pipeline.stages.read_shards import SHARD_COLUMN
 from pipeline.storage.parts import part_name, write_atomically

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.attempt import Run
-from pipeline.cross_sample_stage import CrossSampleResult
 from pipeline.score_records import score_records
+from pipeline.stages.cross_sample import CrossSampleResult
 from pipeline.stages.finish_rows import ERROR_PREFIX, Checks
 from pipeline.stages.score_configs import Configs
 from pipeline.stages.write_parts import Finish, PartWriter
