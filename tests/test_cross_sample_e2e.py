@@ -274,7 +274,7 @@ def expected_near(ids: list[str], texts: list[str | None], spec: NearDuplicatesS
 def test_grouped_scorers_over_many_blocks_and_partitions_equal_the_driver_side_labels(
     tmp_path, ray_cluster, monkeypatch
 ):
-    from pipeline import cross_sample_stage
+    from pipeline.stages import cross_sample as cross_sample_stage
 
     monkeypatch.setattr(cross_sample_stage, "ROWS_PER_SHUFFLE_PARTITION", 150)
     monkeypatch.setattr(cross_sample_stage, "ROWS_PER_BLOCK", 100)
