@@ -9,7 +9,7 @@ from pipeline.stages.judge_actor import score_table
 from scorers.checklist.checklist_input import SampleInput
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
-from scorers.checklist.structured import ANSWER_VALUES, item_reasoned_requests
+from scorers.checklist.structured import ANSWER_VALUES, item_reasoned_requests, read_answers
 from scorers.judge.generation import ANSWER_VALUE
 from scorers.templates import prompt_template
 
@@ -80,5 +80,5 @@ def test_reasoned_confidence_equals_the_models_answer_step_probabilities(vllm_ju
         probs = torch.softmax(model(ids).logits[0, -1].double(), dim=-1)
     yes_ids, no_ids = vllm_judge.value_ids(ANSWER_VALUES)
     p_yes, p_no = probs[list(yes_ids)].sum().item(), probs[list(no_ids)].sum().item()
-    item = scorer(capture_reasoning=True)._read_generated(sample, [generated])[0]
+    (item,) = read_answers(generated, 1)  # how the checklist reads a reasoned item's answer
     assert item.confidence == pytest.approx(p_yes / (p_yes + p_no), abs=1e-4)
