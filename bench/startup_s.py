@@ -1,7 +1,7 @@
 """startup_s: seconds from `rayscore run` to the first judgment, with where they go.
 
-A one-sample job (20 checklist items): the judge stage ends with its first batch, so process
-start to the end of the judge stage is the time to the first judgment. The breakdown comes
+A one-sample job (20 checklist items): the score pass ends with its first batch, so process
+start to the end of the score pass is the time to the first judgment. The breakdown comes
 from the manifest's stage times; what happens inside the judge stage (the actor, `import
 vllm`, the engine load) is measured the same way in a bare process, which is also the peer:
 the engine alone, imported, loaded and judging once, is the floor any job pays.
@@ -22,8 +22,8 @@ from bench.rayscore_job import ROOT, run_job
 from bench.result import print_result
 from bench.workload import ENGINE_KWARGS, MODEL, spec, write_rows
 
-TARGET = 10.0
-AFTER_JUDGE = ("cross_sample", "assemble", "annotations", "calibration", "score_records")
+TARGET = 12.0
+AFTER_JUDGE = ("annotations", "agreement", "summary", "commit")
 ENGINE_ALONE = """
 import json, os, sys, time
 start = time.perf_counter()
@@ -67,7 +67,9 @@ def main() -> None:
     stages = run.manifest["timings_s"]
     after = sum(float(stages.get(name, 0.0)) for name in AFTER_JUDGE)
     imports = cli_import_s()
-    first_judgment = imports + sum(float(stages[name]) for name in ("checks", "ray", "judge"))
+    first_judgment = imports + sum(
+        float(stages[name]) for name in ("checks", "probe", "ray", "cross_sample", "score")
+    )
     alone = engine_alone()
     print_result(
         "startup_s",
@@ -80,7 +82,7 @@ def main() -> None:
             "python_and_cli_imports": round(imports, 2),
             "checks": stages["checks"],
             "ray_start": stages["ray"],
-            "judge_stage_one_batch": stages["judge"],
+            "score_pass_one_batch": stages["score"],
             "of_which_in_a_bare_process": alone,
         },
         stages_after_the_first_judgment_s=round(after, 2),
