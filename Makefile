@@ -66,6 +66,7 @@ PEER_SAMPLES ?= 50
 RDL_SAMPLES ?= 100
 OVERHEAD_ROWS ?= 200000
 REDUCE_ROWS ?= 1000000
+RESUME_ROWS ?= 1000000
 SERVE_REQUESTS ?= 100
 bench: model
 	$(BIN)/pip install --quiet -e '.[bench]'
@@ -76,11 +77,13 @@ bench: model
 	$(BIN)/python -m bench.vs_ray_data_llm --samples $(RDL_SAMPLES)
 	$(BIN)/python -m bench.pipeline_overhead --rows $(OVERHEAD_ROWS)
 	$(BIN)/python -m bench.reduce_scaling --rows $(REDUCE_ROWS)
+	$(BIN)/python -m bench.resume_scaling --rows $(RESUME_ROWS)
 	$(BIN)/python -m bench.serve_latency --requests $(SERVE_REQUESTS) --batch-samples $(SERVE_REQUESTS)
 
 bench-full:
 	$(MAKE) bench PREFIX_SAMPLES=500 JUDGE_SAMPLES=2000 PEER_SAMPLES=500 RDL_SAMPLES=500 \
-	  OVERHEAD_ROWS=2000000 REDUCE_ROWS=10000000 SERVE_REQUESTS=200
+	  OVERHEAD_ROWS=2000000 REDUCE_ROWS=10000000 RESUME_ROWS=10000000 \
+	  SERVE_REQUESTS=200
 
 clean:
 	rm -rf runs models data
