@@ -1,11 +1,12 @@
-"""What a run's committed shards depend on, for deciding whether an unfinished run may be
-resumed: the input files (name, size, modification time), the columns the judge stage keeps,
-the settings of the scorers whose outputs the shards hold (judged and per-row), the judges
-they use (model files, engine settings), their prompt templates and the package versions.
-What only runs after the judge stage (metrics, score configs, display names, cross-sample
-scorers) and how fast the judges go (concurrency, CPUs, GPUs, batch size, retries) may change
-between attempts. Resuming with a different fingerprint is refused with the list of what
-changed."""
+"""What a run's written parts depend on, for deciding whether an unfinished run may be
+resumed: the input files (name, size, modification time), the columns kept, the settings of
+the scorers whose outputs the parts hold (judged and per-row), the judges they use (model
+files, engine settings), their prompt templates and the package versions. A one-pass run's
+parts are final (records, config checks, cross-sample results, metric partials), so for it
+the whole definition and the trace mapping count too; in a two-pass run what the second pass
+does (metrics, score configs, display names, cross-sample scorers) may change between
+attempts. How fast the judges go (concurrency, CPUs, GPUs, batch size, retries) may always
+change. Resuming with a different fingerprint is refused with the list of what changed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from pipeline.manifest import model_fingerprint, package_versions
 from pipeline.source import InputSource
 from pipeline.spec import JobSpec
+from pipeline.stages.pass_layout import layout_of
 
 # Judge settings that change how fast a run goes, never what it scores.
 OPERATIONAL = ("concurrency", "num_cpus", "num_gpus", "batch_size", "max_concurrency",
@@ -44,6 +46,19 @@ def run_fingerprint(spec: JobSpec, source: InputSource) -> dict[str, Any]:
             if (text := s.prompt_text()) is not None
         },
         "versions": package_versions(),
+        **_final_in_parts(spec, source),
+    }
+
+
+def _final_in_parts(spec: JobSpec, source: InputSource) -> dict[str, Any]:
+    """What a one-pass run writes into its parts beyond the scorers' own outputs."""
+    if layout_of(spec, source.schema.names).second_pass:
+        return {}
+    return {
+        "finished_in_parts": {
+            "definition": spec.definition.model_dump(mode="json"),
+            "trace": spec.input.trace.mapping(),
+        }
     }
 
 

@@ -42,7 +42,7 @@ from pipeline.stages.clock import StageClock
 from pipeline.stages.commit import commit_stage
 from pipeline.stages.cross_sample import JudgedRows, cross_sample_results
 from pipeline.stages.labels import calibration_fit, human_labels
-from pipeline.stages.pass_layout import pass_layout
+from pipeline.stages.pass_layout import layout_of
 from pipeline.stages.score_configs import run_configs
 from pipeline.stages.score_pass import score_pass
 from pipeline.stages.scored_folders import ScoredFolders
@@ -90,7 +90,7 @@ def _run(
 ) -> RunResult:
     endpoints = clock.run("probe", probe_endpoints, run)
     clock.run("ray", start_ray, run, ray_address, verbose, check_cluster)
-    layout = pass_layout(run)
+    layout = layout_of(run.spec, run.source.schema.names)
     judged_keys = tuple(s.key for s in run.spec.data_pass_scorers())
     no_rows = JudgedRows((), run.run_dir.arrow_fs, judged_keys)
     cross = clock.run(

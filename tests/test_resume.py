@@ -148,6 +148,47 @@ def test_resuming_a_changed_job_is_refused_and_restart_starts_over(tmp_path, dem
     assert not (tmp_path / "run" / ".rayscore" / "judged").exists()
 
 
+def test_a_one_pass_runs_parts_are_final_so_a_changed_name_or_metric_is_refused(
+    tmp_path, demo_parquet
+):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    path = write_job(tmp_path, model, demo_parquet, "run", "Is it right?")
+    check_job(load_spec(path), None).release()
+    raw = yaml.safe_load(path.read_text())
+    raw["definition"]["scorers"][0]["display_name"] = "Quality"  # in every written record
+    with pytest.raises(FingerprintChanged, match=r"finished_in_parts\.definition"):
+        check_job(parse_spec(raw), None)
+    raw = yaml.safe_load(path.read_text())
+    raw["definition"]["scorers"][0]["metrics"] = [{"type": "mean", "field": "pass_rate"}]
+    with pytest.raises(FingerprintChanged, match=r"finished_in_parts\.definition"):
+        check_job(parse_spec(raw), None)  # its partials are in the parts' footers
+
+
+def test_a_two_pass_run_may_change_what_its_second_pass_does(tmp_path, demo_parquet):
+    data = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "response": ["1", "2.5"]}), data)
+    raw = {
+        "name": "typed-at-run-time",  # a python scorer's types are known after the pass
+        "input": {"path": str(data), "id_column": "id"},
+        "output": {"path": str(tmp_path / "run")},
+        "definition": {
+            "scorers": [
+                {
+                    "type": "python",
+                    "key": "parsed",
+                    "compute_score_snippet": "def compute_score(s):\n    return {'v': 1}\n",
+                    "columns": ["response"],
+                }
+            ]
+        },
+    }
+    check_job(parse_spec(raw), None).release()
+    raw["definition"]["scorers"][0]["display_name"] = "Parsed"
+    assert check_job(parse_spec(raw), None).resumed
+
+
 @pytest.mark.ray
 def test_overwrite_keeps_the_old_run_until_the_new_one_has_finished(
     tmp_path, ray_cluster, monkeypatch

@@ -8,9 +8,10 @@ whole-dataset scorer that reads judged scores, or a scorer that types its output
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.attempt import Run
+from pipeline.spec import JobSpec
 from scorers.registry import WholeDatasetKind, kind_of
 from scorers.scorer_spec import ScorerSpec
 
@@ -22,19 +23,20 @@ class PassLayout:
     second_pass: bool
 
 
-def pass_layout(run: Run) -> PassLayout:
-    spec = run.spec
+def layout_of(spec: JobSpec, input_columns: Sequence[str]) -> PassLayout:
     judged_keys = [s.key for s in spec.data_pass_scorers()]
-    after = tuple(s for s in spec.cross_sample_scorers() if _reads_scores(s, run, judged_keys))
+    after = tuple(
+        s for s in spec.cross_sample_scorers() if _reads_scores(s, input_columns, judged_keys)
+    )
     before = tuple(s for s in spec.cross_sample_scorers() if s not in after)
     run_time_typed = any(s.output_type() is None for s in spec.data_pass_scorers())
     second = bool(after) or spec.calibration is not None or run_time_typed
     return PassLayout(before, after, second)
 
 
-def _reads_scores(scorer: ScorerSpec, run: Run, judged_keys: list[str]) -> bool:
+def _reads_scores(scorer: ScorerSpec, input_columns: Sequence[str], judged_keys: list[str]) -> bool:
     kind = kind_of(scorer)
     if not isinstance(kind, WholeDatasetKind):
         return False
-    read = kind.build(scorer).sample_columns(run.source.schema.names, judged_keys)
+    read = kind.build(scorer).sample_columns(input_columns, judged_keys)
     return bool(set(read) & set(judged_keys))
