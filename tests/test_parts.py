@@ -96,3 +96,27 @@ def test_a_parts_summary_rides_in_its_footer(tmp_path):
     (summary,) = read_summaries(list_parts(folder, FS), FS)
     assert summary["rows"] == 2 and summary["errored"] == 1 and summary["errors"] == {"x #": 1}
     assert [p.rows for p in list_parts(records, FS)] == [2]
+
+
+def test_the_commit_drops_what_a_killed_writer_left(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.stages.commit import drop_leftovers
+    from pipeline.stages.scored_folders import ScoredFolders
+
+    scores, records = tmp_path / "scores", tmp_path / "records"
+    scores.mkdir()
+    records.mkdir()
+    table = pa.table({"id": ["a"]})
+    for folder in (scores, records):
+        pq.write_table(table, folder / "part-000001-1-aa.parquet")
+    pq.write_table(table, records / "part-000002-1-bb.parquet")  # its rows part never came
+    pq.write_table(table, records / "annotations.parquet")
+    (scores / "_tmp-1-part-000003-1-cc.parquet").write_bytes(b"PAR1 cut off")
+    run = SimpleNamespace(run_dir=SimpleNamespace(arrow_fs=FS))
+    drop_leftovers(run, ScoredFolders(str(scores), str(records), {}))  # type: ignore[arg-type]
+    assert sorted(p.name for p in scores.iterdir()) == ["part-000001-1-aa.parquet"]
+    assert sorted(p.name for p in records.iterdir()) == [
+        "annotations.parquet",
+        "part-000001-1-aa.parquet",
+    ]
