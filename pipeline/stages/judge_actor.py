@@ -156,7 +156,7 @@ class FailureWatch:
         self.in_a_row += 1
         if self.in_a_row >= self.limit:
             raise JudgeKeepsFailing(
-                f"the judge failed every request of {self.in_a_row} batches in a row (last: "
+                f"the judge failed every request of {self.limit} batches in a row (last: "
                 f"{results[-1].error}); the written parts are kept: fix the judge and run "
                 "the same command again to resume"
             )
