@@ -15,7 +15,6 @@ from scorers.scorer_spec import ScorerSpec
 from scorers.usage import ERROR_COLUMN
 
 Checks = Mapping[str, Mapping[str, ScoreConfig]]  # scorer key -> field -> config with bounds
-ERROR_PREFIX = "__error__"
 
 
 def config_checks(

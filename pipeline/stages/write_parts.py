@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.stages.cross_sample import attach_cross_sample
+from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
 from pipeline.stages.finish_rows import Checks, finish_rows
 from pipeline.stages.read_shards import SHARD_COLUMN
 from pipeline.storage.parts import part_name, write_atomically
@@ -42,7 +42,7 @@ class Finish:
     """How a block's rows become final: cross-sample results joined on, configs checked,
     calibration applied, records and summary built."""
 
-    cross_sample: Sequence[Any]  # CrossSampleResult, tables fetched by each task
+    cross_sample: Sequence[CrossSampleResult]  # small tables, joined on by id
     error_columns: Sequence[str]
     checks: Checks
     records: Callable[[pa.Table], pa.Table]

@@ -9,8 +9,8 @@ from typing import Any
 
 from pipeline.attempt import Run
 from pipeline.score_records import score_records
-from pipeline.stages.cross_sample import CrossSampleResult
-from pipeline.stages.finish_rows import ERROR_PREFIX, Checks
+from pipeline.stages.cross_sample import ERROR_PREFIX, CrossSampleResult
+from pipeline.stages.finish_rows import Checks
 from pipeline.stages.score_configs import Configs
 from pipeline.stages.write_parts import Finish, PartWriter
 from pipeline.storage.run_dir import JUDGED, SCORED, SCORES, SCORES_LONG

@@ -75,10 +75,6 @@ class RunDirectory:
     def scores_path(self) -> str:
         return self.join(SCORES)
 
-    @property
-    def judged_path(self) -> str:
-        return self.join(JUDGED)
-
     def staging_path(self, run_id: str) -> str:
         return self.join(WORK, f"staging-{run_id}")
 
