@@ -26,6 +26,7 @@ from typing import Any
 from bench.rayscore_job import run_job
 from bench.result import print_result
 from bench.workload import ENGINE_KWARGS, MODEL, spec, write_rows
+from pipeline.plan import plan_of
 from pipeline.spec_loader import parse_spec
 from scorers.registry import judged_scorer
 
@@ -45,7 +46,7 @@ def engine_alone(job: dict[str, Any], data: Path, batch_samples: int) -> dict[st
     for key, value in ENGINE_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
     table = pq.read_table(data)
-    scorer = judged_scorer(parse_spec(job).judged_scorers()[0])
+    scorer = judged_scorer(plan_of(parse_spec(job)).judged[0])
     judge = VllmJudge(str(MODEL), dict(ENGINE_KWARGS))
     batches = [
         engine_inputs(judge, scorer.prepare(table.slice(start, batch_samples)))

@@ -22,6 +22,7 @@ import polars as pl
 from bench.rayscore_job import JobRun, run_job
 from bench.result import print_result
 from bench.workload import MODEL, spec, write_rows
+from pipeline.plan import plan_of
 from pipeline.spec_loader import parse_spec
 from scorers.registry import judged_scorer
 
@@ -43,7 +44,7 @@ def fewest_prompt_tokens(job_spec: dict[str, Any], data: Path) -> int:
     from scorers.judge.prompt_tokens import encode_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(MODEL)
-    scorer = judged_scorer(parse_spec(job_spec).judged_scorers()[0])
+    scorer = judged_scorer(plan_of(parse_spec(job_spec)).judged[0])
     table = pq.read_table(data)
     ids = sorted(encode_prompts(tokenizer, scorer.prepare(table).prompts, True))
     return len(ids[0]) + sum(

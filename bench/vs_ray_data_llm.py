@@ -105,10 +105,11 @@ def write_inputs(folder: Path, samples: int, items: int, batch_size: int) -> tup
 
 def rayscore_prompts(job: dict[str, Any], rows: pa.Table) -> pa.Table:
     """id, item, prompt: the strings rayscore's checklist scorer sends, in its order."""
+    from pipeline.plan import plan_of
     from pipeline.spec_loader import parse_spec
     from scorers.registry import judged_scorer
 
-    scorer_spec = parse_spec(job).judged_scorers()[0]
+    scorer_spec = plan_of(parse_spec(job)).judged[0]
     prepared = judged_scorer(scorer_spec).prepare(rows)
     items = len(job["definition"]["scorers"][0]["checklist"])
     if len(prepared.prompts) != rows.num_rows * items:

@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from pipeline.annotation_names import check_annotation_names
+    from pipeline.annotations.names import check_annotation_names
     from pipeline.resolve import resolve_spec_paths
     from pipeline.source import resolve_input
     from pipeline.storage.output_check import check_output_writable

@@ -9,6 +9,7 @@ import sys
 import threading
 from types import FrameType
 
+from pipeline.plan import plan_of
 from pipeline.resolve import resolve_spec_paths
 from pipeline.spec_loader import load_spec
 
@@ -35,12 +36,12 @@ def serve_command(
         raise ValueError(f"--max-rows: {max_rows}; at least 1")
     if batch_wait_ms < 0:
         raise ValueError(f"--batch-wait-ms: {batch_wait_ms:g}; 0 or more")
-    spec = resolve_spec_paths(load_spec(spec_file))
-    env = judge_env(spec)
+    job = plan_of(resolve_spec_paths(load_spec(spec_file)))
+    env = judge_env(job)
     if verbose:  # the engine quiets vLLM itself unless told otherwise
         env["VLLM_LOGGING_LEVEL"] = os.environ.get("VLLM_LOGGING_LEVEL", "INFO")
-    plan = serve_plan(spec, max_rows=max_rows, batch_wait_s=batch_wait_ms / 1000, env=env)
-    for warning in plan.warnings:
+    served = serve_plan(job, max_rows=max_rows, batch_wait_s=batch_wait_ms / 1000, env=env)
+    for warning in served.warnings:
         print(f"rayscore: warning: {warning}", file=sys.stderr)
 
     from ray import serve
@@ -49,23 +50,23 @@ def serve_command(
     if not verbose:  # our own line says where it serves
         logging.getLogger("ray.serve").setLevel(logging.WARNING)
     stop = _Stop()  # after ray.init, which installs Ray's own SIGTERM handler
-    replicas = sum(judge.concurrency for judge in spec.used_judges().values())
+    replicas = sum(judge.concurrency for judge in job.used_judges.values())
     print(
         f"rayscore: starting {replicas} judge replica(s); each loads its engine first",
         file=sys.stderr,
         flush=True,
     )
     try:
-        check_resources(spec.used_judges(), live_nodes())
+        check_resources(job.used_judges, live_nodes())
         serve.start(http_options={"host": host, "port": port})
         try:
-            serve.run(plan.app, name=APP_NAME, route_prefix="/")
+            serve.run(served.app, name=APP_NAME, route_prefix="/")
         except RuntimeError as exc:
             print(f"rayscore: {exc}{_why_deployments_failed(APP_NAME)}", file=sys.stderr)
             return 1
         url = f"http://{host}:{port}"
         print(
-            f"serving {spec.name!r} at {url}/score (request schema: {url}/schema, health: "
+            f"serving {job.spec.name!r} at {url}/score (request schema: {url}/schema, health: "
             f"{url}/healthz); Ctrl-C or SIGTERM stops it",
             file=sys.stderr,
             flush=True,

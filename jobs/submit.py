@@ -29,6 +29,7 @@ from typing import IO, Any, TypeVar
 
 import yaml
 
+from pipeline.plan import plan_of
 from pipeline.spec import JobSpec
 from scorers.judge.api_key import api_key_env_vars
 from scorers.judge.openai_spec import OpenAIJudgeSpec
@@ -170,7 +171,7 @@ def relative_output_warning(spec: JobSpec) -> str | None:
 def forwarded_env(spec: JobSpec) -> dict[str, str]:
     """The judges' API keys, so the job's actors can call the endpoints (never logged)."""
     env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
-    for judge in spec.all_judges().values():
+    for judge in plan_of(spec).judges.values():
         if not isinstance(judge, OpenAIJudgeSpec):
             continue
         if judge.api_key_env and os.environ.get(judge.api_key_env):

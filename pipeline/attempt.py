@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline.annotation_names import check_annotation_names
+from pipeline.annotations.names import check_annotation_names
 from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
 from pipeline.manifest import sha256_json
+from pipeline.plan import Plan, plan_of
 from pipeline.resolve import resolve_spec_paths
 from pipeline.source import InputSource, resolve_input
 from pipeline.spec import JobSpec
@@ -54,6 +55,7 @@ class Run:
     is `target` unless a finished run there is being replaced) and what it resumes."""
 
     spec: JobSpec
+    plan: Plan
     spec_file: str | None
     run_id: str  # the run's: kept by every attempt that resumes it (its records carry it)
     started_at: str  # the run's first attempt's
@@ -95,7 +97,8 @@ def check_job(
     options = spec.output.storage_options
     stored_calibration = load_stored(calibration_from, options) if calibration_from else None
     check_output_writable(spec.output.path, options)
-    fingerprint = run_fingerprint(spec, source)
+    plan = plan_of(spec)
+    fingerprint = run_fingerprint(plan, source)
     target = RunDirectory(spec.output.path, options)
     if not overwrite:
         _stop_if_complete(target, spec, fingerprint)
@@ -112,6 +115,7 @@ def check_job(
         raise
     return Run(
         spec=spec,
+        plan=plan,
         spec_file=spec_file,
         run_id=identity["run_id"],
         started_at=identity["started_at"],
@@ -121,17 +125,17 @@ def check_job(
         target=target,
         fingerprint=fingerprint,
         resumed=resumed,
-        judge_env=judge_env(spec),
+        judge_env=judge_env(plan),
         stored_calibration=stored_calibration,
         lease=lease,
     )
 
 
-def judge_env(spec: JobSpec) -> dict[str, str]:
+def judge_env(plan: Plan) -> dict[str, str]:
     """What the judge actors' environment needs from this one: the openai judges' API keys."""
     return {
         name: value
-        for judge in spec.used_judges().values()
+        for judge in plan.used_judges.values()
         if isinstance(judge, OpenAIJudgeSpec)
         for name, value in api_key_env_vars(judge.api_key_env).items()
     }

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from pydantic import ConfigDict, Field
 
-from pipeline.annotations import TRUE_TEXT
+from pipeline.annotations.labels import TRUE_TEXT
 from pipeline.storage.run_dir import CALIBRATION, RunDirectory
 from scorers.agreement import expected_calibration_error, rank_agreement
 from scorers.calibration import (

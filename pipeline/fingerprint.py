@@ -14,8 +14,8 @@ import hashlib
 from typing import Any
 
 from pipeline.manifest import model_fingerprint, package_versions
+from pipeline.plan import Plan
 from pipeline.source import InputSource
-from pipeline.spec import JobSpec
 from pipeline.stages.pass_layout import layout_of
 
 # Judge settings that change how fast a run goes, never what it scores.
@@ -26,33 +26,33 @@ OPERATIONAL = ("concurrency", "num_cpus", "num_gpus", "batch_size", "max_concurr
 LATER = {"metrics", "score_configs", "display_name", "purpose"}
 
 
-def run_fingerprint(spec: JobSpec, source: InputSource) -> dict[str, Any]:
+def run_fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
+    spec = plan.spec
     infos = source.filesystem.get_file_info(list(source.files))
     judges = {
         name: {k: v for k, v in judge.model_dump(mode="json").items() if k not in OPERATIONAL}
-        for name, judge in spec.used_judges().items()
+        for name, judge in plan.used_judges.items()
     }
     return {
         "input": {info.path: {"size": info.size, "mtime": str(info.mtime)} for info in infos},
-        "columns": {"id": spec.input.id_column, "kept": spec.kept_columns()},
-        "scorers": {
-            s.key: s.model_dump(mode="json", exclude=LATER) for s in spec.data_pass_scorers()
-        },
+        "columns": {"id": spec.input.id_column, "kept": plan.kept_columns},
+        "scorers": {s.key: s.model_dump(mode="json", exclude=LATER) for s in plan.data_pass},
         "judges": judges,
-        "models": {name: model_fingerprint(j.model) for name, j in spec.used_judges().items()},
+        "models": {name: model_fingerprint(j.model) for name, j in plan.used_judges.items()},
         "templates": {
             s.key: hashlib.sha256(text.encode()).hexdigest()
-            for s in spec.judged_scorers()
+            for s in plan.judged
             if (text := s.prompt_text()) is not None
         },
         "versions": package_versions(),
-        **_final_in_parts(spec, source),
+        **_final_in_parts(plan, source),
     }
 
 
-def _final_in_parts(spec: JobSpec, source: InputSource) -> dict[str, Any]:
+def _final_in_parts(plan: Plan, source: InputSource) -> dict[str, Any]:
     """What a one-pass run writes into its parts beyond the scorers' own outputs."""
-    if layout_of(spec, source.schema.names).second_pass:
+    spec = plan.spec
+    if layout_of(plan, source.schema.names).second_pass:
         return {}
     return {
         "finished_in_parts": {

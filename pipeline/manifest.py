@@ -62,8 +62,8 @@ def build_manifest(
     endpoints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What a run records about itself, from the outputs of its stages."""
-    spec = run.spec
-    judges = spec.all_judges()
+    spec, plan = run.spec, run.plan
+    judges = plan.judges
     finished = time.time()
     usage = summary["usage"]
     return {
@@ -110,7 +110,7 @@ def build_manifest(
             "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
         },
-        "cost": judge_cost(spec.used_judges(), clock.timings.get("judge", 0.0), work.requests),
+        "cost": judge_cost(plan.used_judges, clock.timings.get("judge", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
     }
 

@@ -90,11 +90,11 @@ def _run(
 ) -> RunResult:
     endpoints = clock.run("probe", probe_endpoints, run)
     clock.run("ray", start_ray, run, ray_address, verbose, check_cluster)
-    layout = layout_of(run.spec, run.source.schema.names)
-    judged_keys = tuple(s.key for s in run.spec.data_pass_scorers())
+    layout = layout_of(run.plan, run.source.schema.names)
+    judged_keys = tuple(s.key for s in run.plan.data_pass)
     no_rows = JudgedRows((), run.run_dir.arrow_fs, judged_keys)
     cross = clock.run(
-        "cross_sample", cross_sample_results, run.spec, run.source, no_rows, layout.before
+        "cross_sample", cross_sample_results, run.plan, run.source, no_rows, layout.before
     )
     calibration = None
     if not layout.second_pass:
@@ -112,7 +112,7 @@ def _run(
         cross += clock.run(
             "cross_sample_scores",
             cross_sample_results,
-            run.spec,
+            run.plan,
             run.source,
             judged,
             layout.after,
@@ -149,7 +149,7 @@ def finished_result(run_dir: RunDirectory, uri: str) -> RunResult:
 def probe_endpoints(run: Run) -> dict[str, str]:
     """Judge name -> how its endpoint is read, for judges behind an OpenAI-compatible API:
     found once up front, said in the manifest and the run's output."""
-    paths = {name: endpoint_path(judge) for name, judge in run.spec.used_judges().items()}
+    paths = {name: endpoint_path(judge) for name, judge in run.plan.used_judges.items()}
     return {name: path.describe() for name, path in paths.items() if path is not None}
 
 
@@ -193,4 +193,4 @@ def start_ray(run: Run, address: str | None, verbose: bool, check_cluster: bool)
         logging.getLogger("ray.data").setLevel(logging.CRITICAL)
         spend_actor_restart_warning()  # a false alarm about every judge actor pool
     if check_cluster:
-        check_resources(run.spec.used_judges(), live_nodes())
+        check_resources(run.plan.used_judges, live_nodes())

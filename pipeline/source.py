@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.spec import ColumnNeed, JobSpec
+from pipeline.plan import ColumnNeed, plan_of
+from pipeline.spec import JobSpec
 from pipeline.storage.filesystems import arrow_filesystem
 from scorers.columns import KIND_NEEDS, accepts
 
@@ -41,7 +42,7 @@ def resolve_input(spec: JobSpec) -> InputSource:
     fs, root = fsspec.core.url_to_fs(spec.input.path, **spec.input.storage_options)
     files = _list_parquet(fs, root, spec.input.path)
     filesystem = arrow_filesystem(fs)
-    needs = spec.column_requirements()
+    needs = plan_of(spec).column_requirements()
     schema: pa.Schema | None = None
     num_rows = 0
     for path in files:

@@ -7,21 +7,18 @@ validated by the spec class of the kind their `type` names (scorers.registry).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
-from pipeline.annotations import AnnotationsSpec
+from pipeline.annotations.labels import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
+from pipeline.plan import DEFAULT_JUDGE, plan_of
 from pipeline.storage.storage_options import redact_secrets
-from scorers.columns import ColumnKind
 from scorers.judge.spec import AnyJudgeSpec, JudgeSpec
-from scorers.metrics.bound import BoundMetric
 from scorers.registry import (
     hooks_of,
     is_judged,
-    is_per_row,
     kinds,
     parse_scorer,
     takes_config,
@@ -30,9 +27,8 @@ from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 from scorers.usage import ERROR_COLUMN
 
-__all__ = ["ColumnNeed", "Definition", "InputSpec", "JobSpec", "JudgeSpec", "OutputSpec"]
+__all__ = ["Definition", "InputSpec", "JobSpec", "JudgeSpec", "OutputSpec"]
 
-DEFAULT_JUDGE = "judge"  # the name of the job's `judge` among its judges
 STORAGE_OPTIONS_HELP = (
     "Passed to fsspec as given, e.g. {endpoint_url: 'http://127.0.0.1:9000'} for an "
     "S3-compatible store (s3fs). Credentials come from the environment (AWS_ACCESS_KEY_ID, "
@@ -118,14 +114,6 @@ class Definition(StrictModel):
         return self
 
 
-@dataclass
-class ColumnNeed:
-    """An input column the job reads: the kinds of value asked of it, and who asks."""
-
-    kinds: set[ColumnKind] = field(default_factory=set)
-    wanted_by: list[str] = field(default_factory=list)
-
-
 class JobSpec(StrictModel):
     name: str = Field(min_length=1)
     input: InputSpec
@@ -178,18 +166,17 @@ class JobSpec(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> JobSpec:
-        judged = [s.key for s in self.judged_scorers()]
-        if judged and not self.all_judges():
+        judged = [s.key for s in self.definition.scorers if is_judged(s)]
+        if judged and self.judge is None and not self.judges:
             raise ValueError(f"judge: scorer(s) {judged} need a judge section")
         if self.judge is not None and DEFAULT_JUDGE in self.judges:
             raise ValueError(f"judges: {DEFAULT_JUDGE!r} is the name of the job's `judge`")
-        for scorer in self.judged_scorers():
-            self.judge_name_of(scorer)
-        for scorer in [*self.per_row_scorers(), *self.cross_sample_scorers()]:
+        plan = plan_of(self)
+        for scorer in [*plan.per_row, *plan.cross_sample]:
             if scorer.judge is not None:
                 raise ValueError(f"scorer {scorer.key!r} ({scorer.type}) asks no judge")
         kept = {self.input.id_column} | set(self.input.passthrough_columns)
-        if ERROR_COLUMN in self.judge_columns():
+        if ERROR_COLUMN in plan.judge_columns:
             raise ValueError(
                 f"input column {ERROR_COLUMN!r} is the name of the output's row errors: rename "
                 "it in the input to keep it or score it"
@@ -200,8 +187,8 @@ class JobSpec(StrictModel):
             raise ValueError(
                 f"scorer key(s) {sorted(clash)} clash with the id or passthrough columns"
             )
-        self._check_calibration()
-        for scorer in self.cross_sample_scorers():
+        self._check_calibration(plan.kept_columns)
+        for scorer in plan.cross_sample:
             later = [
                 c.name
                 for c in scorer.input_columns()
@@ -214,7 +201,7 @@ class JobSpec(StrictModel):
                 )
         return self
 
-    def _check_calibration(self) -> None:
+    def _check_calibration(self, kept_columns: tuple[str, ...]) -> None:
         calibration = self.calibration
         if calibration is None:
             return
@@ -234,7 +221,7 @@ class JobSpec(StrictModel):
                 "checklist scorer with a corpus-level checklist"
             )
         column = calibration.composite.column()
-        if column in {s.key for s in self.definition.scorers} | set(self.kept_columns()):
+        if column in {s.key for s in self.definition.scorers} | set(kept_columns):
             raise ValueError(f"calibration.composite: its column {column!r} is taken")
 
     def dump_without_secrets(self) -> dict[str, Any]:
@@ -244,133 +231,6 @@ class JobSpec(StrictModel):
             options = dumped[section]["storage_options"]
             dumped[section]["storage_options"] = redact_secrets(options)
         return dumped
-
-    def calibrated_scorers(self) -> list[ScorerSpec]:
-        """The scorers whose kind offers calibration (scorers.hooks.CalibrationHook)."""
-        return [s for s in self.definition.scorers if hooks_of(s).calibration is not None]
-
-    def all_judges(self) -> dict[str, JudgeSpec]:
-        """Every judge by name: the job's `judge` as 'judge', then `judges`."""
-        named = {DEFAULT_JUDGE: self.judge} if self.judge is not None else {}
-        return {**named, **self.judges}
-
-    def judge_name_of(self, scorer: ScorerSpec) -> str:
-        judges = self.all_judges()
-        if scorer.judge is not None:
-            if scorer.judge not in judges:
-                raise ValueError(
-                    f"scorer {scorer.key!r}: no judge {scorer.judge!r}; judges: {sorted(judges)}"
-                )
-            return scorer.judge
-        if self.judge is not None:
-            return DEFAULT_JUDGE
-        if len(judges) == 1:
-            return next(iter(judges))
-        raise ValueError(
-            f"scorer {scorer.key!r}: name its judge (judge: one of {sorted(judges)}); "
-            "the job has no default `judge`"
-        )
-
-    def used_judges(self) -> dict[str, JudgeSpec]:
-        """The judges some scorer uses, by name: only these start engines."""
-        names = {self.judge_name_of(s) for s in self.judged_scorers()}
-        return {name: j for name, j in self.all_judges().items() if name in names}
-
-    def judge_of(self, scorer: ScorerSpec) -> JudgeSpec:
-        return self.all_judges()[self.judge_name_of(scorer)]
-
-    def judged_scorers(self) -> list[ScorerSpec]:
-        """Scorers that ask the judge, in spec order."""
-        return [s for s in self.definition.scorers if is_judged(s)]
-
-    def judged_scorers_by_judge(self) -> dict[str, list[ScorerSpec]]:
-        """Judged scorers grouped by the judge they ask (judge name -> scorers, spec order)."""
-        groups: dict[str, list[ScorerSpec]] = {}
-        for scorer in self.judged_scorers():
-            groups.setdefault(self.judge_name_of(scorer), []).append(scorer)
-        return groups
-
-    def per_row_scorers(self) -> list[ScorerSpec]:
-        """Scorers that score each row on its own without a judge, in spec order."""
-        return [s for s in self.definition.scorers if is_per_row(s)]
-
-    def data_pass_scorers(self) -> list[ScorerSpec]:
-        """Scorers whose outputs the judge stage commits in its shards: per-row and judged."""
-        return [s for s in self.definition.scorers if is_per_row(s) or is_judged(s)]
-
-    def cross_sample_scorers(self) -> list[ScorerSpec]:
-        return [s for s in self.definition.scorers if not (is_judged(s) or is_per_row(s))]
-
-    def kept_columns(self) -> list[str]:
-        """Input columns copied into the scored output: id, passthrough, metric labels/groups."""
-        cols = [
-            self.input.id_column,
-            *self.input.passthrough_columns,
-            *self.input.trace.mapping().values(),
-        ]
-        for scorer in self.definition.scorers:
-            for metric in scorer.metrics:
-                cols.extend(metric.input_columns())
-        return list(dict.fromkeys(cols))
-
-    def column_requirements(self) -> dict[str, ColumnNeed]:
-        """Every input column the job reads, with the kinds asked of it and the spec keys."""
-        needs: dict[str, ColumnNeed] = {}
-        _need(needs, self.input.id_column, "any", "input.id_column")
-        for column in self.input.passthrough_columns:
-            _need(needs, column, "any", "input.passthrough_columns")
-        for trace_field, column in self.input.trace.mapping().items():
-            kind: ColumnKind = "items" if trace_field == "tags" else "label"
-            _need(needs, column, kind, f"input.trace.{trace_field}")
-        for name, column in (self.annotations.columns if self.annotations else {}).items():
-            _need(needs, column, "label", f"annotations.columns.{name}")
-        self._scorer_needs(needs, judged_only=False)
-        for n, scorer in enumerate(self.definition.scorers):
-            for m, metric in enumerate(scorer.metrics):
-                where = f"definition.scorers.{n}.metrics.{m}"
-                if metric.label_column is not None:
-                    _need(needs, metric.label_column, "label", where)
-                for column in metric.group_by:
-                    _need(needs, column, "any", where)
-        return needs
-
-    def judged_column_requirements(self) -> dict[str, ColumnNeed]:
-        """The input columns the judged scorers read: what online scoring asks of a row."""
-        needs: dict[str, ColumnNeed] = {}
-        self._scorer_needs(needs, judged_only=True)
-        return needs
-
-    def _scorer_needs(self, needs: dict[str, ColumnNeed], judged_only: bool) -> None:
-        scorer_keys = {s.key for s in self.definition.scorers}
-        for n, scorer in enumerate(self.definition.scorers):
-            if judged_only and not is_judged(scorer):
-                continue
-            where = f"definition.scorers.{n}"
-            for col in scorer.input_columns():
-                if not (col.may_be_scorer_output and col.name in scorer_keys):
-                    _need(needs, col.name, col.kind, f"{where}.{col.spec_key}")
-
-    def judge_columns(self) -> list[str]:
-        """What the judge actors get: kept columns plus the judged scorers' inputs."""
-        cols = self.kept_columns()
-        for scorer in self.judged_scorers():
-            cols.extend(scorer.column_names())
-        return list(dict.fromkeys(cols))
-
-    def bound_metrics(self) -> list[BoundMetric]:
-        """Every scorer's metrics, tied to the scorer's output column."""
-        return [
-            BoundMetric.from_spec(s.key, m, s.name)
-            for s in self.definition.scorers
-            for m in s.metrics
-        ]
-
-
-def _need(needs: dict[str, ColumnNeed], column: str, kind: ColumnKind, why: str) -> None:
-    entry = needs.setdefault(column, ColumnNeed())
-    entry.kinds.add(kind)
-    if why not in entry.wanted_by:
-        entry.wanted_by.append(why)
 
 
 def _raise_on_duplicates(what: str, names: list[str]) -> None:

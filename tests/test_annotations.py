@@ -13,15 +13,15 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from jobs.cli import main
-from pipeline.annotation_names import (
+from pipeline.annotations.labels import agreement
+from pipeline.annotations.names import (
     UnknownAnnotationName,
     check_annotation_names,
     names_after_scoring,
     names_at_load,
     with_config_ids,
 )
-from pipeline.annotation_records import AnnotationValueError, annotation_records
-from pipeline.annotations import agreement
+from pipeline.annotations.records import AnnotationValueError, annotation_records
 from pipeline.results import open_run
 from pipeline.runner import run_job
 from pipeline.score_records import TRACE_FIELDS, sample_fields

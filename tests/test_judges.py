@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipeline.plan import plan_of
 from pipeline.runner import run_job
 from pipeline.spec_loader import SpecError, parse_spec
 
@@ -49,7 +50,8 @@ def test_each_scorer_names_its_judge(tmp_path):
     spec = parse_spec(
         job(tmp_path, "m/m", "x.parquet", [checklist("a", "small"), checklist("b", "other")])
     )
-    assert [spec.judge_name_of(s) for s in spec.judged_scorers()] == ["small", "other"]
+    plan = plan_of(spec)
+    assert [plan.judge_name_of(s) for s in plan.judged] == ["small", "other"]
 
 
 @pytest.mark.parametrize(

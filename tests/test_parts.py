@@ -8,7 +8,12 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.stages.read_shards import SHARD_COLUMN, read_row_group, shards_to_read
+from pipeline.stages.read_shards import (
+    SHARD_COLUMN,
+    ShardToRead,
+    read_row_group,
+    shards_to_read,
+)
 from pipeline.stages.write_parts import PartWriter, write_block
 from pipeline.storage.parts import list_parts, read_summaries, rows_by_shard
 from pipeline.storage.shard_plan import plan_shards
@@ -74,6 +79,18 @@ def test_a_resumed_read_leaves_out_exactly_the_rows_already_written(tmp_path):
     assert set(read_ids) == set(table.slice(0, 400)["id"].to_pylist()) - written
     assert {b[SHARD_COLUMN][0].as_py() for b in blocks} == {t.shard.index for t in first_group}
     assert len(read_ids) == len(set(read_ids))
+
+
+def test_each_shard_read_holds_exactly_its_slice_of_the_row_group(tmp_path):
+    path, table = input_file(tmp_path, rows=1000, row_group=1000)
+    shards = plan_shards([path], FS, shard_mib=0.01)
+    assert len(shards) > 4
+    picked = [ShardToRead(s, ()) for s in shards if s.index not in (0, 2, 3)]  # gaps
+    blocks = list(read_row_group(picked, FS, ["id", "text"], "id"))
+    assert [b[SHARD_COLUMN][0].as_py() for b in blocks] == [t.shard.index for t in picked]
+    for block, item in zip(blocks, picked, strict=True):
+        expected = table.slice(item.shard.start, item.shard.rows)
+        assert block.drop_columns([SHARD_COLUMN]).equals(expected)
 
 
 def test_a_parts_summary_rides_in_its_footer(tmp_path):

@@ -6,6 +6,7 @@ import json
 import pyarrow as pa
 import pytest
 
+from pipeline.plan import plan_of
 from pipeline.spec_loader import SpecError, load_spec
 from pipeline.stages.per_row import score_rows
 from scorers.python_scorer.scorer import PythonScorer
@@ -55,7 +56,8 @@ def test_the_spec_loads_with_include_and_the_jobs_config(tmp_path):
     python = spec.definition.scorers[0]
     assert python.type == "python" and python.name == "Exact match" and python.purpose == "qa"
     assert python.config == {"reference": "reference"}
-    assert spec.per_row_scorers() == [python] and spec.cross_sample_scorers() == []
+    plan = plan_of(spec)
+    assert plan.per_row == (python,) and plan.cross_sample == ()
     scored = row_scorer(python).score_batch(SAMPLES)
     assert scored.scores.to_pylist() == [
         {"exact": True, "words": 1, "unscored_reason": None},

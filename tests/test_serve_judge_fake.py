@@ -10,6 +10,7 @@ import pytest
 from fake_judge import FakeJudge
 from serve_spec import serve_spec
 
+from pipeline.plan import plan_of
 from pipeline.serve.judge import GroupScorer, JudgeGroup
 from pipeline.spec_loader import parse_spec
 
@@ -24,7 +25,7 @@ def group(tmp_path: Path, calibration: dict[str, object] | None = None) -> Judge
     return JudgeGroup(
         "judge",
         spec.judge,
-        spec.judged_scorers(),
+        plan_of(spec).judged,
         calibration={**FLIP, "composite": None} if calibration else None,
         calibrated={"quality": "quality"} if calibration else {},
     )

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 from serve_spec import serve_spec
 
+from pipeline.plan import plan_of
 from pipeline.serve.app import serve_plan
 from pipeline.serve.rows import RequestError, RequestReader
 from pipeline.spec_loader import parse_spec
@@ -22,7 +23,7 @@ def good_row(**changes: object) -> dict[str, object]:
 @pytest.fixture
 def reader(tmp_path: Path) -> RequestReader:
     spec = parse_spec(serve_spec(tmp_path / "model", tmp_path / "in.parquet", tmp_path / "out"))
-    return RequestReader(spec.judged_column_requirements(), max_rows=3)
+    return RequestReader(plan_of(spec).judged_column_requirements(), max_rows=3)
 
 
 def test_good_rows_become_a_table_of_the_judged_scorers_columns(reader: RequestReader) -> None:
@@ -92,12 +93,12 @@ def test_the_schema_describes_a_request(reader: RequestReader) -> None:
 
 def test_the_plan_serves_judged_scorers_and_warns_about_the_rest(tmp_path: Path) -> None:
     raw = serve_spec(tmp_path / "model", tmp_path / "in.parquet", tmp_path / "out")
-    plan = serve_plan(parse_spec(raw), max_rows=8, batch_wait_s=0.002, env={})
+    plan = serve_plan(plan_of(parse_spec(raw)), max_rows=8, batch_wait_s=0.002, env={})
     assert len(plan.warnings) == 1
     assert "same_model" in plan.warnings[0]
     raw["definition"]["scorers"] = raw["definition"]["scorers"][-1:]
     with pytest.raises(ValueError, match="no judged scorer to serve"):
-        serve_plan(parse_spec(raw), max_rows=8, batch_wait_s=0.002, env={})
+        serve_plan(plan_of(parse_spec(raw)), max_rows=8, batch_wait_s=0.002, env={})
 
 
 def test_a_judge_that_would_not_start_is_told_in_one_line() -> None:
@@ -132,6 +133,6 @@ def test_rows_that_give_a_column_another_shape_are_named_and_the_rest_kept(
 def test_a_column_of_two_kinds_is_one_problem(tmp_path: Path) -> None:
     raw = serve_spec(tmp_path / "model", tmp_path / "in.parquet", tmp_path / "out")
     raw["definition"]["scorers"][0]["history_column"] = "history"
-    reader = RequestReader(parse_spec(raw).judged_column_requirements(), max_rows=3)
+    reader = RequestReader(plan_of(parse_spec(raw)).judged_column_requirements(), max_rows=3)
     read = reader.read({"rows": [good_row(history=5)]})
     assert [(p.row, p.field) for p in read.problems] == [(0, "history")]

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.plan import plan_of
 from pipeline.spec_loader import SpecError, load_spec, parse_spec
 
 ISSUE_SPEC = """
@@ -42,7 +43,7 @@ def test_the_issue_spec_is_accepted_as_written(tmp_path):
     assert spec.judge is not None and spec.judge.engine_kwargs["max_model_len"] == 1024
     assert scorer.primary_metric == "normalized"
     assert [i.weight for i in scorer.checklist or []] == [100, 60]
-    assert list(spec.column_requirements()) == ["id", "prompt", "response"]
+    assert list(plan_of(spec).column_requirements()) == ["id", "prompt", "response"]
 
 
 def test_repo_example_specs_are_valid():

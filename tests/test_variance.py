@@ -12,6 +12,7 @@ from conftest import ENGINE_KWARGS
 
 from jobs.cli import main
 from jobs.variance import repeats_verdict
+from pipeline.plan import plan_of
 from pipeline.spec_loader import parse_spec
 from pipeline.variance.run import (
     COPY,
@@ -153,7 +154,7 @@ def test_copies_ask_the_paraphrases_and_the_derived_job_scores_nothing_else():
     assert asked[3] == [items[0]["paraphrases"][1], items[1]["question"]]  # only one paraphrase
 
     derived = derived_spec(spec, scorers, "copies.parquet", "tmp/run")
-    assert derived.annotations is None and derived.bound_metrics() == []
+    assert derived.annotations is None and plan_of(derived).bound_metrics == ()
     assert derived.output.path == "tmp/run" and COPY in derived.input.passthrough_columns
     quality = derived.definition.scorers[0]
     assert quality.checklist is None and quality.checklist_column == checklist_column("quality")

@@ -27,6 +27,7 @@ from ray.serve.deployment import Application
 from ray.serve.handle import DeploymentHandle
 
 from pipeline.calibration import load_stored
+from pipeline.plan import Plan
 from pipeline.serve.judge import JudgeGroup, JudgeReplica
 from pipeline.serve.rows import RequestError, RequestReader, RowProblem
 from pipeline.spec import JobSpec
@@ -178,30 +179,31 @@ class ServePlan:
 
 
 def serve_plan(
-    spec: JobSpec, *, max_rows: int, batch_wait_s: float, env: Mapping[str, str]
+    plan: Plan, *, max_rows: int, batch_wait_s: float, env: Mapping[str, str]
 ) -> ServePlan:
     """Everything checked before Ray starts: the spec serves judged scorers, a stored
     calibration is readable."""
-    judged = spec.judged_scorers()
+    spec = plan.spec
+    judged = plan.judged
     if not judged:
         raise ValueError(
             "definition.scorers: no judged scorer to serve; cross-sample scorers need the whole "
             "corpus and run in `rayscore run` only"
         )
     warnings = []
-    skipped = [s.key for s in spec.cross_sample_scorers()]
+    skipped = [s.key for s in plan.cross_sample]
     if skipped:
         warnings.append(
             f"cross-sample scorers {skipped} are not served (they need the whole corpus); "
             f"serving {[s.key for s in judged]}"
         )
-    per_row = [s.key for s in spec.per_row_scorers()]
+    per_row = [s.key for s in plan.per_row]
     if per_row:
         warnings.append(f"per-row scorers {per_row} are not served yet (`rayscore run` only)")
     calibration = _stored_calibration(spec, warnings)
     judges: dict[str, Application] = {}
-    for name, scorers in spec.judged_scorers_by_judge().items():
-        judge = spec.all_judges()[name]
+    for name, scorers in plan.judge_groups.items():
+        judge = plan.judges[name]
         calibrated = {s.key: s.name for s in scorers if hooks_of(s).calibration is not None}
         group = JudgeGroup(
             name,
@@ -224,7 +226,7 @@ def serve_plan(
     )
     composite = (calibration or {}).get("composite")
     app = ingress.bind(
-        RequestReader(spec.judged_column_requirements(), max_rows),
+        RequestReader(plan.judged_column_requirements(), max_rows),
         judges,
         [s.key for s in judged] + ([composite["column"]] if composite else []),
         {s.key: s.column_names() for s in judged},

@@ -24,7 +24,7 @@ from pydantic import (
     create_model,
 )
 
-from pipeline.spec import ColumnNeed
+from pipeline.plan import ColumnNeed
 from scorers.columns import KIND_NEEDS, ColumnKind, accepts
 
 # The JSON value a column of each kind takes; a column several scorers read takes the first

@@ -23,8 +23,8 @@ def agreement_stage(
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
 
-    from pipeline.annotation_records import annotation_records
-    from pipeline.annotations import agreement
+    from pipeline.annotations.labels import agreement
+    from pipeline.annotations.records import annotation_records
 
     spec = run.spec
     if human is None:

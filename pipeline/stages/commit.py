@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from pipeline.annotation_names import declared_labels
+from pipeline.annotations.names import declared_labels
 from pipeline.attempt import Run
 from pipeline.score_records import RECORD_SCHEMA, score_configs_json
 from pipeline.stages.scored_folders import ScoredFolders
@@ -47,11 +47,11 @@ def commit_stage(
     if calibration is not None:
         run.run_dir.write_json(CALIBRATION, calibration)
     if agreement is not None:
-        from pipeline.annotations import agreement_rows
+        from pipeline.annotations.labels import agreement_rows
 
         run.run_dir.write_json(AGREEMENT, agreement)
         run.run_dir.write_table(AGREEMENT_TABLE, agreement_rows(agreement))
-    metrics = finalize(summary["metrics"], run.spec.bound_metrics())
+    metrics = finalize(summary["metrics"], run.plan.bound_metrics)
     run.run_dir.write_json(METRICS, metrics)
     run.run_dir.write_table(METRICS_TABLE, metrics_rows(metrics))
     return metrics

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.plan import Plan
 from pipeline.source import InputSource
-from pipeline.spec import JobSpec
 from scorers.cross_sample.steps import (
     FIRST_ID,
     GROUP_ROWS,
@@ -74,15 +74,15 @@ class InputBlock:
 
 
 def cross_sample_results(
-    spec: JobSpec,
+    plan: Plan,
     source: InputSource,
     judged: JudgedRows,
     scorers: Sequence[ScorerSpec] | None = None,
 ) -> list[CrossSampleResult]:
     """Run `scorers` (the spec's cross-sample ones) on the cluster."""
-    id_col = spec.input.id_column
+    id_col = plan.spec.input.id_column
     results = []
-    for scorer_spec in spec.cross_sample_scorers() if scorers is None else scorers:
+    for scorer_spec in plan.cross_sample if scorers is None else scorers:
         kind = kind_of(scorer_spec)
         if isinstance(kind, GroupedKind):
             results.append(run_grouped(grouped(kind.build(scorer_spec)), id_col, source))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.annotation_names import ScoreNames, names_after_scoring, source_of, with_config_ids
+from pipeline.annotations.names import ScoreNames, names_after_scoring, source_of, with_config_ids
 from pipeline.attempt import Run
 from pipeline.stages.score_configs import Configs
 
@@ -16,7 +16,7 @@ def human_labels(run: Run, configs: Configs) -> pl.DataFrame | None:
     """The spec's annotations, read once for the calibration and agreement stages, each with
     the config id its name falls under: a name that names none of the run's scores is
     refused (the load checks already did so wherever the spec alone knows the names)."""
-    from pipeline.annotations import read_annotations
+    from pipeline.annotations.labels import read_annotations
 
     spec = run.spec
     if spec.annotations is None:
@@ -48,7 +48,7 @@ def calibration_fit(
     if run.stored_calibration is not None:
         return run.stored_calibration
     assert human is not None  # fitting requires annotations (JobSpec checks)
-    checklists = spec.calibrated_scorers()
+    checklists = run.plan.calibrated
     labelled = read_labelled(
         judged_folder,
         run.run_dir.arrow_fs,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.spec import JobSpec
+from pipeline.plan import Plan
 from scorers.registry import WholeDatasetKind, kind_of
 from scorers.scorer_spec import ScorerSpec
 
@@ -23,14 +23,12 @@ class PassLayout:
     second_pass: bool
 
 
-def layout_of(spec: JobSpec, input_columns: Sequence[str]) -> PassLayout:
-    judged_keys = [s.key for s in spec.data_pass_scorers()]
-    after = tuple(
-        s for s in spec.cross_sample_scorers() if _reads_scores(s, input_columns, judged_keys)
-    )
-    before = tuple(s for s in spec.cross_sample_scorers() if s not in after)
-    run_time_typed = any(s.output_type() is None for s in spec.data_pass_scorers())
-    second = bool(after) or spec.calibration is not None or run_time_typed
+def layout_of(plan: Plan, input_columns: Sequence[str]) -> PassLayout:
+    judged_keys = [s.key for s in plan.data_pass]
+    after = tuple(s for s in plan.cross_sample if _reads_scores(s, input_columns, judged_keys))
+    before = tuple(s for s in plan.cross_sample if s not in after)
+    run_time_typed = any(s.output_type() is None for s in plan.data_pass)
+    second = bool(after) or plan.spec.calibration is not None or run_time_typed
     return PassLayout(before, after, second)
 
 

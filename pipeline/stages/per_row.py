@@ -9,31 +9,31 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline.plan import Plan
 from pipeline.row_errors import RowErrors
-from pipeline.spec import JobSpec
 from scorers.registry import row_scorer
 from scorers.row_scorer import RowScorer
 from scorers.usage import ERROR_COLUMN
 
 
-def per_row_read_columns(spec: JobSpec, input_columns: Sequence[str]) -> list[str]:
+def per_row_read_columns(plan: Plan, input_columns: Sequence[str]) -> list[str]:
     """The input columns the per-row scorers read, given every column the input has."""
-    columns = [c for s in spec.per_row_scorers() for c in row_scorer(s).read_columns(input_columns)]
+    columns = [c for s in plan.per_row for c in row_scorer(s).read_columns(input_columns)]
     return list(dict.fromkeys(columns))
 
 
 def scored_per_row(
-    rows: Any, spec: JobSpec, input_columns: Sequence[str], extra_columns: Sequence[str] = ()
+    rows: Any, plan: Plan, input_columns: Sequence[str], extra_columns: Sequence[str] = ()
 ) -> Any:
     """`rows` (a Ray Dataset) with the judge actors' columns (and `extra_columns`), each
     per-row scorer's struct and `error`."""
-    scorers = [row_scorer(s) for s in spec.per_row_scorers()]
+    scorers = [row_scorer(s) for s in plan.per_row]
     return rows.map_batches(
         score_rows,
         fn_kwargs={
             "scorers": scorers,
             "read_columns": {s.key: s.read_columns(input_columns) for s in scorers},
-            "keep_columns": [*spec.judge_columns(), *extra_columns],
+            "keep_columns": [*plan.judge_columns, *extra_columns],
         },
         batch_format="pyarrow",
     )

@@ -74,18 +74,45 @@ def read_row_group_batch(
 def read_row_group(
     todo: Sequence[ShardToRead], filesystem: Any, columns: list[str], id_col: str
 ) -> Iterator[pa.Table]:
-    """One block per shard of one row group, with SHARD_COLUMN; committed rows left out."""
-    first = todo[0].shard
-    with filesystem.open_input_file(first.file) as handle:
-        table = pq.ParquetFile(handle).read_row_group(first.row_group, columns=columns)
-    for item in todo:
-        rows = table.slice(item.shard.start, item.shard.rows)
+    """One block per shard of one row group, with SHARD_COLUMN; committed rows left out.
+    The row group is decoded a shard at a time, so a task holds about one shard however
+    large the row group is."""
+    for item, rows in _shard_slices(todo, filesystem, columns):
         if item.committed_parts:
             done = committed_ids(item, filesystem, id_col)
             rows = rows.filter(pc.invert(pc.is_in(rows[id_col], value_set=done)))
         if rows.num_rows:
             index = pa.repeat(pa.scalar(item.shard.index, pa.int64()), rows.num_rows)
             yield rows.append_column(SHARD_COLUMN, index)
+
+
+def _shard_slices(
+    todo: Sequence[ShardToRead], filesystem: Any, columns: list[str]
+) -> Iterator[tuple[ShardToRead, pa.Table]]:
+    """Each shard's rows, read in order up to the last shard to read."""
+    first = todo[0].shard
+    wanted = sorted(todo, key=lambda item: item.shard.start)
+    end = max(item.shard.start + item.shard.rows for item in todo)
+    with filesystem.open_input_file(first.file) as handle:
+        batches = pq.ParquetFile(handle).iter_batches(
+            batch_size=min(item.shard.rows for item in todo),
+            row_groups=[first.row_group],
+            columns=columns,
+        )
+        held: list[pa.RecordBatch] = []
+        held_from = 0  # row of the row group where `held` starts
+        held_rows = 0
+        for item in wanted:
+            stop = item.shard.start + item.shard.rows
+            while held_from + held_rows < stop:
+                batch = next(batches)
+                held.append(batch)
+                held_rows += batch.num_rows
+            table = pa.Table.from_batches(held, schema=held[0].schema)
+            yield item, table.slice(item.shard.start - held_from, item.shard.rows)
+            if stop < end:  # drop what every later shard starts after
+                rest = table.slice(stop - held_from)
+                held, held_from, held_rows = rest.to_batches(), stop, rest.num_rows
 
 
 def committed_ids(item: ShardToRead, filesystem: Any, id_col: str) -> pa.Array:

@@ -21,7 +21,7 @@ def run_configs(
     run: Run, cross: Sequence[CrossSampleResult], judged: Sequence[Part] = ()
 ) -> tuple[Configs, Checks, pa.Schema | None]:
     """(configs, checks, the judged parts' unified schema when it was read)."""
-    in_pass = run.spec.data_pass_scorers()
+    in_pass = run.plan.data_pass
     schema = None
     if any(s.output_type() is None for s in in_pass):
         schema = parts_schema([p.path for p in judged], run.run_dir.arrow_fs)

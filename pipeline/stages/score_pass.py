@@ -70,7 +70,7 @@ def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork
 
 
 def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
-    spec = run.spec
+    spec, plan = run.spec, run.plan
     run.run_dir.fs.makedirs(writer.folder, exist_ok=True)
     if writer.finish is not None:
         run.run_dir.fs.makedirs(writer.finish.records_folder, exist_ok=True)
@@ -90,12 +90,12 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
     if not todo:
         return work
     input_columns = run.source.schema.names
-    read = [*spec.judge_columns(), *per_row_read_columns(spec, input_columns)]
+    read = [*plan.judge_columns, *per_row_read_columns(plan, input_columns)]
     rows = read_dataset(
         todo, run.source.filesystem, list(dict.fromkeys(read)), spec.input.id_column
     )
-    if spec.per_row_scorers() or not spec.judged_scorers():  # without a judge: shapes the rows
-        rows = scored_per_row(rows, spec, input_columns, extra_columns=[SHARD_COLUMN])
+    if plan.per_row or not plan.judged:  # without a judge: shapes the rows
+        rows = scored_per_row(rows, plan, input_columns, extra_columns=[SHARD_COLUMN])
     shard_rows = max(s.rows for s in shards)
     rows, node_columns = _judged(rows, run, verbose, shard_rows)
     writer = PartWriter(**{**writer.__dict__, "node_columns": node_columns})
@@ -157,23 +157,23 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
     Each actor call brings about a shard's rows (whole judge batches; see ScoringStage)."""
     import ray
 
-    spec = run.spec
-    if not spec.judged_scorers():
+    plan = run.plan
+    if not plan.judged:
         return rows, {}
-    by_judge = spec.judged_scorers_by_judge()
+    by_judge = plan.judge_groups
     env = dict(run.judge_env)  # API keys; the engine quiets its own logs (VllmJudge)
     if verbose:
         env["VLLM_LOGGING_LEVEL"] = os.environ.get("VLLM_LOGGING_LEVEL", "INFO")
-    scored = [s.key for s in spec.per_row_scorers()]
+    scored = [s.key for s in plan.per_row]
     node_columns: dict[str, str] = {}
     groups = list(by_judge.items())
     for n, (name, scorers) in enumerate(groups):
-        judge = spec.all_judges()[name]
+        judge = plan.judges[name]
         later_inputs = [c for _, later in groups[n + 1 :] for s in later for c in s.column_names()]
         keep = list(
             dict.fromkeys(
                 [
-                    *spec.kept_columns(),
+                    *plan.kept_columns,
                     *scored,
                     *later_inputs,
                     *node_columns.values(),
@@ -214,5 +214,5 @@ def _call_rows(run: Run, shard_rows: int, batch_size: int | None = None) -> int:
     """Rows per judge actor call: whole judge batches, about a shard (the smallest judge
     batch when no judge is named)."""
     if batch_size is None:
-        batch_size = min(j.batch_size for j in run.spec.used_judges().values())
+        batch_size = min(j.batch_size for j in run.plan.used_judges.values())
     return batch_size * max(1, shard_rows // batch_size)

@@ -35,7 +35,7 @@ def second_pass(
 
     calibrate = None
     if calibration is not None:
-        checklists = {c.key: c.name for c in run.spec.calibrated_scorers()}
+        checklists = {c.key: c.name for c in run.plan.calibrated}
         calibrate = functools.partial(
             calibrate_batch, calibration=calibration, checklists=checklists
         )

@@ -16,7 +16,7 @@ class RowCountMismatch(RuntimeError):
 
 
 def summary_stage(run: Run, scored: ScoredFolders) -> dict[str, Any]:
-    metrics = run.spec.bound_metrics()
+    metrics = run.plan.bound_metrics
     parts = list_parts(scored.scores, run.run_dir.arrow_fs)
     summary = merge_summaries(read_summaries(parts, run.run_dir.arrow_fs), metrics)
     if summary["rows"] != run.source.num_rows:

@@ -25,7 +25,7 @@ def final_writer(
     calibrate: Any = None,
 ) -> PartWriter:
     """Parts under folder/scores and folder/scores_long, every row finished."""
-    spec = run.spec
+    spec, plan = run.spec, run.plan
     records = functools.partial(
         score_records,
         id_col=spec.input.id_column,
@@ -41,14 +41,14 @@ def final_writer(
         checks=checks,
         records=records,
         records_folder=f"{folder}/{SCORES_LONG}",
-        metrics=spec.bound_metrics(),
+        metrics=plan.bound_metrics,
         calibrate=calibrate,
     )
     return PartWriter(
         folder=f"{folder}/{SCORES}",
         filesystem=run.run_dir.arrow_fs,
         id_col=spec.input.id_column,
-        judged_keys=[s.key for s in spec.judged_scorers()],
+        judged_keys=[s.key for s in plan.judged],
         finish=finish,
     )
 
@@ -71,5 +71,5 @@ def judged_writer(run: Run) -> PartWriter:
         folder=run.run_dir.join(JUDGED),
         filesystem=run.run_dir.arrow_fs,
         id_col=run.spec.input.id_column,
-        judged_keys=[s.key for s in run.spec.judged_scorers()],
+        judged_keys=[s.key for s in run.plan.judged],
     )

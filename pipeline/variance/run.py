@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from pipeline.plan import plan_of
 from pipeline.resolve import resolve_spec_paths
 from pipeline.results import open_run
 from pipeline.runner import run_job
@@ -63,7 +64,7 @@ def measure_variance(
 
 def measured_scorers(spec: JobSpec) -> list[ScorerSpec]:
     """The judged scorers whose kind offers a variance hook."""
-    scorers = [s for s in spec.judged_scorers() if hooks_of(s).variance is not None]
+    scorers = [s for s in plan_of(spec).judged if hooks_of(s).variance is not None]
     if not scorers:
         *most, last = types_offering("variance")
         kinds = f"{', '.join(most)} and {last}" if most else last

@@ -1,7 +1,7 @@
 """ANNOTATION score records: the human labels, beside the judge's EVAL records.
 
 A label's record carries what an EVAL record of the same score carries: the config id its
-name falls under (pipeline.annotation_names; it is in score_configs.json), that config's data
+name falls under (pipeline.annotations.names; it is in score_configs.json), that config's data
 type, the scorer key and purpose, and the sample's trace fields (trace_name, environment,
 user, tags), formatted by the same function as the EVAL records'. Its author is the label's
 own (the annotations file's `author` column, else the file, or "columns:<col>"), not the
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import polars as pl
 import pyarrow as pa
 
-from pipeline.annotations import FALSE_TEXT, TRUE_TEXT
+from pipeline.annotations.labels import FALSE_TEXT, TRUE_TEXT
 from pipeline.score_records import RECORD_SCHEMA, ConfigEntry
 
 SOURCE = "ANNOTATION"

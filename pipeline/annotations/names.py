@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.annotations import AnnotationsSpec, annotation_names
+from pipeline.annotations.labels import AnnotationsSpec, annotation_names
 from pipeline.calibration import CalibrationSpec
 from pipeline.score_records import ConfigEntry, RunConfigs, configs_by_id
 from pipeline.spec import JobSpec

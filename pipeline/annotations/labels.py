@@ -1,9 +1,9 @@
 """Human labels beside the judge's scores: read them (they become ANNOTATION score records,
-pipeline.annotation_records) and measure how far the judge agrees with them
+pipeline.annotations.records) and measure how far the judge agrees with them
 (scorers.agreement).
 
 Annotations name scores the way score records do: "correctness" (a scorer's primary field),
-"quality.pass_rate", "quality.item_0" (a checklist item); pipeline.annotation_names refuses
+"quality.pass_rate", "quality.item_0" (a checklist item); pipeline.annotations.names refuses
 any other name. They come from a Parquet table of (id, name, value) rows, with optional
 `author` and `comment` columns, or from input columns, one per score name.
 """
