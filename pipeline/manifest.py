@@ -109,9 +109,19 @@ def build_manifest(
             "requests_without_logprobs": usage["requests_without_logprobs"],
             "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
+            "timings_s": judge_timings(work.clocks),
         },
-        "cost": judge_cost(plan.used_judges, clock.timings.get("judge", 0.0), work.requests),
+        "cost": judge_cost(plan.used_judges, clock.timings.get("score", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
+    }
+
+
+def judge_timings(clocks: Mapping[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Per judge, this attempt: seconds until its first engine was ready (engine_start_s)
+    and from then until its last call finished (judging_s: the pool's judging alone)."""
+    return {
+        name: {"engine_start_s": round(ready - start, 3), "judging_s": round(done - ready, 3)}
+        for name, (start, ready, done) in clocks.items()
     }
 
 

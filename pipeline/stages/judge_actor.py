@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,9 @@ from scorers.judged import JudgedScorer, PreparedBatch
 from scorers.usage import ERROR_COLUMN
 
 MAX_FAILED_BATCHES = 3
+# Beside a judge's node column: [engine start began, engine ready, call finished] (epoch
+# seconds) of the actor that judged the row; the manifest's judge.timings_s come from it.
+CLOCK_SUFFIX = "_clock"
 
 
 def score_table(
@@ -169,7 +173,8 @@ class ScoringStage:
     With `node_column` it adds that column, holding its node's id in every row. A call may
     bring many judge batches (fewer, larger Ray Data calls): the scorers prepare and finish
     them at once, and the engine gets judge.batch_size rows' requests after another, while
-    the actor's other call keeps it busy.
+    the actor's other call keeps it busy. With `node_column` it also adds the actor's clock
+    (CLOCK_SUFFIX), so the run can tell its engine start from its judging.
     """
 
     def __init__(
@@ -179,7 +184,9 @@ class ScoringStage:
         keep_columns: Sequence[str],
         node_column: str | None = None,
     ) -> None:
+        started = time.time()
         self.judge = build_judge(judge)
+        self.clock = (started, time.time())
         self.batch_size = judge.batch_size
         self.scorers = list(scorers)
         self.keep_columns = list(keep_columns)
@@ -193,9 +200,12 @@ class ScoringStage:
         )
         if self.node_column is None:
             return out
-        # Which node judged these rows: the judge stage reads it into the shard's ack.
+        # Which node judged these rows, and when: the judge stage reads it into the shard's ack.
+        clock = np.tile(np.array([*self.clock, time.time()]), out.num_rows)
         return out.append_column(
             self.node_column, pa.array([self.node_id] * out.num_rows, pa.string())
+        ).append_column(
+            self.node_column + CLOCK_SUFFIX, pa.FixedSizeListArray.from_arrays(clock, 3)
         )
 
 

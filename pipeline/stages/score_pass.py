@@ -45,6 +45,8 @@ class JudgeWork:
     cached_prompt_tokens: int
     generated_tokens: int
     nodes: dict[str, list[str]] = field(default_factory=dict)  # judge name -> node ids
+    # judge name -> [first engine start, first engine ready, last call finished], epoch s
+    clocks: dict[str, list[float]] = field(default_factory=dict)
 
 
 # Per judge, a column of the node id that judged each row, between its actors and the write.
@@ -109,6 +111,7 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
     progress = Progress(run.source.num_rows - reused)
     totals = dict.fromkeys(USAGE_FIELDS, 0)
     nodes: dict[str, set[str]] = {}
+    clocks: dict[str, list[float]] = {}
     try:
         for ack in acks.iter_rows():
             progress.update(ack["rows"], ack["errored"], ack["judge_requests"])
@@ -116,6 +119,9 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
                 totals[name] += ack.get(name) or 0
             for judge, ids in json.loads(ack.get("judge_nodes") or "{}").items():
                 nodes.setdefault(judge, set()).update(ids)
+            for judge, (start, ready, done) in json.loads(ack.get("judge_clock") or "{}").items():
+                first = clocks.setdefault(judge, [start, ready, done])
+                clocks[judge] = [min(first[0], start), min(first[1], ready), max(first[2], done)]
     except Exception as exc:
         failing = _cause(exc, JudgeKeepsFailing)
         if failing is None:
@@ -133,6 +139,7 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
         cached_prompt_tokens=totals["cached_prompt_tokens"],
         generated_tokens=totals["generated_tokens"],
         nodes={judge: sorted(ids) for judge, ids in sorted(nodes.items())},
+        clocks=dict(sorted(clocks.items())),
     )
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
+from pipeline.stages.judge_actor import CLOCK_SUFFIX
 from pipeline.stages.finish_rows import Checks, finish_rows
 from pipeline.stages.read_shards import SHARD_COLUMN
 from pipeline.storage.parts import part_name, write_atomically
@@ -33,6 +34,7 @@ ACK_SCHEMA = pa.schema(
         ("errored", pa.int64()),
         *((name, pa.int64()) for name in USAGE_FIELDS),
         ("judge_nodes", pa.string()),
+        ("judge_clock", pa.string()),
     ]
 )
 
@@ -66,10 +68,15 @@ def write_block(block: pa.Table, writer: PartWriter) -> pa.Table:
     if block.num_rows == 0:
         return ACK_SCHEMA.empty_table()
     nodes = _judge_nodes(block, writer.node_columns)
-    block = block.drop_columns([c for c in writer.node_columns.values() if c in block.column_names])
+    clock = _judge_clock(block, writer.node_columns)
+    judge_columns = [c for n in writer.node_columns.values() for c in (n, n + CLOCK_SUFFIX)]
+    block = block.drop_columns([c for c in judge_columns if c in block.column_names])
     if writer.finish is not None:
         block = finished(block, writer.finish, writer.id_col)
-    acks = [_write_part(piece, shard, writer, nodes) for shard, piece in _by_shard(block)]
+    acks = [
+        {**_write_part(piece, shard, writer, nodes), "judge_clock": clock}
+        for shard, piece in _by_shard(block)
+    ]
     return pa.Table.from_pylist(acks, schema=ACK_SCHEMA)
 
 
@@ -117,3 +124,16 @@ def _judge_nodes(block: pa.Table, node_columns: Mapping[str, str]) -> str:
         if column in block.column_names
     }
     return json.dumps(nodes)
+
+
+def _judge_clock(block: pa.Table, node_columns: Mapping[str, str]) -> str:
+    """JSON: judge name -> [first engine start, first engine ready, last call finished] over
+    the actors that judged the block's rows (judge_actor.CLOCK_SUFFIX)."""
+    clocks = {}
+    for name, column in node_columns.items():
+        if column + CLOCK_SUFFIX not in block.column_names:
+            continue
+        times = block[column + CLOCK_SUFFIX].combine_chunks().flatten().to_numpy()
+        per_row = times.reshape(-1, 3)
+        clocks[name] = [per_row[:, 0].min(), per_row[:, 1].min(), per_row[:, 2].max()]
+    return json.dumps({name: [float(t) for t in clock] for name, clock in clocks.items()})
