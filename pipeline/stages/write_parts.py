@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
-from pipeline.stages.judge_actor import CLOCK_SUFFIX
 from pipeline.stages.finish_rows import Checks, finish_rows
+from pipeline.stages.judge_actor import CLOCK_SUFFIX
 from pipeline.stages.read_shards import SHARD_COLUMN
 from pipeline.storage.parts import part_name, write_atomically
 from pipeline.summary import block_summary
