@@ -132,6 +132,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     variance.add_argument("--json", default=None, help="also write the spread table as JSON")
     variance.add_argument("--address", default=None, help="Ray cluster address (default: local)")
 
+    forecast = commands.add_parser(
+        "plan",
+        help="before a run: judgments, prompt tokens, prefix cache, rows over the context; "
+        "with --probe, wall time and cost",
+        description="Forecast SPEC's judge work without scoring the corpus: judgments (every "
+        "row prepared), prompt tokens from the judge's tokenizer on --sample rows, the share "
+        "the prefix cache serves, rows over max_model_len and the cheapest change that "
+        "matters. --probe N scores N sampled rows on the real judge (a temporary run) and "
+        "predicts wall time, GPU- or CPU-hours and, with judge.price_per_hour, the cost.",
+    )
+    forecast.add_argument("spec", help="job spec YAML")
+    forecast.add_argument(
+        "--sample", type=int, default=200, help="rows tokenized for the token figures"
+    )
+    forecast.add_argument("--seed", type=int, default=0, help="which rows are sampled")
+    forecast.add_argument(
+        "--probe", type=int, default=None, metavar="N", help="score N rows on the real judge"
+    )
+    forecast.add_argument("--json", default=None, help="also write the figures as JSON")
+    forecast.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+
     serve = commands.add_parser(
         "serve",
         help="score rows online: the spec's judged scorers behind HTTP (Ray Serve)",
@@ -371,6 +392,19 @@ def _variance(args: argparse.Namespace) -> int:
     )
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from jobs.plan_command import plan_command
+
+    return plan_command(
+        args.spec,
+        sample=args.sample,
+        seed=args.seed,
+        probe=args.probe,
+        json_path=args.json,
+        address=args.address,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from jobs.serve_command import serve_command
 
@@ -396,6 +430,7 @@ COMMANDS = {
     "schema": _schema,
     "report": _report,
     "variance": _variance,
+    "plan": _plan,
     "serve": _serve,
 }
 

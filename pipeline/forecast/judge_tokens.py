@@ -1,0 +1,92 @@
+"""A judge's prompts as its engine's token ids, without an engine: the model's own tokenizer
+(transformers, from the model folder or hub id) and the engine settings that change the ids
+(chat template, prefix padding to the KV block size), as VllmJudge applies them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from scorers.judge.generation import Generated, GenerationRequest
+from scorers.judge.labels import LabelSet
+from scorers.judge.prompt_tokens import encode_prompts
+from scorers.judge.result import JudgeResult
+from scorers.judge.vllm_spec import VllmJudgeSpec
+
+# vLLM's KV block size when engine_kwargs does not set one: its CPU backend's and its GPU
+# backends' defaults. The CPU backend takes multiples of 32 only.
+DEFAULT_BLOCK_SIZE = {"cpu": 128, "gpu": 16}
+BLOCK_SIZES = {"cpu": (32, 64, 128), "gpu": (16, 32, 64, 128)}
+NOT_ASKED = "not asked: rayscore plan counts tokens only"
+
+
+@dataclass(frozen=True)
+class Tokenization:
+    """How a judge's engine turns prompts into token ids (VllmJudge.encode)."""
+
+    tokenizer: Any
+    use_chat_template: bool
+    block_size: int
+    prefix_padding: bool
+    pad_id: int | None
+    max_model_len: int
+
+    def padded(self, block_size: int, prefix_padding: bool) -> Tokenization:
+        return replace(self, block_size=block_size, prefix_padding=prefix_padding)
+
+    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        pad_to = self.block_size if self.prefix_padding else 0
+        return encode_prompts(self.tokenizer, prompts, self.use_chat_template, pad_to, self.pad_id)
+
+
+def device_of(judge: VllmJudgeSpec) -> str:
+    return "gpu" if judge.gpus_per_actor > 0 else "cpu"
+
+
+def tokenization_of(judge: VllmJudgeSpec) -> Tokenization:
+    """The judge's tokenizer and engine settings, read from its model without starting it."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(judge.model)
+    kwargs = judge.engine_kwargs
+    max_model_len = kwargs.get("max_model_len") or _context_of(
+        AutoConfig.from_pretrained(judge.model)
+    )
+    return Tokenization(
+        tokenizer=tokenizer,
+        use_chat_template=judge.chat_template == "auto" and bool(tokenizer.chat_template),
+        block_size=int(kwargs.get("block_size") or DEFAULT_BLOCK_SIZE[device_of(judge)]),
+        prefix_padding=judge.prefix_padding,
+        pad_id=tokenizer.encode(" ", add_special_tokens=False)[-1],
+        max_model_len=int(max_model_len),
+    )
+
+
+def _context_of(config: Any) -> int:
+    """The model's own context length, as vLLM reads it when max_model_len is not set."""
+    text_config = getattr(config, "text_config", None) or config
+    return int(text_config.max_position_embeddings)
+
+
+class TokenizingJudge:
+    """Stands in for the engine in the judge stage's own request loop (judge_actor.judge_all):
+    encodes every request as the engine's judge would, keeps the ids in the order the engine
+    would get them, and answers nothing (each result carries its prompt's token count)."""
+
+    def __init__(self, tokenization: Tokenization) -> None:
+        self.tokenization = tokenization
+        self.requests: list[list[int]] = []
+
+    def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
+        return [JudgeResult.failed(NOT_ASKED, n) for n in self._encode(prompts)]
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], values: tuple[str, ...]
+    ) -> list[Generated]:
+        return [Generated.failed(NOT_ASKED, n) for n in self._encode([r.prompt for r in requests])]
+
+    def _encode(self, prompts: Sequence[str]) -> list[int]:
+        ids = self.tokenization.encode(prompts)
+        self.requests.extend(ids)
+        return [len(each) for each in ids]
