@@ -91,7 +91,8 @@ def _probe_rows(probe: dict[str, Any]) -> list[tuple[str, str, str]]:
             "",
             f"{probe['rows']} rows: {probe['requests']} requests "
             f"(forecast {probe['requests_forecast']}), {probe['wall_s']:g} s in all",
-        )
+        ),
+        ("probe: served from the prefix cache", "", _share(probe["prefix_cache_share"])),
     ]
     for name, judge in predicted["judges"].items():
         rows += [
@@ -106,3 +107,7 @@ def _probe_rows(probe: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("cost", "", "set judge.price_per_hour" if cost is None else f"{cost:,.4f}"),
     ]
     return rows
+
+
+def _share(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.1%}"

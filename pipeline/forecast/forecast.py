@@ -35,10 +35,8 @@ def plan_forecast(
     table = sampled_rows(plan, source, sample, seed)
     forecasts = judge_forecasts(plan, table, source.num_rows)
     judgments = corpus_requests(plan, source)
-    judges: dict[str, Any] = {}
-    for forecast in forecasts:
-        judges[forecast.name] = {**forecast.figures(), "judgments": judgments[forecast.name]}
-    changes = [c for f in forecasts for c in f.changes(table)]
+    judges = {f.name: f.figures(judgments[f.name]) for f in forecasts}
+    changes = [c for f in forecasts for c in f.changes()]
     figures: dict[str, Any] = {
         "job": spec.name,
         "rows": source.num_rows,
@@ -79,5 +77,8 @@ def _probe(
         "score_s": probe.score_s,
         "prompt_tokens": judge["prompt_tokens"],
         "cached_prompt_tokens": judge["cached_prompt_tokens"],
+        "prefix_cache_share": judge["cached_prompt_tokens"] / judge["prompt_tokens"]
+        if judge["prompt_tokens"]
+        else None,
         "predicted": predict(probe, plan.used_judges, asked, judgments),
     }

@@ -26,6 +26,12 @@ def predict(
 ) -> dict[str, Any]:
     """Per judge, its rate and hours; for the job, wall time and cost."""
     timings = {name: probe.judge_timings(name) for name in judges}
+    for name, timing in timings.items():
+        if not timing:
+            raise ValueError(
+                f"the probe's rows gave judge {name!r} nothing to judge (every row an error?); "
+                "probe more rows"
+            )
     probe_judging = max(t["judging_s"] for t in timings.values())
     rates, judging = {}, {}
     for name, judge in judges.items():

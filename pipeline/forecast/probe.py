@@ -36,8 +36,9 @@ class Probe:
         return float(self.manifest["timings_s"]["score"])
 
     def judge_timings(self, name: str) -> dict[str, float]:
-        """engine_start_s and judging_s of the judge's actors (pipeline.manifest)."""
-        return dict(self.manifest["judge"]["timings_s"][name])
+        """engine_start_s and judging_s of the judge's actors (pipeline.manifest); empty
+        when no actor of the judge finished a call."""
+        return dict(self.manifest["judge"]["timings_s"].get(name, {}))
 
 
 def run_probe(plan: Plan, rows: pa.Table, ray_address: str | None = None) -> Probe:

@@ -27,17 +27,14 @@ class JudgeForecast:
     judge: VllmJudgeSpec
     scorers: tuple[ScorerSpec, ...]
     tokenization: Tokenization
-    sample: SampleTokens
+    rows: pa.Table  # the sampled rows
+    sample: SampleTokens  # their requests
     scale: float  # input rows per sampled row
-    ids: pa.Array  # the sampled rows' ids
+    id_column: str
 
-    @property
-    def judgments(self) -> int:
-        return round(int(self.sample.requests_per_row.sum()) * self.scale)
-
-    def changes(self, table: pa.Table) -> list[Change]:
+    def changes(self) -> list[Change]:
         def tokens_with(tokenization: Tokenization) -> SampleTokens:
-            return self._tokens(table, tokenization)
+            return sample_tokens(self.scorers, self.rows, tokenization, self.judge.batch_size)
 
         device = device_of(self.judge)
         return [
@@ -45,10 +42,8 @@ class JudgeForecast:
             *cache_changes(self.name, device, self.tokenization, self.sample, tokens_with),
         ]
 
-    def _tokens(self, table: pa.Table, tokenization: Tokenization) -> SampleTokens:
-        return sample_tokens(self.scorers, table, tokenization, self.judge.batch_size)
-
-    def figures(self) -> dict[str, Any]:
+    def figures(self, judgments: int) -> dict[str, Any]:
+        """`judgments`: the judge's requests for the whole input (corpus_requests)."""
         sample, tokenization = self.sample, self.tokenization
         per_row = sample.prompt_tokens_per_row
         computed = sample.computed_tokens(tokenization.block_size)
@@ -59,7 +54,7 @@ class JudgeForecast:
             "actors": self.judge.concurrency,
             "device": device_of(self.judge),
             "requests_per_row": _spread(sample.requests_per_row),
-            "judgments": self.judgments,
+            "judgments": judgments,
             "prompt_tokens_per_row": _spread(per_row),
             "prompt_tokens": round(sample.prompt_tokens * self.scale),
             "block_size": tokenization.block_size,
@@ -72,7 +67,9 @@ class JudgeForecast:
             "rows_over_context": {
                 "sampled": int(over.sum()),
                 "predicted": round(int(over.sum()) * self.scale),
-                "examples": self.ids.filter(pa.array(over)).to_pylist()[:EXAMPLE_IDS],
+                "examples": self.rows[self.id_column]
+                .filter(pa.array(over))
+                .to_pylist()[:EXAMPLE_IDS],
             },
         }
 
@@ -89,9 +86,10 @@ def judge_forecasts(plan: Plan, table: pa.Table, input_rows: int) -> list[JudgeF
                 judge=judge,
                 scorers=scorers,
                 tokenization=tokenization,
+                rows=table,
                 sample=sample_tokens(scorers, table, tokenization, judge.batch_size),
                 scale=input_rows / table.num_rows,
-                ids=table[plan.spec.input.id_column].combine_chunks(),
+                id_column=plan.spec.input.id_column,
             )
         )
     return forecasts
