@@ -68,6 +68,8 @@ OVERHEAD_ROWS ?= 200000
 REDUCE_ROWS ?= 1000000
 RESUME_ROWS ?= 1000000
 SERVE_REQUESTS ?= 100
+PLAN_ROWS ?= 500
+PLAN_PROBE ?= 50
 bench: model
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.prefix_efficiency --samples $(PREFIX_SAMPLES)
@@ -79,11 +81,12 @@ bench: model
 	$(BIN)/python -m bench.reduce_scaling --rows $(REDUCE_ROWS)
 	$(BIN)/python -m bench.resume_scaling --rows $(RESUME_ROWS)
 	$(BIN)/python -m bench.serve_latency --requests $(SERVE_REQUESTS) --batch-samples $(SERVE_REQUESTS)
+	$(BIN)/python -m bench.plan_accuracy --rows $(PLAN_ROWS) --probe $(PLAN_PROBE)
 
 bench-full:
 	$(MAKE) bench PREFIX_SAMPLES=500 JUDGE_SAMPLES=2000 PEER_SAMPLES=500 RDL_SAMPLES=500 \
 	  OVERHEAD_ROWS=2000000 REDUCE_ROWS=10000000 RESUME_ROWS=10000000 \
-	  SERVE_REQUESTS=200
+	  SERVE_REQUESTS=200 PLAN_ROWS=2000 PLAN_PROBE=100
 
 clean:
 	rm -rf runs models data
