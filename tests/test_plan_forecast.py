@@ -13,11 +13,14 @@ import yaml
 
 from jobs.cli import main
 from pipeline.forecast.judge_tokens import Tokenization, tokenization_of
+from pipeline.forecast.predict import predict
 from pipeline.forecast.prefix_cache import computed_prompt_tokens
+from pipeline.forecast.probe import Probe
 from pipeline.forecast.sample_tokens import sample_tokens
 from pipeline.plan import plan_of
 from pipeline.spec_loader import parse_spec
 from scorers.judge.prompt_tokens import encode_prompts
+from scorers.judge.spec import JudgeSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +39,24 @@ def test_a_repeated_request_still_computes_its_last_block():
     # the engine must compute one position to answer: the second copy reuses one block of 2
     assert computed_prompt_tokens([ids, ids], 32) == 64 + 32
     assert computed_prompt_tokens([ids, list(ids)], 8) == 64 + 8
+
+
+def test_a_probe_scales_its_judging_rate_to_every_judgment_on_every_actor():
+    manifest = {
+        "timings_s": {"wall": 20.0, "score": 10.0},
+        "judge": {"requests": 100, "timings_s": {"big": {"engine_start_s": 5.0, "judging_s": 2.0}}},
+    }
+    judge = JudgeSpec(model="m", concurrency=2, num_gpus=1, price_per_hour=3.0)
+    predicted = predict(Probe(25, manifest), {"big": judge}, {"big": 100}, {"big": 1000})
+
+    big = predicted["judges"]["big"]
+    assert big["judgments_per_s_per_actor"] == 25.0  # 100 in 2 s on 2 actors
+    assert big["judging_s"] == 20.0  # 1,000 at 25/s on each of 2 actors
+    assert predicted["wall_s"] == 20.0 - 2.0 + 20.0  # the probe's overhead, then the judging
+    actor_hours = 2 * (10.0 - 2.0 + 20.0) / 3600  # both actors, the whole judge stage
+    assert big["device_hours_kind"] == "gpu"
+    assert big["device_hours"] == pytest.approx(actor_hours, abs=1e-4)
+    assert predicted["cost"] == pytest.approx(actor_hours * 3.0, abs=1e-4)
 
 
 def demo_spec(data: Path, model: Path, **judge: object) -> dict:
