@@ -48,25 +48,34 @@ def tokenization_of(judge: VllmJudgeSpec) -> Tokenization:
     """The judge's tokenizer and engine settings, read from its model without starting it."""
     from transformers import AutoConfig, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(judge.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(judge.model)
+        config = AutoConfig.from_pretrained(judge.model)
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"judge model {judge.model!r}: its tokenizer cannot be read ({exc})"
+        ) from exc
     kwargs = judge.engine_kwargs
-    max_model_len = kwargs.get("max_model_len") or _context_of(
-        AutoConfig.from_pretrained(judge.model)
-    )
     return Tokenization(
         tokenizer=tokenizer,
         use_chat_template=judge.chat_template == "auto" and bool(tokenizer.chat_template),
         block_size=int(kwargs.get("block_size") or DEFAULT_BLOCK_SIZE[device_of(judge)]),
         prefix_padding=judge.prefix_padding,
         pad_id=tokenizer.encode(" ", add_special_tokens=False)[-1],
-        max_model_len=int(max_model_len),
+        max_model_len=int(kwargs.get("max_model_len") or _context_of(judge.model, config)),
     )
 
 
-def _context_of(config: Any) -> int:
+def _context_of(model: str, config: Any) -> int:
     """The model's own context length, as vLLM reads it when max_model_len is not set."""
     text_config = getattr(config, "text_config", None) or config
-    return int(text_config.max_position_embeddings)
+    length = getattr(text_config, "max_position_embeddings", None)
+    if length is None:
+        raise ValueError(
+            f"judge model {model!r}: its config gives no max_position_embeddings; set "
+            "engine_kwargs.max_model_len"
+        )
+    return int(length)
 
 
 class TokenizingJudge:
