@@ -23,7 +23,7 @@ from typing import Any
 
 from pipeline.attempt import Run
 from pipeline.progress import Progress
-from pipeline.stages.judge_actor import JudgeKeepsFailing, ScoringStage
+from pipeline.stages.judge_actor import CLOCK_SUFFIX, JudgeKeepsFailing, ScoringStage
 from pipeline.stages.per_row import per_row_read_columns, scored_per_row
 from pipeline.stages.read_shards import SHARD_COLUMN, read_dataset, shards_to_read
 from pipeline.stages.write_parts import PartWriter, write_block
@@ -183,7 +183,7 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
                     *plan.kept_columns,
                     *scored,
                     *later_inputs,
-                    *node_columns.values(),
+                    *(c for n in node_columns.values() for c in (n, n + CLOCK_SUFFIX)),
                     SHARD_COLUMN,
                 ]
             )
