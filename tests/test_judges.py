@@ -93,6 +93,9 @@ def test_two_judges_score_the_same_corpus_in_one_run(
     scores = pl.read_parquet(f"{result.run_dir}/scores/*.parquet")
     assert scores.height == 40 and scores["id"].n_unique() == 40
     assert set(result.manifest["judges"]) == {"small", "other"}
+    timings = result.manifest["judge"]["timings_s"]  # each pool's own clock reached the ack
+    assert set(timings) == {"small", "other"}
+    assert all(t["engine_start_s"] > 0 and t["judging_s"] > 0 for t in timings.values())
 
     def items(key: str) -> pl.DataFrame:
         return (
