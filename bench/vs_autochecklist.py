@@ -70,9 +70,11 @@ Item = tuple[str, int]  # (sample id, question index)
 
 def engine_settings() -> tuple[dict[str, str], dict[str, Any]]:
     """rayscore's judge environment and engine kwargs, as its VllmJudge applies them."""
-    from scorers.judge.vllm_judge import ENGINE_ENV_DEFAULTS, ENGINE_KWARG_DEFAULTS
+    from scorers.judge.device_defaults import engine_defaults
+    from scorers.judge.vllm_judge import ENGINE_KWARG_DEFAULTS
 
-    return dict(ENGINE_ENV_DEFAULTS), {**ENGINE_KWARG_DEFAULTS, **ENGINE_KWARGS}
+    device = engine_defaults()
+    return dict(device.env), {**ENGINE_KWARG_DEFAULTS, **device.engine_kwargs, **ENGINE_KWARGS}
 
 
 def compatible_sampling_params(**kwargs: Any) -> Any:
