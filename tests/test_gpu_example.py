@@ -46,24 +46,29 @@ def test_a_split_engine_is_named_by_its_tensor_parallel_size():
     )
 
 
-def test_rayscore_run_refuses_it_before_ray_starts(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def gpu_spec_here(tmp_path: Path) -> Path:
+    """The GPU example reading a one-row input and writing under tmp_path."""
     data = tmp_path / "demo.parquet"
-    pq.write_table(
-        pa.table({"id": ["a"], "prompt": ["2 + 2?"], "response": ["4."], "model": ["m"]}), data
-    )
+    row = {"id": ["a"], "prompt": ["2 + 2?"], "response": ["4."], "model": ["m"]}
+    pq.write_table(pa.table(row), data)
     raw = yaml.safe_load(GPU_EXAMPLE.read_text())
     raw["input"]["path"] = str(data)
     raw["output"]["path"] = str(tmp_path / "run")
     spec = tmp_path / "gpu.yaml"
     spec.write_text(yaml.safe_dump(raw))
+    return spec
 
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_rayscore_refuses_it_before_ray_starts(command, gpu_spec_here, monkeypatch, capsys):
     def no_ray(*args: object, **kwargs: object) -> bool:
         raise AssertionError("Ray was started")
 
     monkeypatch.setattr(pipeline.runner, "connect_ray", no_ray)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    assert main(["run", str(spec)]) == 2
+    assert main([command, str(gpu_spec_here)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rayscore: judge.num_gpus: each judge actor reserves 1 GPU(s)")
     assert "make install ENGINE=gpu" in err and "Traceback" not in err
-    assert not (tmp_path / "run").exists()
+    assert not (gpu_spec_here.parent / "run").exists()
