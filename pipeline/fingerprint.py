@@ -29,7 +29,8 @@ LATER = {"metrics", "score_configs", "display_name", "purpose"}
 
 def run_fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
     """As JSON holds it (tuples as lists), so it compares equal to the stored one."""
-    return json.loads(json.dumps(_fingerprint(plan, source)))
+    stored: dict[str, Any] = json.loads(json.dumps(_fingerprint(plan, source)))
+    return stored
 
 
 def _fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
