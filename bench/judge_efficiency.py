@@ -17,7 +17,6 @@ reasoning (one constrained generation per sample; target >= 0.85).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -41,10 +40,10 @@ def engine_alone(job: dict[str, Any], data: Path, batch_samples: int) -> dict[st
     `batch_samples` samples (as the job's batches)."""
     import pyarrow.parquet as pq
 
-    from scorers.judge.vllm_judge import ENGINE_ENV_DEFAULTS, VllmJudge
+    from scorers.judge.device_defaults import engine_defaults
+    from scorers.judge.vllm_judge import VllmJudge
 
-    for key, value in ENGINE_ENV_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    engine_defaults().apply_env()
     table = pq.read_table(data)
     scorer = judged_scorer(plan_of(parse_spec(job)).judged[0])
     judge = VllmJudge(str(MODEL), dict(ENGINE_KWARGS))

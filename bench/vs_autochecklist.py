@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from bench.rayscore_job import run_job
 from bench.result import print_result
-from bench.workload import ENGINE_KWARGS, MODEL, questions, spec, write_rows
+from bench.workload import ENGINE_KWARGS, MODEL, ROOT, questions, spec, write_rows
 
 BENCH = "vs_autochecklist"
 TARGET = 3.0
@@ -70,9 +70,11 @@ Item = tuple[str, int]  # (sample id, question index)
 
 def engine_settings() -> tuple[dict[str, str], dict[str, Any]]:
     """rayscore's judge environment and engine kwargs, as its VllmJudge applies them."""
-    from scorers.judge.vllm_judge import ENGINE_ENV_DEFAULTS, ENGINE_KWARG_DEFAULTS
+    from scorers.judge.device_defaults import engine_defaults
+    from scorers.judge.vllm_judge import ENGINE_KWARG_DEFAULTS
 
-    return dict(ENGINE_ENV_DEFAULTS), {**ENGINE_KWARG_DEFAULTS, **ENGINE_KWARGS}
+    device = engine_defaults()
+    return dict(device.env), {**ENGINE_KWARG_DEFAULTS, **device.engine_kwargs, **ENGINE_KWARGS}
 
 
 def compatible_sampling_params(**kwargs: Any) -> Any:
@@ -215,7 +217,7 @@ def timed(command: list[str], log: Path) -> float:
     """Run `command` from the repo root with output to `log`; its wall seconds."""
     start = time.perf_counter()
     with log.open("w") as sink:
-        code = subprocess.call(command, stdout=sink, stderr=subprocess.STDOUT, cwd=MODEL.parents[1])
+        code = subprocess.call(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
     seconds = time.perf_counter() - start
     if code != 0:
         tail = log.read_text(errors="replace")[-4000:]

@@ -17,7 +17,8 @@ generated token (SamplingParams(max_tokens=1, logprob_token_ids=<every Yes/No to
   `placement_group_config: {bundles: [{CPU: 1}]}` (without one its engine actor asks for a
   GPU) and, on a 2-CPU Ray cluster, num_cpus 0.25 for its CPU stages and pre/postprocess
   (else they take the CPU the engine actor needs). The engine gets the environment
-  rayscore's judge actors get (VLLM_CPU_KVCACHE_SPACE=1, VLLM_ENABLE_V1_MULTIPROCESSING=0).
+  rayscore's judge actors get (scorers.judge.device_defaults: on CPU
+  VLLM_CPU_KVCACHE_SPACE=1, VLLM_ENABLE_V1_MULTIPROCESSING=0).
   Timed from outside too; inside it records ray.init, build_processor, the execution (its
   judge stage) and each Ray Data operator's wall time.
 
@@ -75,16 +76,17 @@ class SideResult:
 def judge_settings() -> dict[str, Any]:
     """The engine kwargs both sides run with: the workload's plus rayscore's defaults."""
     from bench.workload import ENGINE_KWARGS
+    from scorers.judge.device_defaults import engine_defaults
     from scorers.judge.vllm_judge import ENGINE_KWARG_DEFAULTS
 
-    return {**ENGINE_KWARG_DEFAULTS, **ENGINE_KWARGS}
+    return {**ENGINE_KWARG_DEFAULTS, **engine_defaults().engine_kwargs, **ENGINE_KWARGS}
 
 
 def engine_env() -> dict[str, str]:
     """The environment rayscore's judge actors start their engine in (non-verbose run)."""
-    from scorers.judge.vllm_judge import ENGINE_ENV_DEFAULTS
+    from scorers.judge.device_defaults import engine_defaults
 
-    return {**ENGINE_ENV_DEFAULTS, "VLLM_LOGGING_LEVEL": "ERROR"}
+    return {**engine_defaults().env, "VLLM_LOGGING_LEVEL": "ERROR"}
 
 
 def write_inputs(folder: Path, samples: int, items: int, batch_size: int) -> tuple[Path, Path]:

@@ -28,6 +28,7 @@ def serve_command(
     verbose: bool = False,
 ) -> int:
     from pipeline.attempt import judge_env
+    from pipeline.engine_build import check_local_engine_build
     from pipeline.resources import check_resources, live_nodes
     from pipeline.runner import connect_ray
     from pipeline.serve.app import APP_NAME, serve_plan
@@ -37,6 +38,8 @@ def serve_command(
     if batch_wait_ms < 0:
         raise ValueError(f"--batch-wait-ms: {batch_wait_ms:g}; 0 or more")
     job = plan_of(resolve_spec_paths(load_spec(spec_file)))
+    if not (address or os.environ.get("RAY_ADDRESS")):
+        check_local_engine_build(job.used_judges)  # its replicas would run here
     env = judge_env(job)
     if verbose:  # the engine quiets vLLM itself unless told otherwise
         env["VLLM_LOGGING_LEVEL"] = os.environ.get("VLLM_LOGGING_LEVEL", "INFO")

@@ -34,7 +34,15 @@ from pipeline.spec import JobSpec
 from scorers.judge.api_key import api_key_env_vars
 from scorers.judge.openai_spec import OpenAIJudgeSpec
 
-UPLOAD_EXCLUDES = [".venv/", ".git/", "runs/", "__pycache__/", ".mypy_cache/", ".ruff_cache/"]
+UPLOAD_EXCLUDES = [
+    ".venv/",
+    ".venv-gpu/",
+    ".git/",
+    "runs/",
+    "__pycache__/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+]
 FINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED"}
 AGENT_WAIT_S = 90
 SETTLE_S = 30  # how long a job may take to report its final state once its logs have ended

@@ -11,6 +11,7 @@ change. Resuming with a different fingerprint is refused with the list of what c
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from pipeline.manifest import model_fingerprint, package_versions
@@ -27,6 +28,12 @@ LATER = {"metrics", "score_configs", "display_name", "purpose"}
 
 
 def run_fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
+    """As JSON holds it (tuples as lists), so it compares equal to the stored one."""
+    stored: dict[str, Any] = json.loads(json.dumps(_fingerprint(plan, source)))
+    return stored
+
+
+def _fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
     spec = plan.spec
     infos = source.filesystem.get_file_info(list(source.files))
     judges = {

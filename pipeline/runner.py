@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.attempt import Run, RunComplete, check_job
+from pipeline.engine_build import check_local_engine_build
 from pipeline.manifest import build_manifest
+from pipeline.plan import plan_of
 from pipeline.ray_notices import spend_actor_restart_warning
 from pipeline.resources import check_resources, live_nodes
 from pipeline.spec import JobSpec
@@ -75,6 +77,8 @@ def run_job(
     check_cluster: bool = True,
 ) -> RunResult:
     clock = StageClock()
+    if not (ray_address or os.environ.get("RAY_ADDRESS")):
+        check_local_engine_build(plan_of(spec).used_judges)  # its judges would run here
     try:
         run = clock.run("checks", check_job, spec, spec_file, overwrite=overwrite, restart=restart)
     except RunComplete as complete:

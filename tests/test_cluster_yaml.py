@@ -1,7 +1,8 @@
 """cluster.yaml is checked by the cluster launcher's own JSON schema (shipped in the ray
 package) and by the launcher's own validation, the two steps `ray up` runs before it starts
 anything; a typo fails both here instead of on a cloud bill. Then: the judge placement the file
-promises holds (judge actors fit on the GPU workers, never on the head)."""
+promises holds (judge actors fit on the GPU workers, never on the head), and every node starts
+Ray with the same auth token."""
 
 from __future__ import annotations
 
@@ -48,11 +49,22 @@ def test_cluster_yaml_passes_the_launchers_own_checks():
     launcher_check(config)
     types = config["available_node_types"]
     assert config["head_node_type"] == "head"
-    assert config["file_mounts"] == {"/home/ubuntu/rayscore": "."}
+    assert config["file_mounts"]["/home/ubuntu/rayscore"] == "."
     assert any("/home/ubuntu/rayscore[gpu]" in c for c in config["setup_commands"])
     assert "judge" not in types["head"]["resources"]  # no judge actor on the head
     assert types["gpu_worker"]["resources"]["judge"] >= 1
     assert types["cpu_worker"]["min_workers"] == 0  # optional
+
+
+def test_every_node_starts_ray_with_the_same_auth_token():
+    """Ray's set-up for VMs: the token generated where `ray up` runs is copied to every node
+    (file_mounts go to all of them) and Ray starts in token mode on head and workers."""
+    config = cluster()
+    assert config["file_mounts"]["/home/ubuntu/.ray/auth_token"] == "~/.ray/auth_token"
+    for commands in ("head_start_ray_commands", "worker_start_ray_commands"):
+        starts = [c for c in config[commands] if "ray start" in c]
+        assert starts and all(c.startswith("RAY_AUTH_MODE=token ray start") for c in starts)
+    assert any("export RAY_AUTH_MODE=token" in c for c in config["initialization_commands"])
 
 
 def typo(path: tuple[str, ...], wrong: str) -> dict[str, Any]:
@@ -131,3 +143,13 @@ def test_the_placement_cluster_yaml_promises():
     check_resources({"judge": wide}, nodes_of(["head", "gpu_worker_4x"]))
     with pytest.raises(ResourceError, match=r"judge\.engine_kwargs\.tensor_parallel_size"):
         check_resources({"judge": wide}, nodes_of(["head", "gpu_worker", "gpu_worker"]))
+
+
+def test_the_gpu_example_spec_fits_the_gpu_workers():
+    from pipeline.spec_loader import load_spec
+
+    example = CLUSTER_YAML.parent / "jobs/examples/gpu/checklist_7b.yaml"
+    judges = {"judge": load_spec(example).judge}
+    check_resources(judges, nodes_of(["head", *["gpu_worker"] * 8]))
+    with pytest.raises(ResourceError, match=r"judge\.concurrency: 8 actors"):
+        check_resources(judges, nodes_of(["head", *["gpu_worker"] * 7]))

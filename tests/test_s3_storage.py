@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.fingerprint import run_fingerprint
+from pipeline.plan import plan_of
 from pipeline.results import open_run
 from pipeline.runner import run_job
 from pipeline.source import resolve_input
@@ -397,8 +398,8 @@ def test_the_manifest_spec_and_fingerprint_hold_no_credentials(tmp_path):
     }
     assert "first-secret" not in json.dumps(dumped)
     assert first.input.storage_options["token"] == "first-secret"  # the spec keeps them
-    print_a = run_fingerprint(first, resolve_input(first))
-    print_b = run_fingerprint(second, resolve_input(second))
+    print_a = run_fingerprint(plan_of(first), resolve_input(first))
+    print_b = run_fingerprint(plan_of(second), resolve_input(second))
     assert print_a == print_b
     assert "first-secret" not in json.dumps(print_a)
 

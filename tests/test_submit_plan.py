@@ -48,7 +48,7 @@ def test_the_job_runs_the_installed_rayscore_and_falls_back_to_the_uploaded_code
         "--overwrite; else exec python -m jobs.cli run specs/job.yaml --overwrite; fi"
     )
     assert plan.runtime_env["working_dir"] == str(tmp_path.resolve())
-    assert ".venv/" in plan.runtime_env["excludes"]
+    assert {".venv/", ".venv-gpu/"} <= set(plan.runtime_env["excludes"])
     assert plan.metadata == {"rayscore_job": "planned", "rayscore_spec": "specs/job.yaml"}
 
 

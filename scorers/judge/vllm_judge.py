@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from scorers.judge.device_defaults import engine_defaults
 from scorers.judge.engine_loop import EngineLoop
 from scorers.judge.generation import (
     Generated,
@@ -27,9 +28,7 @@ from scorers.judge.result import JudgeResult, prompt_too_long, result_from_token
 
 log = logging.getLogger(__name__)
 
-# Settings measured on CPU machines (see README): an in-process engine core starts in
-# seconds, and an unbounded CPU KV cache takes most of the machine's memory.
-ENGINE_ENV_DEFAULTS = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1"}
+# Every device's; the defaults that depend on the device: scorers.judge.device_defaults.
 ENGINE_KWARG_DEFAULTS: dict[str, Any] = {"seed": 0, "enable_prefix_caching": True}
 # vLLM's own INFO lines say nothing a rayscore user acts on; set before vllm is imported, here
 # in the judge actor, so the actor needs no runtime_env for it (`rayscore run --verbose` sets
@@ -45,7 +44,9 @@ class VllmJudge:
         chat_template: Literal["auto", "never"] = "auto",
         prefix_padding: bool = False,
     ) -> None:
-        for key, value in {**ENGINE_ENV_DEFAULTS, **ENGINE_LOG_DEFAULTS}.items():
+        device = engine_defaults()  # by this Python's vLLM build; before vllm is imported
+        device.apply_env()
+        for key, value in ENGINE_LOG_DEFAULTS.items():
             os.environ.setdefault(key, value)
         from vllm import LLM, SamplingParams
         from vllm.inputs import TokensPrompt
@@ -54,7 +55,8 @@ class VllmJudge:
         self._sampling_params = SamplingParams
         self._tokens_prompt = TokensPrompt
         self._structured = StructuredOutputsParams
-        self.llm = LLM(model=model, **{**ENGINE_KWARG_DEFAULTS, **(engine_kwargs or {})})
+        kwargs = {**ENGINE_KWARG_DEFAULTS, **device.engine_kwargs, **(engine_kwargs or {})}
+        self.llm = LLM(model=model, **kwargs)
         self.loop = EngineLoop(self.llm)  # two batches at a time share the engine through it
         self.tokenizer = self.llm.get_tokenizer()
         self._tokenizing = threading.Lock()  # HF's batch call sets state on the Rust tokenizer

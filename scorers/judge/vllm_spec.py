@@ -21,7 +21,12 @@ class VllmJudgeSpec(JudgeSpec):
     )
     engine_kwargs: dict[str, Any] = Field(
         default_factory=dict,
-        description="Passed to vllm.LLM as is (dtype, max_model_len, enforce_eager, ...).",
+        description=(
+            "Passed to vllm.LLM as is (dtype, max_model_len, enforce_eager, ...). Unset keys "
+            "take defaults by the vLLM build: on the CPU build dtype float32, enforce_eager "
+            "true, block_size 32; on a GPU build vLLM's own (dtype auto, CUDA graphs, "
+            "gpu_memory_utilization)."
+        ),
     )
     prefix_padding: bool = Field(
         default=False,
