@@ -12,7 +12,12 @@ import pytest
 import yaml
 
 from jobs.cli import main
-from pipeline.forecast.judge_tokens import Tokenization, tokenization_of
+from pipeline.forecast.judge_tokens import (
+    Tokenization,
+    block_size_of,
+    device_of,
+    tokenization_of,
+)
 from pipeline.forecast.predict import predict
 from pipeline.forecast.prefix_cache import computed_prompt_tokens
 from pipeline.forecast.probe import Probe
@@ -115,7 +120,7 @@ def test_plan_on_the_demo_spec_counts_and_names_the_cheapest_change(
     tmp_path, capsys, tiny_model, demo_parquet
 ):
     spec = demo_spec(demo_parquet, tiny_model)
-    del spec["judge"]["engine_kwargs"]["block_size"]  # the CPU engine's default, 128
+    spec["judge"]["engine_kwargs"]["block_size"] = 128  # vLLM's own on CPU
     figures_file = tmp_path / "plan.json"
     argv = ["plan", write_spec(tmp_path, spec), "--sample", "10", "--json", str(figures_file)]
     assert main(argv) == 0
@@ -136,6 +141,15 @@ def test_plan_on_the_demo_spec_counts_and_names_the_cheapest_change(
     assert f"cheapest change that matters: {cheapest['message']}" in out
     assert "block_size 32 would compute" in cheapest["message"]
     assert "served from the prefix cache" in out
+
+
+def test_the_block_size_is_the_specs_else_its_devices_default():
+    cpu = parse_spec(demo_spec(Path("d.parquet"), Path("m"))).judge
+    assert block_size_of(cpu) == 32
+    del cpu.engine_kwargs["block_size"]
+    assert block_size_of(cpu) == 32  # the CPU build's default (device_defaults)
+    gpu = parse_spec(demo_spec(Path("d.parquet"), Path("m"), num_gpus=1, engine_kwargs={})).judge
+    assert device_of(gpu) == "gpu" and block_size_of(gpu) == 16  # vLLM's own on GPU
 
 
 def test_rows_over_the_context_are_named_first(tmp_path, tiny_model, demo_parquet):

@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from scorers.judge.device_defaults import VllmBuild, engine_defaults
 from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import LabelSet
 from scorers.judge.prompt_tokens import encode_prompts
 from scorers.judge.result import JudgeResult
 from scorers.judge.vllm_spec import VllmJudgeSpec
 
-# vLLM's KV block size when engine_kwargs does not set one: its CPU backend's and its GPU
-# backends' defaults. The CPU backend takes multiples of 32 only.
-DEFAULT_BLOCK_SIZE = {"cpu": 128, "gpu": 16}
+# The KV block size of an engine whose engine_kwargs and device defaults set none: vLLM's
+# GPU backends' (its CPU backend's 128 is overridden by the CPU defaults). The CPU backend
+# takes multiples of 32 only.
+VLLM_BLOCK_SIZE = 16
 BLOCK_SIZES = {"cpu": (32, 64, 128), "gpu": (16, 32, 64, 128)}
 NOT_ASKED = "not asked: rayscore plan counts tokens only"
 
@@ -40,8 +42,15 @@ class Tokenization:
         return encode_prompts(self.tokenizer, prompts, self.use_chat_template, pad_to, self.pad_id)
 
 
-def device_of(judge: VllmJudgeSpec) -> str:
+def device_of(judge: VllmJudgeSpec) -> VllmBuild:
+    """The vLLM build the judge's actors run: a GPU one where they hold GPUs."""
     return "gpu" if judge.gpus_per_actor > 0 else "cpu"
+
+
+def block_size_of(judge: VllmJudgeSpec) -> int:
+    """The engine's KV block size: the spec's, else its device's default (device_defaults)."""
+    defaults = engine_defaults(device_of(judge)).engine_kwargs
+    return int(judge.engine_kwargs.get("block_size") or defaults.get("block_size", VLLM_BLOCK_SIZE))
 
 
 def tokenization_of(judge: VllmJudgeSpec) -> Tokenization:
@@ -59,7 +68,7 @@ def tokenization_of(judge: VllmJudgeSpec) -> Tokenization:
     return Tokenization(
         tokenizer=tokenizer,
         use_chat_template=judge.chat_template == "auto" and bool(tokenizer.chat_template),
-        block_size=int(kwargs.get("block_size") or DEFAULT_BLOCK_SIZE[device_of(judge)]),
+        block_size=block_size_of(judge),
         prefix_padding=judge.prefix_padding,
         pad_id=tokenizer.encode(" ", add_special_tokens=False)[-1],
         max_model_len=int(kwargs.get("max_model_len") or _context_of(judge.model, config)),
