@@ -110,6 +110,8 @@ def build_manifest(
             "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
         },
+        # per judged scorer: rows cut by `truncate`, rows unscored for a too long prompt
+        "context": summary["context"],
         "cost": judge_cost(plan.used_judges, clock.timings.get("judge", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
     }
