@@ -52,3 +52,11 @@ def with_truncation_fields(
     if truncate is None:
         return struct_type
     return pa.struct([*struct_type, *(pa.field(n, t) for n, t in TRUNCATION_FIELDS)])
+
+
+def without_truncation_fields(struct_type: pa.DataType) -> pa.DataType:
+    """A struct type as its kind declares it, without the truncation fields."""
+    if not pa.types.is_struct(struct_type):
+        return struct_type
+    names = {name for name, _ in TRUNCATION_FIELDS}
+    return pa.struct([f for f in struct_type if f.name not in names])

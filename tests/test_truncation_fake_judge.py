@@ -13,6 +13,8 @@ from fake_judge import FakeJudge
 from pipeline.context_counts import context_counts
 from pipeline.stages.judge_actor import score_table
 from pipeline.summary import block_summary, merge_summaries
+from scorers.checklist.calibrated import with_calibrated_items
+from scorers.checklist.calibration_hook import ChecklistCalibration
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.judge.labels import LabelSet
 from scorers.judge.result import JudgeResult, prompt_too_long
@@ -134,3 +136,14 @@ def test_the_summary_counts_truncated_rows_and_rows_unscored_for_length(tokenize
     assert merge_summaries(parts, [])["context"] == counts
     older = {name: value for name, value in parts[0].items() if name != "context"}
     assert merge_summaries([older, parts[1]], [])["context"] == context_counts(out.slice(1), keys)
+
+
+def test_a_truncating_checklist_is_calibrated_and_keeps_its_truncation_fields(tokenizer):
+    judge = FakeJudgeWithTokenizer(tokenizer)
+    out = score_table(rows(), [judged_scorer(checklist(side="right"))], judge, ["id"])
+    scores = out["quality"].combine_chunks()
+    assert ChecklistCalibration().calibrates(scores.type)
+    constant = {"quality": {"method": "isotonic", "x": [0.0, 1.0], "y": [0.25, 0.25]}}
+    calibrated = with_calibrated_items(scores, "quality", constant).to_pylist()
+    assert [row["truncated"] for row in calibrated] == [True, False, False]
+    assert calibrated[0]["item_scores"][0]["calibrated_confidence"] == 0.25
