@@ -38,8 +38,9 @@ def check_judge_context(where: str, judge: JudgeSpec) -> None:
         if judge.gpus_per_actor > 0 and own.tokens > LONG_CONTEXT:
             log.warning(
                 "rayscore: warning: %s.engine_kwargs.max_model_len is unset, so the engine "
-                "takes the model's own %d tokens (%s); one L4 or A10 cannot hold a KV cache "
-                "that long and the engine would not start: set it (e.g. %d)",
+                "takes the model's own %d tokens (%s); a KV cache that long does not fit one "
+                "L4 or A10 beside a 7-8B model, and the engine would not start there: set it "
+                "(e.g. %d)",
                 where,
                 own.tokens,
                 own.source,

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from fake_judge import FakeJudge
 
+from jobs.context_report import context_lines
 from pipeline.context_counts import context_counts
 from pipeline.stages.judge_actor import score_table
 from pipeline.summary import block_summary, merge_summaries
@@ -147,3 +148,19 @@ def test_a_truncating_checklist_is_calibrated_and_keeps_its_truncation_fields(to
     calibrated = with_calibrated_items(scores, "quality", constant).to_pylist()
     assert [row["truncated"] for row in calibrated] == [True, False, False]
     assert calibrated[0]["item_scores"][0]["calibrated_confidence"] == 0.25
+
+
+def test_the_run_prints_a_line_per_scorer_the_context_touched():
+    manifest = {
+        "context": {
+            "cut": {"rows_too_long": 0, "truncated_rows": 3, "truncated_tokens": 900},
+            "whole": {"rows_too_long": 2, "items_too_long": 5},
+            "fine": {"rows_too_long": 0, "items_too_long": 0},
+        }
+    }
+    assert context_lines(manifest) == [
+        "context: cut: 3 rows cut to fit (truncate), 900 tokens dropped",
+        "context: whole: 2 rows (5 items) unscored: prompt longer than the judge's "
+        "max_model_len (a `truncate` on the scorer would cut them to fit)",
+    ]
+    assert context_lines({}) == []  # a run from before the counts
