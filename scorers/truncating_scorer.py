@@ -48,7 +48,10 @@ class TruncatingScorer:
         return self.inner.key
 
     def prepare(self, table: pa.Table) -> PreparedBatch:
-        raise TypeError(f"scorer {self.key!r} truncates with the judge's tokenizer: prepare_with")
+        raise TypeError(
+            f"scorer {self.key!r} cuts its texts with the judge's tokenizer: prepare it with "
+            "scorers.judged.prepare_batch(scorer, table, judge)"
+        )
 
     def prepare_with(self, table: pa.Table, judge: object) -> PreparedBatch:
         if not isinstance(judge, TextTruncator):
