@@ -1,6 +1,7 @@
-"""A whole job on real Ray and the real engine (max_model_len 1024) with a sample longer than
-the context: the scorer with `truncate` scores it, the one without leaves it unscored, and
-the manifest counts both per scorer."""
+"""Whole jobs on real Ray and the real engine (max_model_len 1024): a sample longer than the
+context is scored by the scorer with `truncate` and left unscored by the one without, and the
+manifest counts both per scorer; an engine whose KV cache cannot hold max_model_len stops the
+job with one line naming the key and a length that fits."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
+from scorers.judge.engine_fit import EngineDoesNotFit
 
 pytestmark = [pytest.mark.ray, pytest.mark.engine]
 
@@ -63,3 +65,25 @@ def test_the_manifest_counts_truncated_rows_and_rows_unscored_for_length(
     }
     assert context["whole"] == {"rows_too_long": 1, "items_too_long": 2}
     assert "truncated" not in scores.unnest("whole").columns
+
+
+def test_a_judge_whose_kv_cache_cannot_hold_max_model_len_stops_the_job_with_one_line(
+    tmp_path: Path, ray_cluster: None, tiny_model: Path
+) -> None:
+    data = tmp_path / "short.parquet"
+    pq.write_table(pa.table({"id": ["a"], "prompt": ["Say it."], "response": ["Ok."]}), data)
+    spec = {
+        "name": "small-cache",
+        "input": {"path": str(data), "id_column": "id"},
+        "output": {"path": str(tmp_path / "run")},
+        "judge": {
+            "model": str(tiny_model),
+            "engine_kwargs": {**ENGINE, "kv_cache_memory_bytes": 256 << 10},
+        },
+        "definition": {"scorers": [scorer("quality")]},
+    }
+    with pytest.raises(EngineDoesNotFit) as refused:
+        run_job(parse_spec(spec))
+    message = str(refused.value)
+    assert "engine_kwargs.max_model_len 1024 does not fit the engine's KV cache" in message
+    assert "\n" not in message

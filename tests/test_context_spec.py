@@ -12,7 +12,12 @@ import pytest
 
 from pipeline.resolve import resolve_spec_paths
 from pipeline.spec_loader import SpecError, parse_spec
-from scorers.judge.engine_fit import EngineDoesNotFit, engine_does_not_fit, max_model_len_errors
+from scorers.judge.engine_fit import (
+    EngineDoesNotFit,
+    engine_does_not_fit,
+    max_model_len_errors,
+    reported_in,
+)
 from scorers.judge.model_context import model_context
 
 CHECKLIST = {
@@ -184,3 +189,18 @@ def test_the_models_maximum_refusal_is_reworded_and_other_errors_pass_through():
         raise over
     with pytest.raises(OSError, match="disk"), max_model_len_errors("m", {}):
         raise OSError("disk")
+
+
+def test_an_actors_refusal_is_read_back_from_the_error_ray_reports():
+    actor_died = RuntimeError(
+        "The actor died because of an error raised in its creation task, ray::MapWorker.__init__"
+        '() (pid=1)\n  File "vllm_judge.py", line 60, in __init__\n'
+        "scorers.judge.engine_fit.EngineDoesNotFit: judge 'm': engine_kwargs.max_model_len 4096 "
+        "does not fit the engine's KV cache (...): set it to 256 or less, or give the cache more "
+        "memory\n"
+    )
+    reported = reported_in(actor_died)
+    assert isinstance(reported, EngineDoesNotFit)
+    assert str(reported).startswith("judge 'm': engine_kwargs.max_model_len 4096 does not fit")
+    assert str(reported).endswith("give the cache more memory")
+    assert reported_in(RuntimeError("The actor died: out of memory")) is None

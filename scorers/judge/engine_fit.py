@@ -27,8 +27,18 @@ OVER_MODEL_MAXIMUM = re.compile(
 )
 
 
+# How an actor's EngineDoesNotFit reads in the Ray error that reports it (a traceback's text)
+REPORTED = re.compile(r"EngineDoesNotFit: (?P<message>[^\n]+)")
+
+
 class EngineDoesNotFit(ValueError):
     """The judge's max_model_len does not fit its KV cache or its model."""
+
+
+def reported_in(exc: BaseException) -> EngineDoesNotFit | None:
+    """The EngineDoesNotFit a judge actor raised on start, from the error Ray raised here."""
+    found = REPORTED.search(" ".join(str(e) for e in _chain(exc)))
+    return None if found is None else EngineDoesNotFit(found["message"])
 
 
 @contextlib.contextmanager
