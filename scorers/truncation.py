@@ -30,17 +30,14 @@ def truncate_texts(tokenizer: Any, texts: Sequence[str], max_tokens: int, side: 
     own tokens count)."""
     kept = max_tokens
     if side == "middle":
-        kept -= len(tokenizer.encode(MIDDLE_MARKER, add_special_tokens=False))
+        kept = max(kept - len(tokenizer.encode(MIDDLE_MARKER, add_special_tokens=False)), 0)
     head = kept if side == "right" else 0 if side == "left" else (kept + 1) // 2
     tail = kept - head
-    if getattr(tokenizer, "is_fast", False):
-        spans = _offsets(tokenizer, texts)
-        lengths = np.fromiter((len(s) for s in spans), np.int64, len(texts))
-        cut = _cut_at_offsets
-    else:
-        spans = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        lengths = np.fromiter((len(s) for s in spans), np.int64, len(texts))
-        cut = _cut_by_decoding(tokenizer)
+    fast = getattr(tokenizer, "is_fast", False)
+    # per text, each token's character span (fast) or its id (slow): one batch call
+    spans = _offsets(tokenizer, texts) if fast else _ids(tokenizer, texts)
+    cut = _cut_at_offsets if fast else _cut_by_decoding(tokenizer)
+    lengths = np.fromiter((len(s) for s in spans), np.int64, len(texts))
     out = list(texts)
     # Python per text that is too long only: a slice of its characters.
     for i in np.flatnonzero(lengths > max_tokens).tolist():
@@ -52,6 +49,10 @@ def truncate_texts(tokenizer: Any, texts: Sequence[str], max_tokens: int, side: 
 def _offsets(tokenizer: Any, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
     encoded = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
     return list(encoded["offset_mapping"])
+
+
+def _ids(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    return list(tokenizer(list(texts), add_special_tokens=False)["input_ids"])
 
 
 def _cut_at_offsets(
