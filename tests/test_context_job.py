@@ -68,8 +68,11 @@ def test_the_manifest_counts_truncated_rows_and_rows_unscored_for_length(
 
 
 def test_a_judge_whose_kv_cache_cannot_hold_max_model_len_stops_the_job_with_one_line(
-    tmp_path: Path, ray_cluster: None, tiny_model: Path
+    tmp_path: Path, ray_cluster: None, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The judge actors' environment: VLLM_CPU_KVCACHE_SPACE set (the judge's 1 GiB default
+    # stays off) but empty, so vLLM's CPU platform keeps kv_cache_memory_bytes.
+    monkeypatch.setattr("pipeline.attempt.judge_env", lambda plan: {"VLLM_CPU_KVCACHE_SPACE": ""})
     data = tmp_path / "short.parquet"
     pq.write_table(pa.table({"id": ["a"], "prompt": ["Say it."], "response": ["Ok."]}), data)
     spec = {

@@ -73,9 +73,14 @@ def test_without_truncate_the_long_sample_is_unscored_for_length(vllm_judge):
     assert out[1]["quality"]["unscored_reason"] is None
 
 
-def test_a_max_model_len_the_kv_cache_cannot_hold_is_refused_with_one_that_fits(tiny_model):
+def test_a_max_model_len_the_kv_cache_cannot_hold_is_refused_with_one_that_fits(
+    tiny_model, monkeypatch
+):
     from scorers.judge.vllm_judge import VllmJudge
 
+    # set (so the judge's 1 GiB default stays off) but empty (so vLLM's CPU platform does
+    # not let it override kv_cache_memory_bytes)
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "")
     small_cache = {**ENGINE_KWARGS, "max_model_len": 4096, "kv_cache_memory_bytes": 256 << 10}
     expected = r"engine_kwargs.max_model_len 4096 does not fit the engine's KV cache .*: set it to"
     with pytest.raises(EngineDoesNotFit, match=expected + r" \d+ or less"):
