@@ -1,6 +1,6 @@
 """The context policy through the real vLLM CPU engine on the small model (max_model_len 1024):
 `truncate` keeps the expected tokens of the judge's own tokenizer and a sample longer than the
-context is scored; a max_model_len the KV cache cannot hold is refused with one that fits."""
+context is scored. (The KV-cache refusal is tested through a whole job: test_context_job.)"""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import ENGINE_KWARGS
 
 from pipeline.stages.judge_actor import score_table
 from scorers.checklist.spec import ChecklistScorerSpec
-from scorers.judge.engine_fit import EngineDoesNotFit
 from scorers.judge.result import PROMPT_TOO_LONG
 from scorers.judged import prepare_batch
 from scorers.registry import judged_scorer
@@ -71,17 +69,3 @@ def test_without_truncate_the_long_sample_is_unscored_for_length(vllm_judge):
     reason = out[0]["quality"]["unscored_reason"]
     assert reason.startswith("2 of 2 items unscored") and PROMPT_TOO_LONG.search(reason)
     assert out[1]["quality"]["unscored_reason"] is None
-
-
-def test_a_max_model_len_the_kv_cache_cannot_hold_is_refused_with_one_that_fits(
-    tiny_model, monkeypatch
-):
-    from scorers.judge.vllm_judge import VllmJudge
-
-    # set (so the judge's 1 GiB default stays off) but empty (so vLLM's CPU platform does
-    # not let it override kv_cache_memory_bytes)
-    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "")
-    small_cache = {**ENGINE_KWARGS, "max_model_len": 4096, "kv_cache_memory_bytes": 256 << 10}
-    expected = r"engine_kwargs.max_model_len 4096 does not fit the engine's KV cache .*: set it to"
-    with pytest.raises(EngineDoesNotFit, match=expected + r" \d+ or less"):
-        VllmJudge(str(tiny_model), small_cache)
