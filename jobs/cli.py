@@ -12,6 +12,7 @@ from jobs.preflight import exit_if_dependencies_missing
 # A submitted job runs with the cluster's Python: one line if it lacks our dependencies.
 exit_if_dependencies_missing()
 
+from jobs.context_report import context_lines  # noqa: E402
 from jobs.serve_command import DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_ROWS  # noqa: E402
 from jobs.submit import (  # noqa: E402
     FINAL_STATES,
@@ -234,6 +235,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     for name, path in judge["endpoints"].items():
         print(f"judge endpoint {name!r}: {path}")
+    for line in context_lines(result.manifest):
+        print(line)
     if judge["requests_without_logprobs"]:
         print(
             f"confidences unavailable for {judge['requests_without_logprobs']} of "

@@ -111,6 +111,8 @@ def build_manifest(
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
             "timings_s": judge_timings(work.clocks),
         },
+        # per judged scorer: rows cut by `truncate`, rows unscored for a too long prompt
+        "context": summary["context"],
         "cost": judge_cost(plan.used_judges, clock.timings.get("score", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
     }

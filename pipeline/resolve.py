@@ -1,7 +1,8 @@
 """Resolve a spec's local paths before the job starts, so every Ray worker sees the same files.
 
 Relative paths are relative to the working directory the job is started from. A judge model
-that is neither an existing folder nor a plain `org/name` id is an error here, not in an actor.
+that is neither an existing folder nor a plain `org/name` id is an error here, not in an actor,
+and so is a max_model_len the model folder's config does not allow (pipeline.context_checks).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pipeline.context_checks import check_judge_context
 from pipeline.spec import JobSpec, JudgeSpec
 from pipeline.storage.filesystems import is_remote
 
@@ -39,14 +41,16 @@ def resolve_spec_paths(spec: JobSpec, base: Path | None = None) -> JobSpec:
             update={"from_": local(spec.calibration.from_)}
         )
 
-    def judge(spec: JudgeSpec) -> JudgeSpec:
+    def judge(spec: JudgeSpec, where: str) -> JudgeSpec:
         if spec.backend != "vllm":
             return spec
-        return spec.model_copy(update={"model": resolve_model(spec.model, root)})
+        resolved = spec.model_copy(update={"model": resolve_model(spec.model, root)})
+        check_judge_context(where, resolved)
+        return resolved
 
     if spec.judge is not None:
-        update["judge"] = judge(spec.judge)
-    update["judges"] = {name: judge(j) for name, j in spec.judges.items()}
+        update["judge"] = judge(spec.judge, "judge")
+    update["judges"] = {name: judge(j, f"judges.{name}") for name, j in spec.judges.items()}
     return spec.model_copy(update=update)
 
 

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, mo
 
 from pipeline.annotations.labels import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
+from pipeline.context_checks import check_truncating_judges
 from pipeline.plan import DEFAULT_JUDGE, plan_of
 from pipeline.storage.storage_options import redact_secrets
 from scorers.judge.spec import AnyJudgeSpec, JudgeSpec
@@ -175,6 +176,7 @@ class JobSpec(StrictModel):
         for scorer in [*plan.per_row, *plan.cross_sample]:
             if scorer.judge is not None:
                 raise ValueError(f"scorer {scorer.key!r} ({scorer.type}) asks no judge")
+        check_truncating_judges(plan)
         kept = {self.input.id_column} | set(self.input.passthrough_columns)
         if ERROR_COLUMN in plan.judge_columns:
             raise ValueError(

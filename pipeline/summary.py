@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.context_counts import Counts, context_counts, merge_context_counts
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
 from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_totals
 
@@ -26,6 +27,7 @@ def block_summary(
         "errored": table.num_rows - table[ERROR_COLUMN].null_count,
         "errors": dict(error_column_reasons(table[ERROR_COLUMN])),
         "usage": usage_totals(table, scorer_keys),
+        "context": context_counts(table, scorer_keys),
         "metrics": partial_states(table, metrics),
     }
 
@@ -59,7 +61,9 @@ def merge_summaries(
     total: dict[str, Any] = {"rows": 0, "errored": 0, "usage": dict.fromkeys(USAGE_FIELDS, 0)}
     partials: Partials = {}
     reasons: Counter[str] = Counter()
+    context: Counts = {}
     for s in summaries:
+        context = merge_context_counts(context, s.get("context", {}))  # older parts have none
         total["rows"] += s["rows"]
         total["errored"] += s["errored"]
         reasons.update(s["errors"])
@@ -67,6 +71,7 @@ def merge_summaries(
             total["usage"][name] += s["usage"][name]
         partials = merge_partials(partials, s["metrics"], metrics) if partials else s["metrics"]
     total["metrics"] = partials
+    total["context"] = context
     total["errors"] = dict(reasons.most_common(MAX_REASONS))
     return total
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -51,3 +51,18 @@ class JudgedScorer(Protocol):
     def finish(
         self, prepared: PreparedBatch, results: Sequence[JudgeResult] | Sequence[Generated]
     ) -> ScoredBatch: ...
+
+
+@runtime_checkable
+class JudgePreparedScorer(Protocol):
+    """A judged scorer that needs the judge itself to prepare (e.g. its tokenizer, to cut a
+    text to fit: scorers.truncating_scorer)."""
+
+    def prepare_with(self, table: pa.Table, judge: object) -> PreparedBatch: ...
+
+
+def prepare_batch(scorer: JudgedScorer, table: pa.Table, judge: object) -> PreparedBatch:
+    """The scorer's requests for `table`, on the judge that will answer them."""
+    if isinstance(scorer, JudgePreparedScorer):
+        return scorer.prepare_with(table, judge)
+    return scorer.prepare(table)

@@ -21,6 +21,7 @@ from scorers.hooks.kind_hooks import NO_HOOKS, KindHooks
 from scorers.judged import JudgedScorer
 from scorers.row_scorer import RowScorer
 from scorers.scorer_spec import ScorerSpec
+from scorers.truncating_scorer import TruncatingScorer
 
 S = TypeVar("S", bound=ScorerSpec)
 
@@ -130,7 +131,8 @@ def judged_scorer(spec: ScorerSpec) -> JudgedScorer:
     kind = kind_of(spec)
     if not isinstance(kind, JudgedKind):
         raise TypeError(f"scorer {spec.key!r} ({spec.type}) does not ask the judge")
-    return kind.build(spec)
+    scorer = kind.build(spec)
+    return scorer if spec.truncate is None else TruncatingScorer(scorer, spec.truncate)
 
 
 def is_per_row(spec: ScorerSpec) -> bool:

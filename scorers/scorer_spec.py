@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from scorers.columns import InputColumn
 from scorers.metrics.spec import MetricSpec
@@ -17,10 +23,12 @@ from scorers.prompt_check import check_metric_fields, refuse_metric_fields
 from scorers.score_config import ScoreConfig, inferred_config
 from scorers.scorer_key import check_scorer_key
 from scorers.strict_model import StrictModel
+from scorers.truncate_spec import TRUNCATION_FIELDS, TruncateSpec
 
 # Struct fields that describe a score rather than being one: never a score record.
 NOT_SCORE_FIELDS = frozenset(
     {"item_scores", "usage", "unscored_reason", "metadata", "primary_metric", "distribution"}
+    | {name for name, _ in TRUNCATION_FIELDS}
 )
 
 
@@ -49,6 +57,16 @@ class ScorerSpec(StrictModel):
             "same corpus in one run). Default: the job's `judge`."
         ),
     )
+    truncate: TruncateSpec | None = Field(
+        default=None,
+        description=(
+            "Judged kinds: cut a text column (target or input) to max_tokens tokens of the "
+            "judge's tokenizer before it goes into the prompt, on side right, left or middle; "
+            "the row's struct then says `truncated` and `truncated_tokens`. Default: texts "
+            "are judged whole, and a prompt longer than the judge's max_model_len leaves its "
+            "items unscored (counted in the manifest's `context`)."
+        ),
+    )
     score_configs: dict[str, ScoreConfig] = Field(
         default_factory=dict,
         description=(
@@ -71,6 +89,8 @@ class ScorerSpec(StrictModel):
     def _check(self) -> ScorerSpec:
         check_scorer_key(self.key)
         self.check_kind()
+        if self.truncate is not None:
+            self._check_truncate(self.truncate)
         refuse_metric_fields(
             self.metrics, self.fields_metrics_may_not_use(), f"scorer {self.key!r} ({self.type})"
         )
@@ -83,6 +103,30 @@ class ScorerSpec(StrictModel):
                     f"available: {', '.join(self.SCORE_FIELDS)}"
                 )
         return self
+
+    def _check_truncate(self, truncate: TruncateSpec) -> None:
+        texts = [c.name for c in self.input_columns() if c.kind == "text"]
+        if truncate.column not in texts:
+            raise ValueError(
+                f"truncate.column: {truncate.column!r} is not a text column this scorer reads "
+                f"(it reads: {', '.join(texts) or 'none'})"
+            )
+        output = self.output_type()
+        names = set() if output is None else {f.name for f in output}
+        if not {name for name, _ in TRUNCATION_FIELDS} <= names:
+            raise ValueError(
+                f"truncate is for judged scorers whose output has a `truncated` flag; type "
+                f"{self.type!r} has none"
+            )
+
+    @model_serializer(mode="wrap")
+    def _omit_no_truncate(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave `truncate: null` out, so specs without it dump (manifest, resume
+        fingerprint) exactly as before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("truncate", True) is None:
+            del data["truncate"]
+        return data
 
     def check_kind(self) -> None:
         """The kind's own checks, after the key's and before the metrics'; raise ValueError."""

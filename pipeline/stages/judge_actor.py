@@ -16,7 +16,7 @@ from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
 from scorers.judge.result import JudgeResult, LogprobJudge
 from scorers.judge.spec import JudgeSpec
-from scorers.judged import JudgedScorer, PreparedBatch
+from scorers.judged import JudgedScorer, PreparedBatch, prepare_batch
 from scorers.usage import ERROR_COLUMN
 
 MAX_FAILED_BATCHES = 3
@@ -40,7 +40,7 @@ def score_table(
     `rows_per_call` rows at a time, every scorer's together (one call per label set), so all
     questions about a sample share the engine's pass over its prefix.
     """
-    prepared = [scorer.prepare(batch) for scorer in scorers]
+    prepared = [prepare_batch(scorer, batch, judge) for scorer in scorers]
     results = judge_all(prepared, judge, rows_per_call, watch)
     out = batch.select(list(keep_columns))
     errors = RowErrors(batch)  # with an earlier stage's (another judge's, per-row scorers')

@@ -29,6 +29,7 @@ from pipeline.stages.read_shards import SHARD_COLUMN, read_dataset, shards_to_re
 from pipeline.stages.write_parts import PartWriter, write_block
 from pipeline.storage.parts import list_parts
 from pipeline.storage.shard_plan import plan_shards
+from scorers.judge.engine_fit import reported_in
 from scorers.registry import judged_scorer
 from scorers.usage import USAGE_FIELDS
 
@@ -125,6 +126,9 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
     except Exception as exc:
         failing = _cause(exc, JudgeKeepsFailing)
         if failing is None:
+            does_not_fit = reported_in(exc)  # a judge actor's engine could not start
+            if does_not_fit is not None:
+                raise does_not_fit from None
             raise
         message = str(failing.args[0] if failing.args else failing)
         raise JudgeKeepsFailing(message.splitlines()[0]) from None

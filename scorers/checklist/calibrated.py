@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scorers.calibration import apply_calibrator
-from scorers.checklist.fields import ITEM_TYPE, SCORE_TYPE
+from scorers.checklist.fields import ITEM_TYPE
 
 ITEMS = "item_scores"
 
@@ -50,8 +50,9 @@ def with_calibrated_items(
     ]
     new_flat = pa.StructArray.from_arrays(fields, fields=list(ITEM_TYPE), mask=flat.is_null())
     new_items = pa.ListArray.from_arrays(offsets, new_flat, mask=items.is_null())
-    columns = [new_items if f.name == ITEMS else scores.field(f.name) for f in SCORE_TYPE]
-    return pa.StructArray.from_arrays(columns, fields=list(SCORE_TYPE), mask=scores.is_null())
+    # the scores' own type: SCORE_TYPE, with the truncation fields when the scorer truncates
+    columns = [new_items if f.name == ITEMS else scores.field(f.name) for f in scores.type]
+    return pa.StructArray.from_arrays(columns, fields=list(scores.type), mask=scores.is_null())
 
 
 def item_confidences(scores: pa.Array, n_items: int) -> np.ndarray[Any, Any]:

@@ -16,6 +16,7 @@ from scorers.checklist.calibrated import ITEMS, item_confidences, with_calibrate
 from scorers.checklist.fields import SCORE_TYPE
 from scorers.checklist.spec import ChecklistScorerSpec
 from scorers.scorer_spec import ScorerSpec
+from scorers.truncate_spec import without_truncation_fields
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ChecklistCalibration:
     hand_set_field: str = "weighted_score"
 
     def calibrates(self, struct_type: pa.DataType) -> bool:
-        return bool(struct_type == SCORE_TYPE)
+        return bool(without_truncation_fields(struct_type) == SCORE_TYPE)
 
     def item_confidences(self, scores: pl.DataFrame, column: str, scorer_name: str) -> pl.DataFrame:
         item = pl.col(ITEMS).struct.field

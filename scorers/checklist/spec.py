@@ -15,6 +15,7 @@ from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
 from scorers.strict_model import StrictModel
 from scorers.templates import prompt_template
+from scorers.truncate_spec import with_truncation_fields
 
 
 class ChecklistItem(StrictModel):
@@ -170,7 +171,7 @@ class ChecklistScorerSpec(ScorerSpec):
         )
 
     def output_type(self) -> pa.DataType:
-        return SCORE_TYPE
+        return with_truncation_fields(SCORE_TYPE, self.truncate)
 
     def generates(self) -> bool:
         return self.mode == "batch" or self.capture_reasoning or not self.use_logprobs

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from scorers.judge.device_defaults import engine_defaults
+from scorers.judge.engine_fit import max_model_len_errors
 from scorers.judge.engine_loop import EngineLoop
 from scorers.judge.generation import (
     Generated,
@@ -25,6 +26,8 @@ from scorers.judge.generation import (
 from scorers.judge.labels import LabelSet, label_token_ids
 from scorers.judge.prompt_tokens import encode_prompts
 from scorers.judge.result import JudgeResult, prompt_too_long, result_from_token_logprobs
+from scorers.truncate_spec import Side
+from scorers.truncation import CutTexts, truncate_texts
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,8 @@ class VllmJudge:
         self._tokens_prompt = TokensPrompt
         self._structured = StructuredOutputsParams
         kwargs = {**ENGINE_KWARG_DEFAULTS, **device.engine_kwargs, **(engine_kwargs or {})}
-        self.llm = LLM(model=model, **kwargs)
+        with max_model_len_errors(model, engine_kwargs or {}):
+            self.llm = LLM(model=model, **kwargs)
         self.loop = EngineLoop(self.llm)  # two batches at a time share the engine through it
         self.tokenizer = self.llm.get_tokenizer()
         self._tokenizing = threading.Lock()  # HF's batch call sets state on the Rust tokenizer
@@ -163,6 +167,11 @@ class VllmJudge:
             return encode_prompts(
                 self.tokenizer, prompts, self.use_chat_template, pad_to, self.pad_id
             )
+
+    def truncate_texts(self, texts: Sequence[str], max_tokens: int, side: Side) -> CutTexts:
+        """Texts cut to max_tokens of this judge's tokens (a scorer's `truncate`)."""
+        with self._tokenizing:
+            return truncate_texts(self.tokenizer, texts, max_tokens, side)
 
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         ids_per_label = self.label_ids(label_set)

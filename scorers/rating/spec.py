@@ -30,6 +30,7 @@ from scorers.rating.interpret import (
 from scorers.score_config import ScoreConfig, unit_interval
 from scorers.scorer_spec import ScorerSpec
 from scorers.templates import prompt_template
+from scorers.truncate_spec import with_truncation_fields
 
 OPTION_LETTERS = string.ascii_uppercase
 
@@ -140,7 +141,7 @@ class LikertSpec(RatingBase):
         }
 
     def output_type(self) -> pa.DataType:
-        return LIKERT_TYPE
+        return with_truncation_fields(LIKERT_TYPE, self.truncate)
 
 
 class CategoricalSpec(RatingBase):
@@ -189,7 +190,7 @@ class CategoricalSpec(RatingBase):
         }
 
     def output_type(self) -> pa.DataType:
-        return CATEGORICAL_TYPE
+        return with_truncation_fields(CATEGORICAL_TYPE, self.truncate)
 
 
 class BooleanSpec(RatingBase):
@@ -210,4 +211,4 @@ class BooleanSpec(RatingBase):
         return {**super().kind_score_configs(), "confidence": unit_interval("P(yes)")}
 
     def output_type(self) -> pa.DataType:
-        return BOOLEAN_TYPE
+        return with_truncation_fields(BOOLEAN_TYPE, self.truncate)
