@@ -91,3 +91,27 @@ def test_a_job_without_a_judge_reads_and_writes_once_and_its_cut_off_commit_resu
     inputs = sorted(str(p) for p in (tmp_path / "in").glob("*.parquet"))
     shards = plan_shards(inputs, pafs.LocalFileSystem(), raw["output"]["shard_mib"])
     assert len(shards) > 5 and len(files) == len(shards)  # without a judge: a part per shard
+
+
+def test_the_pass_holds_shards_ahead_of_its_judge_actors_only():
+    from pipeline.plan import plan_of
+    from pipeline.stages.score_pass import IN_FLIGHT_FLOOR, in_flight_budget
+
+    base = {
+        "name": "budget",
+        "input": {"path": "in.parquet", "id_column": "id"},
+        "output": {"path": "out", "shard_mib": 4.0},
+    }
+    judged = {
+        **base,
+        "judge": {"model": "m", "concurrency": 8},
+        "definition": {
+            "scorers": [{"type": "boolean", "target_column": "text", "question": "Ok?"}]
+        },
+    }
+    unjudged = {**base, "definition": {"scorers": [{"type": "uniqueness", "column": "text"}]}}
+    assert in_flight_budget(plan_of(parse_spec(unjudged))) is None  # reads and writes keep pace
+    eight = in_flight_budget(plan_of(parse_spec(judged)))
+    assert eight is not None and eight > IN_FLIGHT_FLOOR  # 8 actors x 4 MiB shards queued
+    one = in_flight_budget(plan_of(parse_spec({**judged, "judge": {"model": "m"}})))
+    assert one == IN_FLIGHT_FLOOR

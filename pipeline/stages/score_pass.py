@@ -17,11 +17,13 @@ manifest says which nodes judged (`judge.nodes`).
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.attempt import Run
+from pipeline.plan import Plan
 from pipeline.progress import Progress
 from pipeline.stages.judge_actor import CLOCK_SUFFIX, JudgeKeepsFailing, ScoringStage
 from pipeline.stages.per_row import per_row_read_columns, scored_per_row
@@ -55,6 +57,8 @@ NODE_COLUMN = "__rayscore_judge_node_{}"
 # The vllm judge shares its engine between concurrent batches; the openai judge runs its own
 # requests concurrently within one batch.
 BATCHES_IN_FLIGHT = {"vllm": 2, "openai": 1}
+IN_FLIGHT_SHARDS_PER_ACTOR = 64
+IN_FLIGHT_FLOOR = 1 << 30
 
 
 def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork:
@@ -66,10 +70,28 @@ def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork
     context = ray.data.DataContext.get_current()
     block_size = context.target_max_block_size
     context.target_max_block_size = int(run.spec.output.shard_mib * (1 << 20))
+    limits = context.execution_options.resource_limits
+    budget = in_flight_budget(run.plan)
+    if budget is not None and math.isinf(limits.object_store_memory):
+        # unbounded, the reads run ahead of the judges up to Ray Data's share of the object
+        # store: 5.6 GiB at 10M rows on one judge actor (BENCHMARKS.md), 3.4 GiB with this
+        context.execution_options.resource_limits = limits.copy(object_store_memory=budget)
     try:
         return _score_pass(run, writer, verbose)
     finally:
         context.target_max_block_size = block_size
+        context.execution_options.resource_limits = limits
+
+
+def in_flight_budget(plan: Plan) -> int | None:
+    """Object store bytes the pass may hold ahead of its judges: shards queued for every
+    judge actor, at least IN_FLIGHT_FLOOR; None (Ray Data's own) without a judge, where
+    reading and writing keep pace."""
+    actors = sum(judge.concurrency for judge in plan.used_judges.values())
+    if not actors:
+        return None
+    shard = plan.spec.output.shard_mib * (1 << 20)
+    return max(IN_FLIGHT_FLOOR, int(IN_FLIGHT_SHARDS_PER_ACTOR * actors * shard))
 
 
 def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
