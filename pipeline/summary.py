@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
-from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_totals
+from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_by_scorer, usage_totals
 
 MAX_REASONS = 20  # the most frequent error reasons the manifest lists
 _NUMBER = re.compile(r"\d+(\.\d+)?")
@@ -26,6 +26,8 @@ def block_summary(
         "errored": table.num_rows - table[ERROR_COLUMN].null_count,
         "errors": dict(error_column_reasons(table[ERROR_COLUMN])),
         "usage": usage_totals(table, scorer_keys),
+        # per scorer: answers unscored for their label mass (judge.min_label_mass)
+        "without_label": usage_by_scorer(table, scorer_keys, "requests_without_label"),
         "metrics": partial_states(table, metrics),
     }
 
@@ -59,15 +61,18 @@ def merge_summaries(
     total: dict[str, Any] = {"rows": 0, "errored": 0, "usage": dict.fromkeys(USAGE_FIELDS, 0)}
     partials: Partials = {}
     reasons: Counter[str] = Counter()
+    without_label: Counter[str] = Counter()
     for s in summaries:
         total["rows"] += s["rows"]
         total["errored"] += s["errored"]
         reasons.update(s["errors"])
+        without_label.update(s.get("without_label", {}))  # absent in parts of older runs
         for name in USAGE_FIELDS:
-            total["usage"][name] += s["usage"][name]
+            total["usage"][name] += s["usage"].get(name, 0)
         partials = merge_partials(partials, s["metrics"], metrics) if partials else s["metrics"]
     total["metrics"] = partials
     total["errors"] = dict(reasons.most_common(MAX_REASONS))
+    total["without_label"] = dict(without_label)
     return total
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, InitErrorDetails
 
+from scorers.judge.label_mass import DEFAULT_MIN_LABEL_MASS
 from scorers.strict_model import StrictModel
 
 if TYPE_CHECKING:
@@ -107,6 +108,18 @@ class JudgeSpec(StrictModel):
     chat_template: Literal["auto", "never"] = Field(
         default="auto",
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",
+    )
+    min_label_mass: float = Field(
+        default=DEFAULT_MIN_LABEL_MASS,
+        ge=0,
+        le=1,
+        description=(
+            "The least probability the judge must give the label tokens together (every "
+            "spelling of every label: P(yes) + P(no)) at the answer token; an answer read from "
+            "one token below it is unscored: 'the judge did not answer with a label (label mass "
+            "0.03)'. Each item's label_mass is in the output. 0 turns the check off; answers "
+            "read from text without log-probs are not checked."
+        ),
     )
 
     def __new__(cls, *args: Any, **data: Any) -> Any:
