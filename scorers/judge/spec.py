@@ -109,6 +109,15 @@ class JudgeSpec(StrictModel):
         default="auto",
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",
     )
+    chat_template_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Extra variables for the chat template, e.g. {enable_thinking: false} for a model "
+            "whose template opens a thinking block; vllm: passed to the tokenizer's "
+            "apply_chat_template, openai: sent as the request's chat_template_kwargs (vLLM's "
+            "server takes them)."
+        ),
+    )
     min_label_mass: float = Field(
         default=DEFAULT_MIN_LABEL_MASS,
         ge=0,
