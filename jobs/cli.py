@@ -219,7 +219,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{judge['requests']} judge requests (no log-probs): their answers were read from "
             "text, confidence null, normalized_score = pass_rate"
         )
-    for key, floor in result.manifest["label_mass"].items():
+    for key, floor in result.manifest.get("label_mass", {}).items():  # older runs: none
         if floor["unscored"]:
             print(
                 f"{key}: {floor['unscored']} answers unscored: the judge did not answer with a "

@@ -64,6 +64,11 @@ def test_encoded_prompts_are_the_template_rendered_with_the_kwargs(tokenizer):
     assert ids != encode_prompts(tokenizer, PROMPTS, True)
 
 
+def test_kwargs_without_a_chat_template_are_refused_naming_both_keys():
+    with pytest.raises(ValueError, match=r"chat_template_kwargs .*chat_template is 'never'"):
+        VllmJudgeSpec(model="m", chat_template="never", chat_template_kwargs=NO_THINKING)
+
+
 def test_the_vllm_spec_hands_the_kwargs_to_its_judge(monkeypatch):
     built: dict[str, Any] = {}
     monkeypatch.setattr(

@@ -157,6 +157,14 @@ class JudgeSpec(StrictModel):
         """The judge itself; heavy imports (vllm, openai) happen here, where it starts."""
         raise NotImplementedError(f"backend {self.backend!r} has no build()")
 
+    @model_validator(mode="after")
+    def _kwargs_need_a_template(self) -> JudgeSpec:
+        if self.chat_template_kwargs and self.chat_template == "never":
+            raise ValueError(
+                "chat_template_kwargs are the chat template's variables; chat_template is 'never'"
+            )
+        return self
+
     @field_validator("resources")
     @classmethod
     def _check_resources(cls, value: dict[str, float]) -> dict[str, float]:
