@@ -5,6 +5,7 @@ scorer in the summary and the manifest, and show in the report."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import polars as pl
@@ -18,7 +19,7 @@ from pipeline.manifest import label_mass_floors
 from pipeline.plan import plan_of
 from pipeline.results import RunResults
 from pipeline.spec_loader import SpecError, parse_spec
-from pipeline.stages.judge_actor import score_table
+from pipeline.stages.judge_actor import FailureWatch, JudgeKeepsFailing, score_table
 from pipeline.summary import block_summary, merge_summaries
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistScorerSpec
@@ -144,6 +145,15 @@ def test_a_single_question_kind_under_the_floor_is_unscored_with_the_reason():
         assert row["short"]["value"] is None and row["short"]["confidence"] is None
         assert row["short"]["label_mass"] == pytest.approx(0.03)
         assert row["error"] == f"short: {NO_LABEL}"
+
+
+def test_a_judge_that_never_answers_with_a_label_stops_the_job_as_a_failing_one_does():
+    watch = FailureWatch(limit=3)
+    no_label = [floored(answer(0.03), 0.5)] * 4
+    watch.saw(no_label)
+    watch.saw(no_label)
+    with pytest.raises(JudgeKeepsFailing, match=re.escape(NO_LABEL)):
+        watch.saw(no_label)
 
 
 def test_the_summary_counts_answers_without_a_label_per_scorer():
