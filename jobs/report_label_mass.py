@@ -43,7 +43,7 @@ def label_mass_report(run: RunResults) -> LabelMass | None:
             pl.col(FIELD).mean().alias("mean"),
             pl.lit(floors[key], pl.Float64).alias("min_label_mass"),
             _under(floors[key]).alias("under_min"),
-            pl.col(FIELD).hist(bins=EDGES).implode().alias("counts"),
+            pl.col(FIELD).clip(0, 1).hist(bins=EDGES).implode().alias("counts"),
         )
         for key, name in scorer_names(run.manifest).items()
         if (masses := _masses(run, key)) is not None
