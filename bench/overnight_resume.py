@@ -31,6 +31,7 @@ def spec(data: Path, model: Path, out: Path) -> dict[str, object]:
     demo = yaml.safe_load((ROOT / "jobs" / "examples" / "demo.yaml").read_text())
     demo["input"]["path"] = str(data)
     demo["judge"]["model"] = str(model)
+    demo["judge"]["min_label_mass"] = 0  # the untrained tiny model answers no label
     demo["output"] = {"path": str(out)}
     return dict(demo)
 

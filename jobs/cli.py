@@ -243,6 +243,12 @@ def _run(args: argparse.Namespace) -> int:
             f"{judge['requests']} judge requests (no log-probs): their answers were read from "
             "text, confidence null, normalized_score = pass_rate"
         )
+    for key, floor in result.manifest.get("label_mass", {}).items():  # older runs: none
+        if floor["unscored"]:
+            print(
+                f"{key}: {floor['unscored']} answers unscored: the judge did not answer with a "
+                f"label (label mass under judge.min_label_mass {floor['min_label_mass']:g})"
+            )
     print("scorers:")
     for scorer in spec.definition.scorers:
         qa = "  [qa]" if scorer.purpose == "qa" else ""

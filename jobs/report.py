@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import polars as pl
 
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData, collect_report
+from jobs.report_label_mass import LABEL_MASS_TITLE, NO_LABEL_MASS
 from jobs.report_tables import PASS_RATE_COLUMNS
 
 TERMINAL_TABLES = {
@@ -43,6 +44,7 @@ def report_sections(data: ReportData) -> Iterator[tuple[str, pl.DataFrame | str]
         yield 'per-item pass rates (share of "yes")', data.pass_rates.select(PASS_RATE_COLUMNS)
         yield 'items that lose the most points (weight x share of "no")', data.costly_items
     yield "errors by reason", data.errors if not data.errors.is_empty() else "no row has an error"
+    yield LABEL_MASS_TITLE, NO_LABEL_MASS if data.label_mass is None else data.label_mass.table
     if data.groups is not None:
         yield "mean primary score per group", data.groups
     if data.agreement is None:

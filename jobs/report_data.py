@@ -13,6 +13,7 @@ import polars as pl
 
 from jobs.report_calibration import CalibrationPart, calibration_parts
 from jobs.report_histograms import Histogram, score_histograms
+from jobs.report_label_mass import LabelMass, label_mass_report
 from jobs.report_reliability import LabelledItems, labelled_items
 from jobs.report_tables import (
     confidence_level_counts,
@@ -43,6 +44,7 @@ class ReportData:
     groups: pl.DataFrame | None
     agreement: pl.DataFrame | None
     calibration: list[CalibrationPart]
+    label_mass: LabelMass | None = None
     compared_with: str | None = None
     deltas: pl.DataFrame | None = None
 
@@ -70,6 +72,7 @@ def collect_report(uri: str, compare: str | None = None) -> ReportData:
         groups=group_scores(run),
         agreement=None if run.agreement is None else run.agreement.collect(),
         calibration=calibration_parts(uri),
+        label_mass=label_mass_report(run),
     )
     if compare is None:
         return data

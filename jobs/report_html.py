@@ -15,6 +15,7 @@ import polars as pl
 from jobs import report_plots as plots
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData
 from jobs.report_histograms import BIMODAL_ABOVE
+from jobs.report_label_mass import LABEL_MASS_TITLE, NO_LABEL_MASS, LabelMass
 from jobs.report_reliability import LabelledItems, reliability_bins
 from jobs.report_tables import PASS_RATE_COLUMNS
 
@@ -91,6 +92,7 @@ def _sections(data: ReportData) -> Iterator[tuple[str, list[str]]]:
     errors = _note("no row has an error") if data.errors.is_empty() else None
     yield "Errors", [_paragraph(data.rows_summary), errors or html_table(data.errors)]
     yield "Score distributions", _score_distributions(data)
+    yield "Label mass", label_mass_section(data.label_mass)
     if data.pass_rates is None or data.costly_items is None:
         yield "Per-item pass rates", [_note(NO_CHECKLIST)]
     else:
@@ -122,6 +124,13 @@ def _score_distributions(data: ReportData) -> list[str]:
     figures = [plots.score_histograms(name, h) for name, h in data.histograms.items()]
     bimodal = f"BC: bimodality coefficient; above {BIMODAL_ABOVE:.3f} hints at two modes"
     return [_note(bimodal), *figures]
+
+
+def label_mass_section(label_mass: LabelMass | None) -> list[str]:
+    if label_mass is None:
+        return [_note(NO_LABEL_MASS)]
+    figure = plots.label_mass_histograms(label_mass.histograms, label_mass.floors)
+    return [_note(LABEL_MASS_TITLE), figure, html_table(label_mass.table)]
 
 
 def _comparison(data: ReportData) -> list[str]:

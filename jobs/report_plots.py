@@ -59,6 +59,23 @@ def score_histograms(scorer: str, histograms: list[Histogram]) -> str:
     return to_svg(figure)
 
 
+def label_mass_histograms(histograms: dict[str, Histogram], floors: dict[str, float | None]) -> str:
+    """Answers per label-mass bin, one panel per scorer, its min_label_mass as a red line."""
+    figure, axes = _figure(2.6, columns=len(histograms))
+    for ax, (scorer, histogram) in zip(axes, histograms.items(), strict=True):
+        ax.stairs(histogram.counts, histogram.edges, fill=True, color="#4878a8")
+        floor = floors.get(scorer)
+        if floor is not None:
+            ax.axvline(floor, color="#c44e52", linewidth=1.2, label=f"min_label_mass {floor:g}")
+            ax.legend(fontsize=7)
+        ax.set_title(scorer, fontsize=8)
+        ax.set_xlabel("label mass", fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("answers", fontsize=8)
+    return to_svg(figure)
+
+
 def _horizontal_bars(
     labels: list[str], values: list[float], xlabel: str, xlim: tuple[float, float]
 ) -> str:

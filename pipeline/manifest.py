@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline.attempt import Run
+    from pipeline.plan import Plan
     from pipeline.stages.clock import StageClock
     from pipeline.stages.score_pass import JudgeWork
     from scorers.judge.spec import JudgeSpec
@@ -107,12 +108,15 @@ def build_manifest(
             "generated_tokens": usage["generated_tokens"],
             # answered in text only, by an endpoint without log-probs: no confidence
             "requests_without_logprobs": usage["requests_without_logprobs"],
+            # answered, but not with a label (label mass under judge.min_label_mass): unscored
+            "requests_without_label": usage["requests_without_label"],
             "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
             "timings_s": judge_timings(work.clocks),
         },
         # per judged scorer: rows cut by `truncate`, rows unscored for a too long prompt
         "context": summary["context"],
+        "label_mass": label_mass_floors(plan, summary["without_label"]),
         "cost": judge_cost(plan.used_judges, clock.timings.get("score", 0.0), work.requests),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
     }
@@ -124,6 +128,17 @@ def judge_timings(clocks: Mapping[str, list[float]]) -> dict[str, dict[str, floa
     return {
         name: {"engine_start_s": round(ready - start, 3), "judging_s": round(done - ready, 3)}
         for name, (start, ready, done) in clocks.items()
+    }
+
+
+def label_mass_floors(plan: Plan, without_label: Mapping[str, int]) -> dict[str, Any]:
+    """Per judged scorer: its judge's min_label_mass and the answers unscored under it."""
+    return {
+        scorer.key: {
+            "min_label_mass": plan.judges[plan.judge_name_of(scorer)].min_label_mass,
+            "unscored": without_label.get(scorer.key, 0),
+        }
+        for scorer in plan.judged
     }
 
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from pipeline.context_counts import Counts, context_counts, merge_context_counts
 from scorers.metrics.aggregate import BoundMetric, Partials, merge_partials, partial_states
-from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_totals
+from scorers.usage import ERROR_COLUMN, USAGE_FIELDS, usage_by_scorer, usage_totals
 
 MAX_REASONS = 20  # the most frequent error reasons the manifest lists
 _NUMBER = re.compile(r"\d+(\.\d+)?")
@@ -28,6 +28,8 @@ def block_summary(
         "errors": dict(error_column_reasons(table[ERROR_COLUMN])),
         "usage": usage_totals(table, scorer_keys),
         "context": context_counts(table, scorer_keys),
+        # per scorer: answers unscored for their label mass (judge.min_label_mass)
+        "without_label": usage_by_scorer(table, scorer_keys, "requests_without_label"),
         "metrics": partial_states(table, metrics),
     }
 
@@ -62,17 +64,20 @@ def merge_summaries(
     partials: Partials = {}
     reasons: Counter[str] = Counter()
     context: Counts = {}
+    without_label: Counter[str] = Counter()
     for s in summaries:
         context = merge_context_counts(context, s.get("context", {}))  # older parts have none
         total["rows"] += s["rows"]
         total["errored"] += s["errored"]
         reasons.update(s["errors"])
+        without_label.update(s.get("without_label", {}))  # absent in parts of older runs
         for name in USAGE_FIELDS:
-            total["usage"][name] += s["usage"][name]
+            total["usage"][name] += s["usage"].get(name, 0)
         partials = merge_partials(partials, s["metrics"], metrics) if partials else s["metrics"]
     total["metrics"] = partials
     total["context"] = context
     total["errors"] = dict(reasons.most_common(MAX_REASONS))
+    total["without_label"] = dict(without_label)
     return total
 
 

@@ -16,6 +16,7 @@ USAGE_FIELDS = (
     "cached_prompt_tokens",
     "generated_tokens",
     "requests_without_logprobs",  # answered in text only: no confidence (see TextAnswerResult)
+    "requests_without_label",  # label mass under judge.min_label_mass: unscored (NoLabelResult)
 )
 USAGE_TYPE = pa.struct([(name, pa.int64()) for name in USAGE_FIELDS])
 NO_USAGE: dict[str, int] = dict.fromkeys(USAGE_FIELDS, 0)
@@ -34,6 +35,9 @@ class CountedRequest(Protocol):
     @property
     def without_logprobs(self) -> bool: ...
 
+    @property
+    def without_label(self) -> bool: ...
+
 
 def usage_totals(table: pa.Table, scorer_keys: Sequence[str]) -> dict[str, int]:
     """The usage of every row of `table`, summed over the scorers that report one."""
@@ -43,8 +47,21 @@ def usage_totals(table: pa.Table, scorer_keys: Sequence[str]) -> dict[str, int]:
             continue  # a kind that does not report its judge work
         column = pc.struct_field(table[key].combine_chunks(), USAGE_FIELD)
         for name in USAGE_FIELDS:
-            usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
+            if name in column.type.names:  # parts written before a field was added lack it
+                usage[name] += pc.sum(pc.struct_field(column, name)).as_py() or 0
     return usage
+
+
+def usage_by_scorer(table: pa.Table, scorer_keys: Sequence[str], name: str) -> dict[str, int]:
+    """One usage field summed per scorer, for the scorers whose usage has it."""
+    counts = {}
+    for key in scorer_keys:
+        if USAGE_FIELD not in table.schema.field(key).type.names:
+            continue
+        column = pc.struct_field(table[key].combine_chunks(), USAGE_FIELD)
+        if name in column.type.names:
+            counts[key] = pc.sum(pc.struct_field(column, name)).as_py() or 0
+    return counts
 
 
 def usage_of(results: Sequence[CountedRequest]) -> dict[str, int]:
@@ -54,4 +71,5 @@ def usage_of(results: Sequence[CountedRequest]) -> dict[str, int]:
         "cached_prompt_tokens": sum(r.cached_tokens for r in results),
         "generated_tokens": sum(r.generated_tokens for r in results),
         "requests_without_logprobs": sum(r.without_logprobs for r in results),
+        "requests_without_label": sum(r.without_label for r in results),
     }

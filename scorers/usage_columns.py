@@ -16,7 +16,13 @@ def request_counts(requests: Sequence[CountedRequest]) -> np.ndarray:
     counts = np.ones((len(requests), len(USAGE_TYPE)), dtype=np.int64)
     if requests:
         counts[:, 1:] = [
-            (r.prompt_tokens, r.cached_tokens, r.generated_tokens, r.without_logprobs)
+            (
+                r.prompt_tokens,
+                r.cached_tokens,
+                r.generated_tokens,
+                r.without_logprobs,
+                r.without_label,
+            )
             for r in requests
         ]
     return counts

@@ -86,6 +86,7 @@ def main(workdir: Path, model: str) -> None:
                     "engine_kwargs": ENGINE,
                     "batch_size": 20,
                     "resources": {"judge": 1},
+                    "min_label_mass": 0,  # the untrained tiny model answers no label
                 },
                 "definition": {
                     "scorers": [

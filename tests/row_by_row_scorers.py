@@ -162,7 +162,9 @@ class RowByRowChecklist:
         else:
             parsed = [item for g in generated for item in read_answers(g, 1)]
         if not self.spec.use_logprobs:
-            parsed = [dataclasses.replace(item, confidence=None) for item in parsed]
+            parsed = [
+                dataclasses.replace(item, confidence=None, label_mass=None) for item in parsed
+            ]
         return parsed
 
     def _assemble(
@@ -198,8 +200,8 @@ def _from_label_read(result: JudgeResult) -> ParsedItem:
     """An item read from one token: its confidence, or the answer text when the backend had
     no log-probs (confidence stays null, as in the seed's fallback to binary yes/no)."""
     if result.probs is not None:
-        return ParsedItem(None, result.probs[0], None, None)
-    return ParsedItem(parsed_answer(result), None, None, result.error)
+        return ParsedItem(None, result.probs[0], None, None, result.label_mass)
+    return ParsedItem(parsed_answer(result), None, None, result.error, result.label_mass)
 
 
 def _item_record(index: int, item: ChecklistItem, read: ParsedItem) -> dict[str, Any]:
@@ -217,6 +219,7 @@ def _item_record(index: int, item: ChecklistItem, read: ParsedItem) -> dict[str,
         "confidence": confidence,
         "calibrated_confidence": None,
         "confidence_level": None if confidence is None else confidence_level(confidence),
+        "label_mass": read.label_mass,
         "reasoning": read.reasoning,
         "unscored_reason": read.error if answer is None else None,
     }

@@ -8,6 +8,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from conftest import NO_LABEL_FLOOR
 from test_job_e2e import CORPUS_SCORER, ENGINE
 
 SCORERS: list[dict[str, Any]] = [
@@ -40,6 +41,7 @@ def serve_spec(model: Path, data: Path, out: Path, batch_size: int = 16) -> dict
         "engine_kwargs": ENGINE,
         "batch_size": batch_size,
         "num_cpus": 0.5,  # both judges' engines beside Ray Data's tasks on 2 CPUs
+        **NO_LABEL_FLOOR,
     }
     return {
         "name": "serve-test",

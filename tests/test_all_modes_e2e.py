@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import NO_LABEL_FLOOR
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
@@ -27,7 +28,12 @@ def test_every_scorer_type_in_one_job(tmp_path, ray_cluster, tiny_model, demo_pa
         "name": "all-modes",
         "input": {"path": str(demo_parquet), "id_column": "id", "passthrough_columns": ["model"]},
         "output": {"path": str(tmp_path / "run")},
-        "judge": {"model": str(tiny_model), "engine_kwargs": ENGINE, "batch_size": 16},
+        "judge": {
+            "model": str(tiny_model),
+            "engine_kwargs": ENGINE,
+            "batch_size": 16,
+            **NO_LABEL_FLOOR,
+        },
         "definition": {
             "scorers": [
                 {"type": "checklist", "key": "quality", "checklist_column": "checklist", **BASE},

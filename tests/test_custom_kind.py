@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 import polars as pl
 import pyarrow as pa
 import pytest
+from conftest import NO_LABEL_FLOOR
 
 from pipeline.runner import run_job
 from pipeline.spec import job_spec_json_schema
@@ -122,6 +123,7 @@ def job(tmp_path: Path, model: Path, data: Path) -> dict:
             "model": str(model),
             "engine_kwargs": {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True},
             "batch_size": 16,
+            **NO_LABEL_FLOOR,
         },
         "definition": {
             "scorers": [

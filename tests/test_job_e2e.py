@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import NO_LABEL_FLOOR
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
@@ -19,7 +20,7 @@ def job(tmp_path: Path, model: Path, data: Path, out: str, scorer: dict) -> dict
         "name": "e2e",
         "input": {"path": str(data), "id_column": "id", "passthrough_columns": ["model"]},
         "output": {"path": str(tmp_path / out)},
-        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 16},
+        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 16, **NO_LABEL_FLOOR},
         "definition": {"scorers": [scorer]},
     }
 

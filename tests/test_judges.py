@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import NO_LABEL_FLOOR
 
 from pipeline.plan import plan_of
 from pipeline.runner import run_job
@@ -32,7 +33,13 @@ def checklist(key: str, judge: str | None) -> dict:
 
 def job(tmp_path: Path, model: str, data: str, scorers: list[dict], **top: object) -> dict:
     # On 2 CPUs two engines must leave room for the read and write tasks.
-    judge = {"model": model, "engine_kwargs": ENGINE, "batch_size": 16, "num_cpus": 0.5}
+    judge = {
+        "model": model,
+        "engine_kwargs": ENGINE,
+        "batch_size": 16,
+        "num_cpus": 0.5,
+        **NO_LABEL_FLOOR,
+    }
     return {
         "name": "two-judges",
         "input": {"path": data, "id_column": "id"},

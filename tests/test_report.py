@@ -117,6 +117,9 @@ def test_report_prints_pass_rates_costly_items_errors_and_writes_the_page(runs, 
 
     assert f"rows: {N_ROWS} in, {N_ROWS} out, 1 with an error" in out
     assert section(out, "errors by reason")[1] == ["q: 'response' is null", "1"]
+    header, masses = section(out, "label mass")  # one judged scorer: one row
+    assert masses[header.index("answers")] == str(2 * (N_ROWS - 1))  # every item's
+    assert masses[header.index("under_min")] == "0"
     header, *rows = section(out, "agreement with human labels")
     assert {row[header.index("level")] for row in rows} == {"score", "scorer", "overall"}
     header, *rows = section(out, "mean primary score per group")
@@ -128,6 +131,7 @@ def test_report_prints_pass_rates_costly_items_errors_and_writes_the_page(runs, 
         "Metrics",
         "Errors",
         "Score distributions",
+        "Label mass",
         "Per-item pass rates",
         "Items that lose the most points",
         "Confidence levels",
@@ -136,7 +140,9 @@ def test_report_prints_pass_rates_costly_items_errors_and_writes_the_page(runs, 
         "Agreement with human labels",
     ):
         assert f">{heading}</h2>" in html
-    assert html.count("<svg") == 5  # histograms, pass rates, levels, reliability, groups
+    assert (
+        html.count("<svg") == 6
+    )  # histograms, label mass, pass rates, levels, reliability, groups
     assert "before calibration" in html and "after calibration" not in html
     assert f"all {N_ROWS - 1} labelled items" in html
     assert "<script" not in html
@@ -153,7 +159,7 @@ def test_compare_gives_per_item_pass_rate_deltas(runs, tmp_path, capsys):
     delta = {row[header.index("question")]: row[header.index("delta")] for row in rows}
     assert delta == {CONCISE: "1.000", GOOD: "0.000"}
     html = page.read_text()
-    assert f"Compared with {other}</h2>" in html and html.count("<svg") == 6
+    assert f"Compared with {other}</h2>" in html and html.count("<svg") == 7
 
 
 @pytest.mark.ray

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import NO_LABEL_FLOOR
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
 from pipeline.attempt import FingerprintChanged, check_job
@@ -33,7 +34,7 @@ def write_job(tmp_path: Path, model: Path, data: Path, out: str, question: str) 
         "input": {"path": str(data), "id_column": "id"},
         # two rows a shard, so an actor call and a part: many parts, written one by one
         "output": {"path": str(tmp_path / out), "shard_mib": 0.0002},
-        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 4},
+        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 4, **NO_LABEL_FLOOR},
         "definition": {
             "scorers": [
                 {

@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import NO_LABEL_FLOOR
 
 from pipeline.fingerprint import run_fingerprint
 from pipeline.plan import plan_of
@@ -110,7 +111,7 @@ def quality_job(endpoint: str, model: Path, out: str) -> dict[str, Any]:
             "shard_mib": 0.004,  # several shards: listing them after the workers wrote them
             "storage_options": options(endpoint),
         },
-        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 16},
+        "judge": {"model": str(model), "engine_kwargs": ENGINE, "batch_size": 16, **NO_LABEL_FLOOR},
         "annotations": {"path": f"s3://{BUCKET}/labels/labels.parquet"},
         "definition": {
             "scorers": [

@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ENGINE_KWARGS
+from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
 
 pytestmark = pytest.mark.ray
 BIN = Path(sys.executable).parent
@@ -250,6 +250,7 @@ def engine_spec(tiny_model: Path, demo_parquet: Path, out: Path) -> str:
             "concurrency": 1,
             "num_gpus": 0,
             "batch_size": 64,
+            **NO_LABEL_FLOOR,
         },
         "definition": {
             "scorers": [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import ENGINE_KWARGS
+from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
 
 from jobs.cli import main
 from jobs.variance import repeats_verdict
@@ -185,7 +185,9 @@ def test_variance_command_through_the_real_job(
     scorable.write_parquet(data)
     user_output = tmp_path / "user_run"
     spec = tmp_path / "spec.yaml"
-    spec.write_text(json.dumps(job(data, user_output, tiny_model)))  # JSON is YAML
+    judged_by_tiny = job(data, user_output, tiny_model)
+    judged_by_tiny["judge"].update(NO_LABEL_FLOOR)
+    spec.write_text(json.dumps(judged_by_tiny))  # JSON is YAML
     work = tmp_path / "tmp"
     work.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(work))

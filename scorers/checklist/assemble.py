@@ -29,11 +29,12 @@ from scorers.usage import USAGE_FIELD
 @dataclass(frozen=True)
 class ItemReads:
     """What the judge said per item: an answer it wrote, or a confidence (`known`), the
-    reasoning it gave, and why there is neither."""
+    probability it gave the labels, the reasoning it gave, and why there is no answer."""
 
     answer: pa.Array
     confidence: np.ndarray
     known: np.ndarray
+    label_mass: pa.Array
     reasoning: pa.Array
     error: pa.Array
 
@@ -84,6 +85,7 @@ def _item_structs(batch: ChecklistBatch, reads: ItemReads) -> tuple[pa.Array, np
         "confidence_level": pa.array(
             confidence_levels(reads.confidence), pa.string(), mask=~reads.known
         ),
+        "label_mass": reads.label_mass,
         "reasoning": reads.reasoning,
         "unscored_reason": pc.if_else(answered, pa.nulls(n_items, pa.string()), reads.error),
     }

@@ -23,6 +23,7 @@ ITEM_TYPE = pa.struct(
         ("confidence", pa.float64()),
         ("calibrated_confidence", pa.float64()),  # null unless the job has `calibration`
         ("confidence_level", pa.string()),
+        ("label_mass", pa.float64()),  # P(yes) + P(no), every spelling, at the answer token
         ("reasoning", pa.string()),
         ("unscored_reason", pa.string()),
     ]

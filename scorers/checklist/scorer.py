@@ -126,6 +126,7 @@ def _label_reads(results: Sequence[JudgeResult]) -> ItemReads:
         answer=_where(no_probs, read.answer_label),
         confidence=read.probs[:, 0],
         known=read.has_probs,
+        label_mass=read.label_mass,
         reasoning=pa.nulls(len(results), pa.string()),
         error=_where(no_probs, read.error),
     )
@@ -141,10 +142,12 @@ def _parsed_reads(parsed: Sequence[ParsedItem], with_confidence: bool) -> ItemRe
         [np.nan if p.confidence is None else p.confidence for p in parsed], dtype=float
     )
     known = np.array([p.confidence is not None for p in parsed], dtype=bool) & with_confidence
+    label_mass = pa.array([p.label_mass for p in parsed], pa.float64())
     return ItemReads(
         answer=pa.array([p.answer for p in parsed], pa.string()),
         confidence=confidence,
         known=known,
+        label_mass=label_mass if with_confidence else pa.nulls(len(parsed), pa.float64()),
         reasoning=pa.array([p.reasoning for p in parsed], pa.string()),
         error=pa.array([p.error for p in parsed], pa.string()),
     )

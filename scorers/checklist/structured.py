@@ -98,6 +98,7 @@ class ParsedItem:
     confidence: float | None
     reasoning: str | None
     error: str | None
+    label_mass: float | None = None  # P(yes) + P(no) where the answer value starts
 
 
 def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
@@ -106,9 +107,11 @@ def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
     answer that does not fit is an error in its row."""
     if generated.error is not None:
         return [ParsedItem(None, None, None, generated.error)] * n_items
+    reads = answer_confidences(generated)
     confidences: list[float | None] = [
-        read.probs[0] if read.probs is not None else None for read in answer_confidences(generated)
+        read.probs[0] if read.probs is not None else None for read in reads
     ]
+    masses = [read.label_mass for read in reads]
     try:
         payload = json.loads(generated.text, strict=False)
         entries = _answer_entries(payload, n_items)
@@ -118,11 +121,13 @@ def read_answers(generated: Generated, n_items: int) -> list[ParsedItem]:
         reason = f"could not parse the judge's JSON answer ({why}): {generated.text[:80]!r}"
         return [ParsedItem(None, None, None, reason)] * n_items
     if len(confidences) != n_items:  # answers quoted elsewhere in free text: not attributable
-        confidences = [None] * n_items
+        confidences, masses = [None] * n_items, [None] * n_items
     # confidences follow the answers in the text; items follow their question_index
     in_text_order = [
-        (position, ParsedItem(answer, confidence, reasoning, None))
-        for (position, answer, reasoning), confidence in zip(entries, confidences, strict=True)
+        (position, ParsedItem(answer, confidence, reasoning, None, mass))
+        for (position, answer, reasoning), confidence, mass in zip(
+            entries, confidences, masses, strict=True
+        )
     ]
     return [item for _, item in sorted(in_text_order, key=lambda pair: pair[0])]
 

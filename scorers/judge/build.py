@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from scorers.judge.endpoint_path import EndpointPath
+from scorers.judge.label_mass import LabelMassFloor
 from scorers.judge.result import LogprobJudge
 from scorers.judge.spec import JudgeSpec
 
 
 def build_judge(spec: JudgeSpec) -> LogprobJudge:
-    return spec.build()
+    """The spec's judge; with judge.min_label_mass, one whose answers must be labels."""
+    judge = spec.build()
+    return LabelMassFloor(judge, spec.min_label_mass) if spec.min_label_mass > 0 else judge
 
 
 def endpoint_path(spec: JudgeSpec) -> EndpointPath | None:

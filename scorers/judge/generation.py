@@ -52,6 +52,11 @@ class Generated:
     def generated_tokens(self) -> int:
         return len(self.token_ids)
 
+    @property
+    def without_label(self) -> bool:
+        """A generation's answer is made a label by its grammar."""
+        return False
+
     @classmethod
     def failed(cls, reason: str, prompt_tokens: int = 0) -> Generated:
         return cls("", (), (), (), error=reason, prompt_tokens=prompt_tokens)

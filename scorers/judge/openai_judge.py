@@ -78,6 +78,7 @@ class OpenAIJudge:
         top_logprobs: int = 20,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        chat_template_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -88,6 +89,7 @@ class OpenAIJudge:
         self.timeout_s = timeout_s
         self.logprob_mode = logprob_mode
         self.top_logprobs = top_logprobs
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.retry = RetryPolicy(max_retries, backoff_base_s, backoff_max_s)
         key = read_api_key(api_key_env)
         self._redact = _Redactor(key if api_key_env else "")
@@ -341,6 +343,8 @@ class OpenAIJudge:
                 common.update(logprobs=True, top_logprobs=self.top_logprobs)
             if response_format is not None:
                 common["response_format"] = response_format
+            if self.chat_template_kwargs:  # vLLM's server renders its template with them
+                extra = {**(extra or {}), "chat_template_kwargs": self.chat_template_kwargs}
             return self._client.chat.completions.create(
                 messages=[{"role": "user", "content": prompt}], extra_body=extra, **common
             )

@@ -48,4 +48,5 @@ class OpenAIJudgeSpec(JudgeSpec):
             timeout_s=self.timeout_s,
             chat_template=self.chat_template,
             tokenizer=self.tokenizer,
+            chat_template_kwargs=self.chat_template_kwargs,
         )

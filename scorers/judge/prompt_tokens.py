@@ -18,7 +18,7 @@ tokens the model reads, so it is the spec's choice (judge.prefix_padding).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 SENTINEL = "\ue000rayscore\ue000"
@@ -31,9 +31,11 @@ def encode_prompts(
     use_chat_template: bool,
     pad_to: int = 0,
     pad_id: int | None = None,
+    template_kwargs: Mapping[str, Any] | None = None,
 ) -> list[list[int]]:
-    """Each prompt as one user turn with the assistant's turn opened, or as plain text."""
-    texts = chat_texts(tokenizer, prompts) if use_chat_template else list(prompts)
+    """Each prompt as one user turn with the assistant's turn opened, or as plain text;
+    `template_kwargs` are the chat template's own variables (judge.chat_template_kwargs)."""
+    texts = chat_texts(tokenizer, prompts, template_kwargs) if use_chat_template else list(prompts)
     special = not use_chat_template  # a rendered chat template carries its special tokens
     runs = [
         (start, stop, split_point(tokenizer, texts[start], shared))
@@ -66,20 +68,26 @@ def encode_prompts(
     return [encoded for encoded in ids if encoded is not None]
 
 
-def chat_texts(tokenizer: Any, prompts: Sequence[str]) -> list[str]:
+def chat_texts(
+    tokenizer: Any, prompts: Sequence[str], template_kwargs: Mapping[str, Any] | None = None
+) -> list[str]:
     """The prompts rendered in the chat template: rendered once around a placeholder and
     filled in, unless that differs from a real rendering of the first prompt."""
     if not prompts:
         return []
-    head, marker, tail = _render(tokenizer, SENTINEL).partition(SENTINEL)
-    if marker and head + prompts[0] + tail == _render(tokenizer, prompts[0]):
+    kwargs = template_kwargs or {}
+    head, marker, tail = _render(tokenizer, SENTINEL, kwargs).partition(SENTINEL)
+    if marker and head + prompts[0] + tail == _render(tokenizer, prompts[0], kwargs):
         return [head + p + tail for p in prompts]
-    return [_render(tokenizer, p) for p in prompts]
+    return [_render(tokenizer, p, kwargs) for p in prompts]
 
 
-def _render(tokenizer: Any, prompt: str) -> str:
+def _render(tokenizer: Any, prompt: str, template_kwargs: Mapping[str, Any]) -> str:
     text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        [{"role": "user", "content": prompt}],
+        tokenize=False,
+        add_generation_prompt=True,
+        **template_kwargs,
     )
     return str(text)
 

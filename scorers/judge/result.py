@@ -50,6 +50,11 @@ class JudgeResult:
         """Answered, but with no log-probs to read a confidence from."""
         return False
 
+    @property
+    def without_label(self) -> bool:
+        """Answered, but not with a label (scorers.judge.label_mass)."""
+        return False
+
     @classmethod
     def failed(cls, reason: str, prompt_tokens: int = 0) -> JudgeResult:
         return cls(probs=None, label_mass=None, error=reason, prompt_tokens=prompt_tokens)

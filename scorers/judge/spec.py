@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, InitErrorDetails
 
+from scorers.judge.label_mass import DEFAULT_MIN_LABEL_MASS
 from scorers.strict_model import StrictModel
 
 if TYPE_CHECKING:
@@ -108,6 +109,27 @@ class JudgeSpec(StrictModel):
         default="auto",
         description="'auto' wraps prompts in the tokenizer's chat template when it has one.",
     )
+    chat_template_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Extra variables for the chat template, e.g. {enable_thinking: false} for a model "
+            "whose template opens a thinking block; vllm: passed to the tokenizer's "
+            "apply_chat_template, openai: sent as the request's chat_template_kwargs (vLLM's "
+            "server takes them)."
+        ),
+    )
+    min_label_mass: float = Field(
+        default=DEFAULT_MIN_LABEL_MASS,
+        ge=0,
+        le=1,
+        description=(
+            "The least probability the judge must give the label tokens together (every "
+            "spelling of every label: P(yes) + P(no)) at the answer token; an answer read from "
+            "one token below it is unscored: 'the judge did not answer with a label (label mass "
+            "0.03)'. Each item's label_mass is in the output. 0 turns the check off; answers "
+            "read from text without log-probs are not checked."
+        ),
+    )
 
     def __new__(cls, *args: Any, **data: Any) -> Any:
         """`JudgeSpec(backend=..., ...)` is the backend's class, as a spec's entry is."""
@@ -134,6 +156,14 @@ class JudgeSpec(StrictModel):
     def build(self) -> LogprobJudge:
         """The judge itself; heavy imports (vllm, openai) happen here, where it starts."""
         raise NotImplementedError(f"backend {self.backend!r} has no build()")
+
+    @model_validator(mode="after")
+    def _kwargs_need_a_template(self) -> JudgeSpec:
+        if self.chat_template_kwargs and self.chat_template == "never":
+            raise ValueError(
+                "chat_template_kwargs are the chat template's variables; chat_template is 'never'"
+            )
+        return self
 
     @field_validator("resources")
     @classmethod

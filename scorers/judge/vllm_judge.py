@@ -46,6 +46,7 @@ class VllmJudge:
         engine_kwargs: dict[str, Any] | None = None,
         chat_template: Literal["auto", "never"] = "auto",
         prefix_padding: bool = False,
+        chat_template_kwargs: dict[str, Any] | None = None,
     ) -> None:
         device = engine_defaults()  # by this Python's vLLM build; before vllm is imported
         device.apply_env()
@@ -72,6 +73,7 @@ class VllmJudge:
         self.pad_to = int(self.llm.llm_engine.vllm_config.cache_config.block_size)
         self.pad_id = self.tokenizer.encode(" ", add_special_tokens=False)[-1]
         self.prefix_padding = prefix_padding
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...]] = {}
         self._value_ids: dict[tuple[str, ...], tuple[tuple[int, ...], ...]] = {}
 
@@ -165,7 +167,12 @@ class VllmJudge:
         pad_to = self.pad_to if self.prefix_padding else 0
         with self._tokenizing:
             return encode_prompts(
-                self.tokenizer, prompts, self.use_chat_template, pad_to, self.pad_id
+                self.tokenizer,
+                prompts,
+                self.use_chat_template,
+                pad_to,
+                self.pad_id,
+                self.chat_template_kwargs,
             )
 
     def truncate_texts(self, texts: Sequence[str], max_tokens: int, side: Side) -> CutTexts:

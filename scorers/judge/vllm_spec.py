@@ -62,4 +62,5 @@ class VllmJudgeSpec(JudgeSpec):
             self.engine_kwargs,
             chat_template=self.chat_template,
             prefix_padding=self.prefix_padding,
+            chat_template_kwargs=self.chat_template_kwargs,
         )
