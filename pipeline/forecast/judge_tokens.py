@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from scorers.judge.device_defaults import VllmBuild, engine_defaults
 from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import LabelSet
+from scorers.judge.model_context import model_context
 from scorers.judge.prompt_tokens import encode_prompts
 from scorers.judge.result import JudgeResult
 from scorers.judge.vllm_spec import VllmJudgeSpec
@@ -33,13 +35,21 @@ class Tokenization:
     prefix_padding: bool
     pad_id: int | None
     max_model_len: int
+    template_kwargs: Mapping[str, Any] = field(default_factory=dict)  # chat_template_kwargs
 
     def padded(self, block_size: int, prefix_padding: bool) -> Tokenization:
         return replace(self, block_size=block_size, prefix_padding=prefix_padding)
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         pad_to = self.block_size if self.prefix_padding else 0
-        return encode_prompts(self.tokenizer, prompts, self.use_chat_template, pad_to, self.pad_id)
+        return encode_prompts(
+            self.tokenizer,
+            prompts,
+            self.use_chat_template,
+            pad_to,
+            self.pad_id,
+            self.template_kwargs,
+        )
 
 
 def device_of(judge: VllmJudgeSpec) -> VllmBuild:
@@ -55,11 +65,10 @@ def block_size_of(judge: VllmJudgeSpec) -> int:
 
 def tokenization_of(judge: VllmJudgeSpec) -> Tokenization:
     """The judge's tokenizer and engine settings, read from its model without starting it."""
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(judge.model)
-        config = AutoConfig.from_pretrained(judge.model)
     except (OSError, ValueError) as exc:
         raise ValueError(
             f"judge model {judge.model!r}: its tokenizer cannot be read ({exc})"
@@ -71,20 +80,20 @@ def tokenization_of(judge: VllmJudgeSpec) -> Tokenization:
         block_size=block_size_of(judge),
         prefix_padding=judge.prefix_padding,
         pad_id=tokenizer.encode(" ", add_special_tokens=False)[-1],
-        max_model_len=int(kwargs.get("max_model_len") or _context_of(judge.model, config)),
+        max_model_len=int(kwargs.get("max_model_len") or _context_of(judge.model)),
+        template_kwargs=judge.chat_template_kwargs,
     )
 
 
-def _context_of(model: str, config: Any) -> int:
+def _context_of(model: str) -> int:
     """The model's own context length, as vLLM reads it when max_model_len is not set."""
-    text_config = getattr(config, "text_config", None) or config
-    length = getattr(text_config, "max_position_embeddings", None)
-    if length is None:
+    context = model_context(Path(model))
+    if context is None:
         raise ValueError(
-            f"judge model {model!r}: its config gives no max_position_embeddings; set "
+            f"judge model {model!r}: its config gives no context length; set "
             "engine_kwargs.max_model_len"
         )
-    return int(length)
+    return context.tokens
 
 
 class TokenizingJudge:
