@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import NO_LABEL_FLOOR
 
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
@@ -47,7 +48,7 @@ def test_the_manifest_counts_truncated_rows_and_rows_unscored_for_length(
         "name": "context",
         "input": {"path": str(data), "id_column": "id"},
         "output": {"path": str(tmp_path / "run")},
-        "judge": {"model": str(tiny_model), "engine_kwargs": ENGINE},
+        "judge": {"model": str(tiny_model), "engine_kwargs": ENGINE, **NO_LABEL_FLOOR},
         "definition": {"scorers": [scorer("cut", truncate=cut), scorer("whole")]},
     }
     result = run_job(parse_spec(spec))

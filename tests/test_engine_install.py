@@ -81,7 +81,11 @@ def test_this_machines_torch_is_refused_as_a_cpu_build():
 
 def dry_run(*args: str) -> list[str]:
     make = subprocess.run(
-        ["make", "-n", "install", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "install", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return [line for line in make.stdout.splitlines() if not line.startswith("#")]
 
