@@ -350,7 +350,11 @@ def benchmark(samples: int, items: int, response_tokens: int, prompt: str) -> No
     with tempfile.TemporaryDirectory(prefix="vs_autochecklist-") as name:
         tmp = Path(name)
         data = write_rows(tmp / "data.parquet", samples, response_tokens)
-        job = run_job(spec(data, tmp / "rayscore-run", items=items), tmp, "rayscore-run")
+        job_spec = spec(data, tmp / "rayscore-run", items=items)
+        # autochecklist reads every answer; so does rayscore here (no label-mass floor), so
+        # the same judgments are compared
+        job_spec["judge"]["min_label_mass"] = 0
+        job = run_job(job_spec, tmp, "rayscore-run")
         ours = job.wall_s
         peer_s, peer = run_peer(data, items, tmp, prompt)
         exact, row_tokens = rayscore_items(job.out)
