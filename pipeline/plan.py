@@ -35,6 +35,7 @@ class Plan:
     judge_groups: Mapping[str, tuple[ScorerSpec, ...]]  # judge name -> its scorers (used only)
     judged: tuple[ScorerSpec, ...]
     per_row: tuple[ScorerSpec, ...]
+    data_pass: tuple[ScorerSpec, ...]  # filled row by row in the score pass: per-row and judged
     cross_sample: tuple[ScorerSpec, ...]
     calibrated: tuple[ScorerSpec, ...]  # kinds that offer calibration (scorers.hooks)
     kept_columns: tuple[str, ...]  # copied into the output: id, passthrough, trace, metrics'
@@ -45,11 +46,6 @@ class Plan:
     def used_judges(self) -> dict[str, JudgeSpec]:
         """The judges some scorer uses, by name: only these start engines."""
         return {name: self.judges[name] for name in self.judge_groups}
-
-    @property
-    def data_pass(self) -> tuple[ScorerSpec, ...]:
-        """Scorers the score pass fills row by row: per-row and judged, in spec order."""
-        return tuple(s for s in self.spec.definition.scorers if is_per_row(s) or is_judged(s))
 
     def judge_name_of(self, scorer: ScorerSpec) -> str:
         return next(name for name, group in self.judge_groups.items() if scorer in group)
@@ -113,6 +109,7 @@ def plan_of(spec: JobSpec) -> Plan:
         judge_groups={name: tuple(group) for name, group in groups.items()},
         judged=judged,
         per_row=tuple(s for s in scorers if is_per_row(s)),
+        data_pass=tuple(s for s in scorers if is_per_row(s) or is_judged(s)),
         cross_sample=tuple(s for s in scorers if not (is_judged(s) or is_per_row(s))),
         calibrated=tuple(s for s in scorers if hooks_of(s).calibration is not None),
         kept_columns=kept_columns,
