@@ -14,15 +14,12 @@ import hashlib
 import json
 from typing import Any
 
+from pipeline.judge_fingerprint import judge_settings
 from pipeline.manifest import model_fingerprint, package_versions
 from pipeline.plan import Plan
 from pipeline.source import InputSource
 from pipeline.stages.pass_layout import layout_of
 
-# Judge settings that change how fast a run goes, never what it scores.
-OPERATIONAL = ("concurrency", "num_cpus", "num_gpus", "batch_size", "max_concurrency",
-               "max_retries", "timeout_s", "price_per_hour",
-               "resources", "node_labels")  # fmt: skip
 # Scorer settings used only after the judge stage.
 LATER = {"metrics", "score_configs", "display_name", "purpose"}
 
@@ -36,10 +33,7 @@ def run_fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
 def _fingerprint(plan: Plan, source: InputSource) -> dict[str, Any]:
     spec = plan.spec
     infos = source.filesystem.get_file_info(list(source.files))
-    judges = {
-        name: {k: v for k, v in judge.model_dump(mode="json").items() if k not in OPERATIONAL}
-        for name, judge in plan.used_judges.items()
-    }
+    judges = {name: judge_settings(judge) for name, judge in plan.used_judges.items()}
     return {
         "input": {info.path: {"size": info.size, "mtime": str(info.mtime)} for info in infos},
         "columns": {"id": spec.input.id_column, "kept": plan.kept_columns},
