@@ -58,6 +58,13 @@ def naive_wall_s(figures: dict[str, Any]) -> float:
     return float(probe["wall_s"] - probe["score_s"] + figures["judgments"] / rate)
 
 
+def probe_timings(figures: dict[str, Any]) -> dict[str, Any]:
+    """What the probe measured: its wall and score stage, and its judge's own clock."""
+    probe = figures["probe"]
+    keys = ("wall_s", "score_s", "requests", "judge_timings_s")
+    return {key: probe[key] for key in keys if key in probe}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=2000)
@@ -92,6 +99,14 @@ def main() -> None:
         judgments_per_s_per_actor=figures["probe"]["predicted"]["judges"]["judge"][
             "judgments_per_s_per_actor"
         ],
+        probe_timings_s=probe_timings(figures),
+        run_timings_s={
+            **actual.manifest["judge"]["timings_s"]["judge"],
+            "score": actual.manifest["timings_s"]["score"],
+            "judgments_per_s_per_actor": round(
+                actual.requests / actual.manifest["judge"]["timings_s"]["judge"]["judging_s"], 2
+            ),
+        },
         prefix_cache_share_forecast=round(figures["judges"]["judge"]["prefix_cache_share"], 4),
         prefix_cache_share_actual=round(
             actual.manifest["judge"]["cached_prompt_tokens"]

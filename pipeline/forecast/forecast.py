@@ -75,6 +75,7 @@ def _probe(
         "requests_forecast": sum(asked.values()),
         "wall_s": probe.wall_s,
         "score_s": probe.score_s,
+        "judge_timings_s": judge["timings_s"],
         "prompt_tokens": judge["prompt_tokens"],
         "cached_prompt_tokens": judge["cached_prompt_tokens"],
         "prefix_cache_share": judge["cached_prompt_tokens"] / judge["prompt_tokens"]

@@ -23,7 +23,7 @@ from scorers.judge.generation import (
     token_starts,
     value_prefix_token_ids,
 )
-from scorers.judge.labels import LabelSet, label_token_ids
+from scorers.judge.labels import YES_NO, LabelSet, label_token_ids
 from scorers.judge.prompt_tokens import encode_prompts
 from scorers.judge.result import JudgeResult, prompt_too_long, result_from_token_logprobs
 from scorers.truncate_spec import Side
@@ -76,6 +76,14 @@ class VllmJudge:
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self._label_ids: dict[LabelSet, tuple[tuple[int, ...], ...]] = {}
         self._value_ids: dict[tuple[str, ...], tuple[tuple[int, ...], ...]] = {}
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One request through the engine before the first batch: the engine's first forward
+        pass costs a fixed ~1.7 s here (kernels chosen, buffers made), which would otherwise
+        land in the first batch's judging and make a short probe's judgments/s look 4x
+        slower than a long run's (bench/plan_accuracy)."""
+        self._generate([self.encode(["Yes or no?"])[0]], self.label_ids(YES_NO))
 
     def label_ids(self, label_set: LabelSet) -> tuple[tuple[int, ...], ...]:
         if label_set not in self._label_ids:
