@@ -1,0 +1,32 @@
+"""The diff table as people read it (terminal and HTML): one interval column, one flag column."""
+
+from __future__ import annotations
+
+import polars as pl
+
+REWORDED = "reworded"
+EXCEEDS = "exceeds noise"
+
+
+def diff_view(table: pl.DataFrame) -> pl.DataFrame:
+    interval = pl.format("[{}, {}]", pl.col("low").round(3), pl.col("high").round(3))
+    flags = pl.concat_str(
+        pl.when(pl.col("reworded")).then(pl.lit(REWORDED)),
+        pl.when(pl.col("exceeds_noise")).then(pl.lit(EXCEEDS)),
+        separator=", ",
+        ignore_nulls=True,
+    )
+    return table.select(
+        "scorer",
+        "item",
+        "question",
+        pl.format("{}/{}/{}", "rows_both", "only_a", "only_b").alias("rows both/A/B"),
+        "mean_a",
+        "mean_b",
+        "change",
+        pl.when(pl.col("low").is_not_null()).then(interval).alias("95% interval"),
+        "flipped",
+        "confidence_shift",
+        "noise_floor",
+        flags.alias("flag"),
+    )
