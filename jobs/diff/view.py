@@ -6,12 +6,13 @@ import polars as pl
 
 REWORDED = "reworded"
 EXCEEDS = "exceeds noise"
+PRIMARY_SCORE = "(primary score)"  # what a scorer's row shows in place of a question
 
 
 def diff_view(table: pl.DataFrame) -> pl.DataFrame:
     interval = pl.format("[{}, {}]", pl.col("low").round(3), pl.col("high").round(3))
     flags = pl.concat_str(
-        pl.when(pl.col("reworded")).then(pl.lit(REWORDED)),
+        pl.when(pl.col("reworded")).then(pl.format(REWORDED + " (was: {})", "question_a")),
         pl.when(pl.col("exceeds_noise")).then(pl.lit(EXCEEDS)),
         separator=", ",
         ignore_nulls=True,
@@ -19,7 +20,7 @@ def diff_view(table: pl.DataFrame) -> pl.DataFrame:
     return table.select(
         "scorer",
         "item",
-        "question",
+        pl.coalesce("question", pl.lit(PRIMARY_SCORE)).alias("question"),
         pl.format("{}/{}/{}", "rows_both", "only_a", "only_b").alias("rows both/A/B"),
         "mean_a",
         "mean_b",
