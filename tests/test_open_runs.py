@@ -71,3 +71,23 @@ def test_runs_whose_tables_differ_are_concatenated_diagonally(tmp_path):
     assert samples.group_by("run_id").agg(pl.col("model").null_count())[
         "model"
     ].sort().to_list() == [0, 10]
+
+
+def test_the_readme_query_gives_mean_quality_per_model_per_night(tmp_path):
+    for day in range(1, 4):
+        run = night(tmp_path, day, 0.5)
+        path = f"{run}/scores/part-00000.parquet"
+        scores = pl.read_parquet(path)
+        scores.with_columns(pl.Series("model", ["m1", "m2"] * 5)).write_parquet(path)
+    nights = open_runs(str(tmp_path / "nightly-*"))
+    table = (
+        nights.samples.filter(
+            pl.col("started_at") >= pl.col("started_at").max() - pl.duration(days=1)
+        )
+        .group_by("model", pl.col("started_at").dt.date().alias("night"))
+        .agg(pl.col("quality").struct.field("primary_score").mean().alias("mean_quality"))
+        .sort("model", "night")
+        .collect()
+    )
+    assert table["model"].to_list() == ["m1", "m1", "m2", "m2"]  # the last two nights only
+    assert table["mean_quality"].to_list() == pytest.approx([0.6, 0.6, 0.4, 0.4])
