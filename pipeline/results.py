@@ -95,9 +95,6 @@ def _items(samples: pl.LazyFrame, id_col: str, item_lists: dict[str, str]) -> pl
     return pl.concat(frames)
 
 
-RUN_COLUMNS = ("run_id", "name", "started_at")
-
-
 @dataclass(frozen=True)
 class ManyRunResults:
     """Finished runs' tables concatenated, each row tagged with its run's `run_id`, `name`
@@ -139,7 +136,7 @@ def open_runs(
         items=combined([(run, run.items) for run in runs]),
         scores_long=combined([(run, run.scores_long) for run in runs]),
         metrics=combined([(run, run.metrics) for run in runs]),
-        agreement=combined(labelled) if labelled else None,  # type: ignore[arg-type]
+        agreement=combined(labelled) if labelled else None,
     )
 
 
