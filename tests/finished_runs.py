@@ -37,9 +37,10 @@ def write_finished_run(
     run_id: str = "run-1",
     started_at: str = "2026-12-01T02:00:00+00:00",
     agreement: Sequence[dict[str, Any]] | None = None,
+    other_scorers: dict[str, tuple[str, list[dict[str, Any]]]] | None = None,
 ) -> str:
     """A finished run of one checklist scorer: `samples` maps an id to its items; its primary
-    score is the share of "yes"."""
+    score is the share of "yes". `other_scorers`: key -> (type, one struct per sample)."""
 
     def struct(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         answered = [i["answer"] for i in items if i["answer"] is not None]
@@ -50,6 +51,7 @@ def write_finished_run(
         {
             "id": list(samples),
             SCORER: pa.array([struct(i) for i in samples.values()], type=SCORE_TYPE),
+            **{key: pa.array(structs) for key, (_, structs) in (other_scorers or {}).items()},
         }
     )
     for table in ("scores", "scores_long"):
@@ -64,7 +66,13 @@ def write_finished_run(
         "name": name,
         "started_at": started_at,
         "spec": {"input": {"id_column": "id"}},
-        "scorers": [{"key": SCORER, "type": "checklist", "name": SCORER, "purpose": "eval"}],
+        "scorers": [
+            {"key": key, "type": kind, "name": key, "purpose": "eval"}
+            for key, kind in {
+                SCORER: "checklist",
+                **{key: kind for key, (kind, _) in (other_scorers or {}).items()},
+            }.items()
+        ],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return str(folder)

@@ -190,3 +190,27 @@ def test_calibration_drift_when_both_runs_have_labels(tmp_path, capsys):
     assert "agreement with human labels (kappa, ECE)" in capsys.readouterr().out
     plain = write_finished_run(tmp_path / "plain", answers)
     assert diff_runs(open_run(a), open_run(plain)).calibration is None
+
+
+def test_each_kind_is_compared_on_its_primary_field(tmp_path):
+    """A boolean scorer's value is a score (1.0/0.0) and an answer; a categorical one's label
+    is an answer only: it flips, it has no mean."""
+    answers = samples(range(4), lambda n: ["yes"], [GOOD])
+
+    def run(folder: str, correct: list[bool], tone: list[str]) -> str:
+        return write_finished_run(
+            tmp_path / folder,
+            answers,
+            other_scorers={
+                "correct": ("boolean", [{"value": v, "confidence": 0.9} for v in correct]),
+                "tone": ("categorical", [{"label": t, "probability": 0.8} for t in tone]),
+            },
+        )
+
+    a = run("a", [True, True, False, False], ["calm", "calm", "calm", "rude"])
+    b = run("b", [True, True, True, True], ["calm", "rude", "calm", "rude"])
+    table = diff_runs(open_run(a), open_run(b)).table.filter(pl.col("item").is_null())
+    by_scorer = {r["scorer"]: r for r in table.iter_rows(named=True)}
+    assert by_scorer["correct"]["change"] == 0.5 and by_scorer["correct"]["flipped"] == 0.5
+    assert by_scorer["tone"]["change"] is None and by_scorer["tone"]["flipped"] == 0.25
+    assert by_scorer["quality"]["change"] == 0.0

@@ -1,5 +1,5 @@
 """Two runs' scores side by side, one row per score that either run has: a scorer's primary
-score per sample, and a checklist item's answer per sample.
+score per sample (its kind's PRIMARY_FIELD), and a checklist item's answer per sample.
 
 Samples are joined on the input's id. Items are joined on the id and the item's question
 text; an item whose question is in one run only is paired with the other run's item at the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.results import RunResults
+from scorers.registry import kinds
 
 PAIRED_SCHEMA = pl.Schema(
     {
@@ -30,7 +31,6 @@ PAIRED_SCHEMA = pl.Schema(
         "confidence_b": pl.Float64,
     }
 )
-PRIMARY = "primary_score"
 
 
 def paired_scores(a: RunResults, b: RunResults) -> pl.DataFrame:
@@ -44,23 +44,45 @@ def _id_column(run: RunResults) -> str:
     return str(run.manifest["spec"]["input"]["id_column"])
 
 
-def _primary_scores(run: RunResults) -> pl.LazyFrame:
-    """sample_id, scorer, score: one row per sample x scorer with a primary_score field."""
+def primary_fields(run: RunResults) -> dict[str, tuple[str, pl.DataType]]:
+    """Scorer key -> the struct field that is its primary score (its kind's PRIMARY_FIELD) and
+    that field's type, for the run's scorers whose kind is registered here."""
+    registered = kinds()
     schema = run.samples.collect_schema()
-    keys = [
-        key
-        for key, dtype in schema.items()
-        if isinstance(dtype, pl.Struct) and PRIMARY in [f.name for f in dtype.fields]
-    ]
+    fields = {}
+    for scorer in run.manifest.get("scorers", []):
+        kind = registered.get(str(scorer.get("type")))
+        field = None if kind is None else kind.spec.PRIMARY_FIELD
+        dtype = schema.get(scorer["key"])
+        present = {f.name: f.dtype for f in dtype.fields} if isinstance(dtype, pl.Struct) else {}
+        if field is not None and field in present:
+            fields[scorer["key"]] = (field, present[field])
+    return fields
+
+
+def _primary_scores(run: RunResults) -> pl.LazyFrame:
+    """sample_id, scorer, score, answer: one row per sample x scorer. A numeric primary field
+    is the score; a text one (a label) the answer; a boolean one both (1.0/0.0, true/false)."""
     sample_id = pl.col(_id_column(run)).cast(pl.String).alias("sample_id")
     frames = [
         run.samples.select(
-            sample_id, pl.lit(key).alias("scorer"), pl.col(key).struct.field(PRIMARY).alias("score")
+            sample_id,
+            pl.lit(key).alias("scorer"),
+            _as_score(pl.col(key).struct.field(field), dtype).alias("score"),
+            _as_answer(pl.col(key).struct.field(field), dtype).alias("answer"),
         )
-        for key in keys
+        for key, (field, dtype) in primary_fields(run).items()
     ]
-    empty = pl.LazyFrame(schema={"sample_id": pl.String, "scorer": pl.String, "score": pl.Float64})
-    return pl.concat(frames) if frames else empty
+    empty = {"sample_id": pl.String, "scorer": pl.String, "score": pl.Float64, "answer": pl.String}
+    return pl.concat(frames) if frames else pl.LazyFrame(schema=empty)
+
+
+def _as_score(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    return pl.lit(None, pl.Float64) if dtype == pl.String else value.cast(pl.Float64)
+
+
+def _as_answer(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    return value.cast(pl.String) if dtype in (pl.String, pl.Boolean) else pl.lit(None, pl.String)
 
 
 def _paired_primary(a: RunResults, b: RunResults) -> pl.DataFrame:
@@ -68,7 +90,7 @@ def _paired_primary(a: RunResults, b: RunResults) -> pl.DataFrame:
     side_b = _primary_scores(b).with_columns(pl.lit(True).alias("in_b"))
     return (
         side_a.join(side_b, on=["sample_id", "scorer"], how="full", coalesce=True, suffix="_b")
-        .rename({"score": "score_a"})
+        .rename({"score": "score_a", "answer": "answer_a"})
         .with_columns(pl.col("in_a", "in_b").fill_null(False))
         .collect()
     )
