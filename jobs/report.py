@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from jobs.diff.command import diff_lines
+from jobs.diff.command import diff_sections
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData, collect_report
 from jobs.report_label_mass import LABEL_MASS_TITLE, NO_LABEL_MASS
 from jobs.report_tables import PASS_RATE_COLUMNS
@@ -58,7 +58,4 @@ def report_sections(data: ReportData) -> Iterator[tuple[str, pl.DataFrame | str]
         else:
             yield f"{part.title}\n{part.note}", part.table
     if data.diff is not None:
-        title, table, *drift = diff_lines(data.diff, variance=None)
-        yield title, table
-        if drift:
-            yield drift[0].strip(), drift[1]
+        yield from diff_sections(data.diff)

@@ -14,6 +14,7 @@ import polars as pl
 
 from jobs import report_plots as plots
 from jobs.diff import RunDiff
+from jobs.diff.drift import CALIBRATION_TITLE
 from jobs.diff.view import diff_view
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData
 from jobs.report_histograms import BIMODAL_ABOVE
@@ -147,7 +148,7 @@ def comparison_section(diff: RunDiff) -> list[str]:
         html_table(diff_view(diff.table)),
     ]
     if diff.calibration is not None:
-        parts += [_paragraph("agreement with human labels (kappa, ECE) in A and B")]
+        parts += [_paragraph(CALIBRATION_TITLE)]
         parts += [html_table(diff.calibration)]
     return parts
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from jobs.diff.drift import CALIBRATION_TITLE
 from jobs.diff.noise import noise_floors
 from jobs.diff.run_diff import RunDiff, diff_runs, regressions
 from jobs.diff.view import diff_view
@@ -37,8 +38,8 @@ def diff_command(
     floors = None if variance is None else noise_floors(variance)
     diff = diff_runs(open_run(run_a, options), open_run(run_b, options), floors)
     with pl.Config(**TABLES):
-        for line in diff_lines(diff, variance):
-            print(line)
+        for title, table in diff_sections(diff, variance):
+            print(f"{title}\n{table}\n")
     if json_path is not None:
         Path(json_path).write_text(json.dumps(diff.to_json(), indent=1) + "\n")
         print(f"written to {json_path}")
@@ -54,15 +55,14 @@ def diff_command(
     return 1
 
 
-def diff_lines(diff: RunDiff, variance: str | None) -> list[Any]:
+def diff_sections(diff: RunDiff, variance: str | None = None) -> list[tuple[str, pl.DataFrame]]:
+    """(title, table): the diff, then the calibration drift when both runs have labels."""
     noise = f"noise floor from {variance}" if variance else "noise: the 95% interval excludes 0"
-    lines: list[Any] = [
-        f"changes from {diff.a} (A) to {diff.b} (B), B - A per sample; {noise}",
-        diff_view(diff.table),
-    ]
+    title = f"changes from {diff.a} (A) to {diff.b} (B), B - A per sample; {noise}"
+    sections = [(title, diff_view(diff.table))]
     if diff.calibration is not None:
-        lines += ["\nagreement with human labels (kappa, ECE) in A and B", diff.calibration]
-    return lines
+        sections.append((CALIBRATION_TITLE, diff.calibration))
+    return sections
 
 
 def _storage_options(text: str | None) -> dict[str, Any] | None:

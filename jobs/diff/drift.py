@@ -8,6 +8,7 @@ import polars as pl
 
 from pipeline.results import RunResults
 
+CALIBRATION_TITLE = "agreement with human labels (kappa, ECE) in A and B"
 KEYS = ("level", "name")
 MEASURES = ("n", "cohen_kappa", "ece")
 
