@@ -17,6 +17,7 @@ from jobs.cli import main
 from jobs.diff import diff_runs, regressions
 from jobs.diff.intervals import mean_change_interval
 from jobs.diff.noise import noise_floors
+from jobs.diff.pairing import item_matches
 from pipeline.results import open_run
 
 GOOD, SHORT, POLITE = "Is it good?", "Is it short?", "Is it polite?"
@@ -214,3 +215,21 @@ def test_each_kind_is_compared_on_its_primary_field(tmp_path):
     assert by_scorer["correct"]["change"] == 0.5 and by_scorer["correct"]["flipped"] == 0.5
     assert by_scorer["tone"]["change"] is None and by_scorer["tone"]["flipped"] == 0.25
     assert by_scorer["quality"]["change"] == 0.0
+
+
+def test_per_row_checklists_pair_a_reworded_item_only_when_it_is_alone_at_its_index():
+    def questions(rows: list[tuple[int, str]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "scorer": ["q"] * len(rows),
+                "index": [i for i, _ in rows],
+                "question": [t for _, t in rows],
+            },
+            schema={"scorer": pl.String, "index": pl.Int32, "question": pl.String},
+        )
+
+    a = questions([(0, "same"), (1, "old"), (2, "x1"), (2, "x2")])
+    b = questions([(0, "same"), (1, "new"), (2, "y1")])
+    matches = item_matches(a, b).sort("index_a", "index_b", "question_a", nulls_last=True)
+    pairs = list(matches.select("question_a", "question_b").iter_rows())
+    assert pairs == [("same", "same"), ("old", "new"), ("x1", None), ("x2", None), (None, "y1")]

@@ -125,8 +125,9 @@ def _items(run: RunResults) -> pl.LazyFrame:
 
 
 def item_matches(questions_a: pl.DataFrame, questions_b: pl.DataFrame) -> pl.DataFrame:
-    """Which item of A is which of B: scorer, index_a, question_a, index_b, question_b, reworded
-    (from each run's distinct scorer x index x question)."""
+    """Which item of A is which of B: scorer, index_a, question_a, index_b, question_b (from
+    each run's distinct scorer x index x question); an item of one run only has nulls for the
+    other."""
     same = questions_a.join(questions_b, on=["scorer", "question"], how="full", suffix="_b")
     same = same.with_columns(
         pl.coalesce("scorer", "scorer_b").alias("scorer"),
@@ -148,14 +149,7 @@ def item_matches(questions_a: pl.DataFrame, questions_b: pl.DataFrame) -> pl.Dat
             paired_b, on=["scorer", "index_b", "question_b"], how="anti"
         ),
     ]
-    return pl.concat(
-        [
-            matched.with_columns(pl.lit(False).alias("reworded")),
-            reworded.select(*same.columns, pl.lit(True).alias("reworded")),
-            *(frame.with_columns(pl.lit(False).alias("reworded")) for frame in unpaired),
-        ],
-        how="vertical_relaxed",
-    )
+    return pl.concat([matched, reworded.select(same.columns), *unpaired])
 
 
 def _alone_at_index(unmatched: pl.DataFrame, side: str) -> pl.DataFrame:
