@@ -134,6 +134,9 @@ def test_a_variance_file_without_its_columns_is_named(tmp_path):
     bad.write_text(json.dumps([{"scorer": "quality", "mean": 0.5}]))
     with pytest.raises(ValueError, match=r"not-variance.json: no column item"):
         noise_floors(str(bad))
+    bad.write_text("{oops")
+    with pytest.raises(ValueError, match=r"not-variance.json: not a `rayscore variance --json`"):
+        noise_floors(str(bad))
 
 
 def test_fail_on_regression_exits_1_only_for_a_drop_beyond_the_noise(two_runs, capsys):

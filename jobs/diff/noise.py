@@ -24,7 +24,7 @@ def noise_floors(variance_json: str) -> pl.DataFrame:
         raise FileNotFoundError(f"--variance {variance_json}: no such file")
     try:
         spread = pl.read_json(path)
-    except Exception as error:
+    except (pl.exceptions.PolarsError, ValueError) as error:
         raise ValueError(
             f"--variance {variance_json}: not a `rayscore variance --json` table: {error}"
         ) from error
@@ -36,8 +36,11 @@ def noise_floors(variance_json: str) -> pl.DataFrame:
             f"--variance {variance_json}: no column {wanted} "
             "(is it written by `rayscore variance --json`?)"
         )
-    return spread.select(
+    floors = spread.select(
         pl.col("scorer").cast(pl.String),
         pl.col("item").cast(pl.Int32),
         pl.max_horizontal(pl.col(spreads).cast(pl.Float64)).alias("noise_floor"),
-    ).cast(dict(FLOOR_SCHEMA))
+    )
+    return (
+        floors.group_by("scorer", "item").agg(pl.col("noise_floor").max()).cast(dict(FLOOR_SCHEMA))
+    )
