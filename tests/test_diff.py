@@ -236,3 +236,9 @@ def test_per_row_checklists_pair_a_reworded_item_only_when_it_is_alone_at_its_in
     matches = item_matches(a, b).sort("index_a", "index_b", "question_a", nulls_last=True)
     pairs = list(matches.select("question_a", "question_b").iter_rows())
     assert pairs == [("same", "same"), ("old", "new"), ("x1", None), ("x2", None), (None, "y1")]
+
+
+def test_a_run_that_is_not_finished_is_named(two_runs, tmp_path, capsys):
+    missing = str(tmp_path / "no-run-here")
+    assert main(["diff", two_runs[0], missing]) == 2
+    assert f"{missing!r} holds no finished run" in capsys.readouterr().err

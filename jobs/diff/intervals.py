@@ -12,6 +12,7 @@ import numpy as np
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 SEED = 0
+RESAMPLED_VALUES_AT_ONCE = 4_000_000  # resamples x samples held in memory (32 MB of floats)
 
 
 def mean_change_interval(
@@ -30,6 +31,7 @@ def mean_change_interval(
             (differences,),
             np.mean,
             n_resamples=RESAMPLES,
+            batch=max(1, RESAMPLED_VALUES_AT_ONCE // differences.size),
             confidence_level=CONFIDENCE,
             method="percentile",
             rng=np.random.default_rng(seed),
