@@ -242,3 +242,20 @@ def test_a_run_that_is_not_finished_is_named(two_runs, tmp_path, capsys):
     missing = str(tmp_path / "no-run-here")
     assert main(["diff", two_runs[0], missing]) == 2
     assert f"{missing!r} holds no finished run" in capsys.readouterr().err
+
+
+def test_the_diff_does_not_depend_on_how_scores_are_split_and_flips_sign_with_the_order(
+    two_runs, tmp_path
+):
+    a, b = two_runs
+    whole = diff_runs(open_run(a), open_run(b)).table
+    part = Path(b) / "scores" / "part-00000.parquet"
+    scores = pl.read_parquet(part).sample(fraction=1.0, shuffle=True, seed=3)
+    part.unlink()
+    for n, chunk in enumerate(scores.iter_slices(7)):
+        chunk.write_parquet(part.with_name(f"part-{n:05d}.parquet"))
+    split = diff_runs(open_run(a), open_run(b)).table
+    assert split.equals(whole)
+    backwards = diff_runs(open_run(b), open_run(a)).table
+    assert backwards["change"].to_list() == [-c for c in whole["change"].to_list()]
+    assert backwards["flipped"].equals(whole["flipped"])
