@@ -122,7 +122,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = commands.add_parser("report", help="summarise a finished run; --html writes plots")
     report.add_argument("run_dir", help="a finished run directory (local path or fsspec URI)")
     report.add_argument("--html", default=None, help="write a static HTML report to this file")
-    report.add_argument("--compare", default=None, help="a second run: per-item deltas")
+    report.add_argument(
+        "--compare", default=None, help="a second run: what changed (as `rayscore diff`)"
+    )
+
+    diff = commands.add_parser(
+        "diff", help="what changed between two finished runs, and whether it is more than noise"
+    )
+    diff.add_argument("run_a", help="the earlier run (local path or fsspec URI)")
+    diff.add_argument("run_b", help="the later run: changes are B - A")
+    diff.add_argument("--json", default=None, help="also write the diff as JSON")
+    diff.add_argument(
+        "--fail-on-regression",
+        type=float,
+        default=None,
+        metavar="THRESHOLD",
+        help="exit 1 when a mean score drops by more than THRESHOLD beyond the noise",
+    )
+    diff.add_argument(
+        "--variance", default=None, help="a `rayscore variance --json` file: the noise floors"
+    )
+    diff.add_argument(
+        "--storage-options", default=None, help="fsspec options for both runs, as JSON"
+    )
 
     variance = commands.add_parser(
         "variance", help="score a sample of rows twice (and per paraphrase): score spread"
@@ -393,6 +415,19 @@ def _report(args: argparse.Namespace) -> int:
     return report_command(args.run_dir, html=args.html, compare=args.compare)
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from jobs.diff.command import diff_command
+
+    return diff_command(
+        args.run_a,
+        args.run_b,
+        json_path=args.json,
+        fail_on_regression=args.fail_on_regression,
+        variance=args.variance,
+        storage_options=args.storage_options,
+    )
+
+
 def _variance(args: argparse.Namespace) -> int:
     from jobs.variance import variance_command
 
@@ -438,6 +473,7 @@ COMMANDS = {
     "list": _list,
     "schema": _schema,
     "report": _report,
+    "diff": _diff,
     "variance": _variance,
     "plan": _plan,
     "serve": _serve,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from jobs.diff.command import diff_sections
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData, collect_report
 from jobs.report_label_mass import LABEL_MASS_TITLE, NO_LABEL_MASS
 from jobs.report_tables import PASS_RATE_COLUMNS
@@ -56,6 +57,5 @@ def report_sections(data: ReportData) -> Iterator[tuple[str, pl.DataFrame | str]
             yield part.title, part.note
         else:
             yield f"{part.title}\n{part.note}", part.table
-    if data.compared_with is not None:
-        title = f"pass-rate change per item: {data.compared_with} minus {data.uri}"
-        yield title, NO_CHECKLIST if data.deltas is None else data.deltas
+    if data.diff is not None:
+        yield from diff_sections(data.diff)

@@ -6,11 +6,12 @@ run to compare with) is None, and each view says so in one line instead of faili
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from jobs.diff import RunDiff, diff_runs
 from jobs.report_calibration import CalibrationPart, calibration_parts
 from jobs.report_histograms import Histogram, score_histograms
 from jobs.report_label_mass import LabelMass, label_mass_report
@@ -22,9 +23,8 @@ from jobs.report_tables import (
     group_scores,
     item_pass_rates,
     metrics_table,
-    pass_rate_deltas,
 )
-from pipeline.results import RunResults, open_run
+from pipeline.results import open_run
 
 NO_CHECKLIST = "no checklist scorer in this run"
 NO_ANNOTATIONS = "no annotations in this run"
@@ -45,8 +45,7 @@ class ReportData:
     agreement: pl.DataFrame | None
     calibration: list[CalibrationPart]
     label_mass: LabelMass | None = None
-    compared_with: str | None = None
-    deltas: pl.DataFrame | None = None
+    diff: RunDiff | None = None  # with --compare: the compared run minus this one
 
     @property
     def rows_summary(self) -> str:
@@ -59,7 +58,7 @@ class ReportData:
 def collect_report(uri: str, compare: str | None = None) -> ReportData:
     run = open_run(uri)
     pass_rates = item_pass_rates(run)
-    data = ReportData(
+    return ReportData(
         uri=uri,
         manifest=run.manifest,
         metrics=metrics_table(run),
@@ -73,16 +72,5 @@ def collect_report(uri: str, compare: str | None = None) -> ReportData:
         agreement=None if run.agreement is None else run.agreement.collect(),
         calibration=calibration_parts(uri),
         label_mass=label_mass_report(run),
+        diff=None if compare is None else diff_runs(run, open_run(compare)),
     )
-    if compare is None:
-        return data
-    return _with_comparison(data, compare, open_run(compare))
-
-
-def _with_comparison(data: ReportData, uri: str, other: RunResults) -> ReportData:
-    other_rates = item_pass_rates(other)
-    if data.pass_rates is None or other_rates is None:
-        deltas = None
-    else:
-        deltas = pass_rate_deltas(data.pass_rates, other_rates)
-    return replace(data, compared_with=uri, deltas=deltas)

@@ -13,6 +13,9 @@ from pathlib import Path
 import polars as pl
 
 from jobs import report_plots as plots
+from jobs.diff import RunDiff
+from jobs.diff.drift import CALIBRATION_TITLE
+from jobs.diff.view import diff_view
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData
 from jobs.report_histograms import BIMODAL_ABOVE
 from jobs.report_label_mass import LABEL_MASS_TITLE, NO_LABEL_MASS, LabelMass
@@ -114,8 +117,8 @@ def _sections(data: ReportData) -> Iterator[tuple[str, list[str]]]:
         yield "Groups", [plots.group_bars(data.groups), html_table(data.groups)]
     agreement = _note(NO_ANNOTATIONS) if data.agreement is None else html_table(data.agreement)
     yield "Agreement with human labels", [agreement]
-    if data.compared_with is not None:
-        yield f"Compared with {data.compared_with}", _comparison(data)
+    if data.diff is not None:
+        yield f"Compared with {data.diff.b}", comparison_section(data.diff)
 
 
 def _score_distributions(data: ReportData) -> list[str]:
@@ -133,14 +136,21 @@ def label_mass_section(label_mass: LabelMass | None) -> list[str]:
     return [_note(LABEL_MASS_TITLE), figure, html_table(label_mass.table)]
 
 
-def _comparison(data: ReportData) -> list[str]:
-    if data.deltas is None:
-        return [_note(NO_CHECKLIST)]
-    return [
-        _note(f"delta: pass rate in {data.compared_with} minus pass rate in {data.uri}"),
-        plots.delta_bars(data.deltas),
-        html_table(data.deltas),
+def comparison_section(diff: RunDiff) -> list[str]:
+    """The diff table (as `rayscore diff`), a bar per changed item, and calibration drift."""
+    items = diff.table.filter(pl.col("item").is_not_null())
+    parts = [
+        _note(
+            f"change: {diff.b} (B) minus {diff.a} (A) per sample, with its 95% bootstrap "
+            "interval; flagged where the interval excludes 0, or the item was reworded"
+        ),
+        plots.delta_bars(items) if not items.is_empty() else _note(NO_CHECKLIST),
+        html_table(diff_view(diff.table)),
     ]
+    if diff.calibration is not None:
+        parts += [_paragraph(CALIBRATION_TITLE)]
+        parts += [html_table(diff.calibration)]
+    return parts
 
 
 def _cell(value: object) -> str:

@@ -98,10 +98,11 @@ def pass_rate_bars(pass_rates: pl.DataFrame) -> str:
     return _horizontal_bars(labels, rates["pass_rate"].to_list(), 'share of "yes"', (0, 1))
 
 
-def delta_bars(deltas: pl.DataFrame) -> str:
-    changed = deltas.drop_nulls("delta")
+def delta_bars(diff: pl.DataFrame) -> str:
+    """One bar per item of a diff table (jobs.diff): its pass-rate change B - A."""
+    changed = diff.drop_nulls("change")
     labels = [f"{s}: {q}" for s, q in changed.select("scorer", "question").iter_rows()]
-    return _horizontal_bars(labels, changed["delta"].to_list(), "pass rate change", (-1, 1))
+    return _horizontal_bars(labels, changed["change"].to_list(), "pass rate change", (-1, 1))
 
 
 def confidence_level_bars(counts: pl.DataFrame) -> str:

@@ -122,20 +122,3 @@ def group_scores(run: RunResults) -> pl.DataFrame | None:
     ]
     groups = pl.concat(frames).sort("scorer", "column", "group").collect() if frames else None
     return None if groups is None or groups.is_empty() else groups
-
-
-def pass_rate_deltas(base: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
-    """Per scorer x question, the pass rate in each run and the change (other - base);
-    an item only one run has gets a null change."""
-    keys = ["scorer", "question"]
-    return (
-        base.select(*keys, pl.col("pass_rate").alias("pass_rate_base"))
-        .join(
-            other.select(*keys, pl.col("pass_rate").alias("pass_rate_other")),
-            on=keys,
-            how="full",
-            coalesce=True,
-        )
-        .with_columns((pl.col("pass_rate_other") - pl.col("pass_rate_base")).alias("delta"))
-        .sort(pl.col("delta").abs(), descending=True, nulls_last=True)
-    )

@@ -3,14 +3,20 @@
 run = open_run("runs/demo")       # or ("s3://bucket/runs/demo", {"endpoint_url": ...})
 run.samples.select("id", pl.col("quality").struct.field("primary_score")).collect()
 run.items.filter(pl.col("answer") == "no").group_by("question").len().collect()
+
+nights = open_runs("runs/nightly-*")  # many finished runs, tagged run_id / name / started_at
 """
 
 from __future__ import annotations
 
+import glob
 import posixpath
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import fsspec
 import polars as pl
 
 from pipeline.storage.run_dir import (
@@ -87,3 +93,68 @@ def _items(samples: pl.LazyFrame, id_col: str, item_lists: dict[str, str]) -> pl
     if not frames:
         return pl.LazyFrame(schema={id_col: pl.String, "scorer": pl.String})
     return pl.concat(frames)
+
+
+@dataclass(frozen=True)
+class ManyRunResults:
+    """Finished runs' tables concatenated, each row tagged with its run's `run_id`, `name`
+    (the spec's) and `started_at` (a datetime); a table that has a `name` of its own
+    (scores_long, agreement: the score's) gets the run's as `run_name`."""
+
+    runs: list[RunResults]  # in the order of started_at
+    samples: pl.LazyFrame
+    items: pl.LazyFrame
+    scores_long: pl.LazyFrame
+    metrics: pl.LazyFrame
+    agreement: pl.LazyFrame | None  # the runs that had annotations
+
+
+def open_runs(
+    uris: str | Sequence[str], storage_options: dict[str, Any] | None = None
+) -> ManyRunResults:
+    """Many finished runs read as one: `uris` is a glob ("runs/nightly-*", also on object
+    storage) or a list of run directories. Runs that are not finished are skipped with a
+    warning; it is an error when none is."""
+    candidates = _expand(uris, storage_options) if isinstance(uris, str) else list(uris)
+    runs = []
+    for uri in candidates:
+        try:
+            runs.append(open_run(uri, storage_options))
+        except FileNotFoundError:
+            warnings.warn(f"open_runs: skipped {uri!r}: not a finished run", stacklevel=2)
+    if not runs:
+        raise FileNotFoundError(f"no finished run in {uris!r}")
+    runs.sort(key=lambda run: str(run.manifest.get("started_at")))
+
+    def combined(frames: list[tuple[RunResults, pl.LazyFrame]]) -> pl.LazyFrame:
+        return pl.concat([_tagged(f, run.manifest) for run, f in frames], how="diagonal_relaxed")
+
+    labelled = [(run, run.agreement) for run in runs if run.agreement is not None]
+    return ManyRunResults(
+        runs=runs,
+        samples=combined([(run, run.samples) for run in runs]),
+        items=combined([(run, run.items) for run in runs]),
+        scores_long=combined([(run, run.scores_long) for run in runs]),
+        metrics=combined([(run, run.metrics) for run in runs]),
+        agreement=combined(labelled) if labelled else None,
+    )
+
+
+def _expand(pattern: str, storage_options: dict[str, Any] | None) -> list[str]:
+    fs, path = fsspec.core.url_to_fs(pattern, **(storage_options or {}))
+    if not glob.has_magic(path):
+        return [pattern]
+    protocol = pattern.split("://", 1)[0] + "://" if "://" in pattern else ""
+    return [protocol + match for match in sorted(fs.glob(path)) if fs.isdir(match)]
+
+
+def _tagged(frame: pl.LazyFrame, manifest: dict[str, Any]) -> pl.LazyFrame:
+    own = frame.collect_schema().names()
+    started = pl.lit(manifest.get("started_at"), dtype=pl.String).str.to_datetime(time_zone="UTC")
+    return frame.with_columns(
+        pl.lit(manifest.get("run_id"), dtype=pl.String).alias("run_id"),
+        pl.lit(manifest.get("name"), dtype=pl.String).alias(
+            "run_name" if "name" in own else "name"
+        ),
+        started.alias("started_at"),
+    )

@@ -150,16 +150,21 @@ def test_report_prints_pass_rates_costly_items_errors_and_writes_the_page(runs, 
 
 
 @pytest.mark.ray
-def test_compare_gives_per_item_pass_rate_deltas(runs, tmp_path, capsys):
+def test_compare_shows_the_diff_of_the_two_runs(runs, tmp_path, capsys):
     base, other = runs
     page = tmp_path / "compare.html"
     assert main(["report", base, "--compare", other, "--html", str(page)]) == 0
     out = capsys.readouterr().out
-    header, *rows = section(out, "pass-rate change per item")
-    delta = {row[header.index("question")]: row[header.index("delta")] for row in rows}
-    assert delta == {CONCISE: "1.000", GOOD: "0.000"}
+    header, *rows = section(out, f"changes from {base} (A) to {other} (B)")
+    shown = {row[header.index("question")]: row for row in rows}
+    change = {question: row[header.index("change")] for question, row in shown.items()}
+    assert change == {"(primary score)": change["(primary score)"], CONCISE: "1.000", GOOD: "0.000"}
+    assert shown[CONCISE][header.index("flag")] == "exceeds noise"
+    assert shown[GOOD][header.index("flag")] == ""
+    assert shown[GOOD][header.index("both/A/B")] == f"{N_ROWS - 1}/0/0"
     html = page.read_text()
     assert f"Compared with {other}</h2>" in html and html.count("<svg") == 7
+    assert "95% CI</th>" in html and "exceeds noise</td>" in html
 
 
 @pytest.mark.ray
