@@ -195,10 +195,11 @@ def test_run_on_a_warm_judge_scores_as_a_cold_run_without_an_engine(
 def test_a_different_judge_setting_finds_no_warm_judge(warm_names: list[str], head, spec_file):
     """A changed engine setting changes the fingerprint: the warm judge is not its own."""
     from pipeline.judge_fingerprint import judge_fingerprint
+    from pipeline.plan import plan_of
     from pipeline.spec_loader import load_spec
     from pipeline.warm.names import names_for
 
-    other = load_spec(str(spec_file("other", idle_model=True))).judges["judge"]
+    other = plan_of(load_spec(str(spec_file("other", idle_model=True)))).judges["judge"]
     assert names_for(judge_fingerprint(other), warm_names) == []
 
 
