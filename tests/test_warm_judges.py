@@ -155,6 +155,7 @@ def cold(head: dict[str, str], spec_file) -> Path:
 @pytest.fixture(scope="module")
 def warm_names(head: dict[str, str], spec_file, cold: Path) -> list[str]:
     out = ok(rayscore("judges", "up", str(spec_file("up")), env=head))
+    assert "warm; started judge-" in out
     listed = ok(rayscore("judges", "list", env=head))
     return [line.split()[1] for line in listed.splitlines() if "│ judge-" in line]
 
