@@ -189,7 +189,7 @@ class ScoringStage:
         warm: Sequence[str] = (),
     ) -> None:
         started = time.time()
-        self.judge = WarmJudgeClient(warm) if warm else build_judge(judge)
+        self.judge = WarmJudgeClient.connect(warm) if warm else build_judge(judge)
         self.clock = (started, time.time())
         self.batch_size = judge.batch_size
         self.scorers = list(scorers)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipeline.warm.names import NAMESPACE
@@ -21,13 +21,19 @@ from scorers.truncation import CutTexts
 class WarmJudgeClient:
     """No engine here: each call is a Ray call to a warm actor (pipeline.warm.actor)."""
 
-    def __init__(self, names: Sequence[str]) -> None:
-        import ray
-
-        if not names:
+    def __init__(
+        self,
+        handles: Sequence[Any],
+        infos: Sequence[dict[str, Any]],
+        get: Callable[[Any], Any],
+    ) -> None:
+        """`handles`: the warm actors (or stand-ins whose methods have `.remote`), `infos`
+        their info(); `get` waits for a call's result (ray.get)."""
+        if not handles:
             raise ValueError("a warm judge client needs at least one warm actor")
-        self.handles = [ray.get_actor(name, namespace=NAMESPACE) for name in names]
-        self.infos: list[dict[str, Any]] = ray.get([h.info.remote() for h in self.handles])
+        self.handles = list(handles)
+        self.infos = list(infos)
+        self._get = get
         self._turns = itertools.cycle(self.handles)
         self._lock = threading.Lock()  # Ray Data calls this actor from two threads
         # offered only where every warm engine has it: the scorers check by attribute
@@ -35,6 +41,14 @@ class WarmJudgeClient:
             self.generate = self._generate
         if all(info["truncates"] for info in self.infos):
             self.truncate_texts = self._truncate_texts
+
+    @classmethod
+    def connect(cls, names: Sequence[str]) -> WarmJudgeClient:
+        """The client of the warm actors of these names (pipeline.warm.names)."""
+        import ray
+
+        handles = [ray.get_actor(name, namespace=NAMESPACE) for name in names]
+        return cls(handles, ray.get([h.info.remote() for h in handles]), ray.get)
 
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         results: list[JudgeResult] = self._call("judge", list(prompts), label_set)
@@ -51,8 +65,6 @@ class WarmJudgeClient:
         return cut
 
     def _call(self, method: str, *args: Any) -> Any:
-        import ray
-
         with self._lock:
             handle = next(self._turns)
-        return ray.get(getattr(handle, method).remote(*args))
+        return self._get(getattr(handle, method).remote(*args))
