@@ -1,5 +1,5 @@
 """Warm judges through real Ray and the real engine: a head started here (`ray start --head`
-in its own process group, on 127.0.0.1, its own ports and temp dir), `rayscore judges up` a
+in its own process group, its own ports, temp dir and token: bench.ray_head), `judges up` a
 tiny-judge spec, a `rayscore run` on it scores as a cold run did and starts no engine of its
 own, `judges list` shows it, `judges down` removes it, and an idle time-out ends it.
 
@@ -7,15 +7,10 @@ Engines started: the cold run's, the warm judge's, and the idle one's."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,57 +21,19 @@ import pytest
 import yaml
 from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
 
+from bench.ray_head import ray_head
+
 pytestmark = [pytest.mark.ray, pytest.mark.engine]
 BIN = Path(sys.executable).parent
 RAYSCORE = str(BIN / "rayscore")
 ROWS = 8
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def head() -> Iterator[dict[str, str]]:
     """A Ray head outliving each command; yields the environment commands run with."""
-    logs = tmp_path_factory.mktemp("head")
-    # Ray's token authentication, with a token of its own (in its own HOME), as test_submit
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env.update(HOME=str(tmp_path_factory.mktemp("home")), RAY_AUTH_MODE="token")
-    ray = str(BIN / "ray")
-    subprocess.run([ray, "get-auth-token", "--generate"], env=env, check=True, capture_output=True)
-    temp_dir = tempfile.mkdtemp(prefix="rs-warm-", dir="/tmp")  # short: it holds sockets
-    port = free_port()
-    ports = ["node-manager", "object-manager", "ray-client-server", "metrics-export"]
-    ports += ["dashboard-agent-listen", "dashboard-agent-grpc", "runtime-env-agent"]
-    process = subprocess.Popen(
-        [ray, "start", "--head", "--block", f"--port={port}"]
-        + [f"--{name}-port={free_port()}" for name in ports]
-        + [f"--temp-dir={temp_dir}", "--num-cpus=2", "--include-dashboard=false"]
-        + ["--node-ip-address=127.0.0.1", "--disable-usage-stats"],
-        stdout=(logs / "head.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**env, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"},
-    )
-    try:
-        env["RAY_ADDRESS"] = f"127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while rayscore("judges", "list", env=env).returncode != 0:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"ray head did not start:\n{(logs / 'head.log').read_text()}")
-            time.sleep(2)
+    with ray_head(cpus=2) as env:
         yield env
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def rayscore(
