@@ -73,27 +73,29 @@ def first_judgment_s(run: JobRun, imports: float) -> float:
 
 
 def warm_case(data: Path, work: Path, imports: float) -> dict[str, object]:
-    """The job on a judge made warm first, on a head of its own."""
+    """The job on a judge made warm first, on a head of its own, twice: the first try pays
+    Ray Data's one-time set-up on that cluster, the next is what each later try costs."""
     with ray_head() as env:
         up_s = warm_up(spec(data, work / "unused"), work, env)
-        run = run_job(spec(data, work / "warm"), work, "startup-warm", env=env)
-    if not run.manifest["judge"].get("warm"):
-        raise SystemExit("the warm run did not use the warm judge (manifest judge.warm empty)")
-    stages = run.manifest["timings_s"]
-    value = first_judgment_s(run, imports)
+        tries = [run_job(spec(data, work / f"warm{n}"), work, f"warm{n}", env=env) for n in (1, 2)]
+    if not all(run.manifest["judge"].get("warm") for run in tries):
+        raise SystemExit("a warm run did not use the warm judge (manifest judge.warm empty)")
+    first, following = (first_judgment_s(run, imports) for run in tries)
+    stages = tries[0].manifest["timings_s"]
     return {
-        "first_judgment_s": round(value, 2),
+        "first_judgment_s": round(first, 2),
+        "next_try_first_judgment_s": round(following, 2),
         "target": WARM_TARGET,
-        "met": value <= WARM_TARGET,
+        "met": first <= WARM_TARGET,
         "breakdown": {
             "python_and_cli_imports": round(imports, 2),
             "checks": stages["checks"],
             "ray_join": stages["ray"],
             "score_pass_one_batch": stages["score"],
-            "engine_start_s_of_the_run": run.manifest["judge"]["timings_s"],
+            "engine_start_s_of_the_run": tries[0].manifest["judge"]["timings_s"],
         },
         "judges_up_s (paid once, before)": round(up_s, 2),
-        "whole_job_s": round(run.wall_s, 2),
+        "whole_job_s": [round(run.wall_s, 2) for run in tries],
     }
 
 
