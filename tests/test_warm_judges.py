@@ -56,7 +56,7 @@ def spec_file(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, demo_p
     data = folder / "rows.parquet"
     pq.write_table(pq.read_table(demo_parquet).slice(0, ROWS), data)
 
-    def write(out: str, idle_model: bool = False) -> Path:
+    def write(out: str, idle_model: bool = False, extra_question: str | None = None) -> Path:
         spec = {
             "name": "warm",
             "input": {"path": str(data), "id_column": "id"},
@@ -78,7 +78,8 @@ def spec_file(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, demo_p
                         "checklist": [
                             {"question": "Does the response answer the question?"},
                             {"question": "Is the response free of factual errors?"},
-                        ],
+                        ]
+                        + ([{"question": extra_question}] if extra_question else []),
                     }
                 ]
             },
@@ -148,6 +149,17 @@ def test_run_on_a_warm_judge_scores_as_a_cold_run_without_an_engine(
     warm_scores, cold_scores = scores(spec.parent / "warm"), scores(cold)
     assert warm_scores.height == ROWS * 2
     assert warm_scores.equals(cold_scores)
+
+
+def test_a_checklist_edit_runs_on_the_same_warm_judge(
+    warm_names: list[str], head: dict[str, str], spec_file
+):
+    spec = spec_file("edited", extra_question="Is the response polite?")
+    ok(rayscore("run", str(spec), env=head))
+    manifest = json.loads((spec.parent / "edited" / "manifest.json").read_text())
+    assert manifest["judge"]["warm"] == {"judge": warm_names}
+    assert manifest["judge"]["requests"] == ROWS * 3
+    assert scores(spec.parent / "edited")["index"].max() == 2
 
 
 def test_a_different_judge_setting_finds_no_warm_judge(warm_names: list[str], head, spec_file):
