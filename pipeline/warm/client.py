@@ -6,6 +6,7 @@ share one engine's prefix cache."""
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,7 +35,9 @@ class WarmJudgeClient:
         self.handles = list(handles)
         self.infos = list(infos)
         self._get = get
-        self._turns = itertools.cycle(self.handles)
+        # each client starts at its own actor, so a pool's first calls spread out too
+        first = random.randrange(len(self.handles))
+        self._turns = itertools.cycle(self.handles[first:] + self.handles[:first])
         self._lock = threading.Lock()  # Ray Data calls this actor from two threads
         # offered only where every warm engine has it: the scorers check by attribute
         if all(info["generates"] for info in self.infos):

@@ -33,13 +33,18 @@ def infos(names: Sequence[str]) -> list[dict[str, Any]]:
     """Each named warm actor's info(); one that is gone or does not answer is left out."""
     import ray
 
-    found = []
+    asked = []
     for name in names:
         try:
-            handle = ray.get_actor(name, namespace=NAMESPACE)
-            found.append(ray.get(handle.info.remote(), timeout=INFO_TIMEOUT_S))
-        except (ValueError, ray.exceptions.RayError):
-            continue  # stopped since it was listed, or not ready
+            asked.append(ray.get_actor(name, namespace=NAMESPACE).info.remote())
+        except ValueError:
+            continue  # stopped since it was listed
+    found = []
+    for answer in asked:
+        try:
+            found.append(ray.get(answer, timeout=INFO_TIMEOUT_S))
+        except ray.exceptions.RayError:
+            continue  # died, or not ready
     return found
 
 
