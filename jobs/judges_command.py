@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.plan import Plan, plan_of
 from pipeline.resolve import resolve_spec_paths
 from pipeline.spec_loader import load_spec
+from pipeline.warm.idle import IdleClock
 from pipeline.warm.use import iso_time
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def judges_command(args: argparse.Namespace) -> int:
     spec = getattr(args, "spec", None)  # up and down
     if args.action == "down" and bool(spec) == bool(args.all):
         raise ValueError("rayscore judges down: give a SPEC or --all (one of them)")
+    if args.action == "up":
+        IdleClock(args.idle_timeout_s)  # refuses a time-out of 0 or less, before Ray
     plan = plan_of(resolve_spec_paths(load_spec(spec))) if spec else None
     connect_ray(args.address, verbose=False)
     if args.action == "up":
@@ -68,10 +71,8 @@ def _up(plan: Plan, idle_timeout_s: float | None) -> int:
     from pipeline.attempt import judge_env
     from pipeline.judge_fingerprint import judge_fingerprint
     from pipeline.resources import check_resources, live_nodes
-    from pipeline.warm.idle import IdleClock
     from pipeline.warm.registry import start_warm
 
-    IdleClock(idle_timeout_s)  # refuses a time-out of 0 or less before any engine starts
     if not plan.used_judges:
         raise ValueError("rayscore judges up: the spec's scorers use no judge")
     check_resources(plan.used_judges, live_nodes())

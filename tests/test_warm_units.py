@@ -128,3 +128,9 @@ def test_judges_down_needs_a_spec_or_all(monkeypatch, capsys):
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     assert main(["judges", "down"]) == 2
     assert "SPEC or --all" in capsys.readouterr().err
+
+
+def test_judges_up_refuses_a_time_out_of_zero_before_joining(monkeypatch, capsys):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    assert main(["judges", "up", "spec.yaml", "--idle-timeout-s", "0"]) == 2
+    assert "idle-timeout-s: 0" in capsys.readouterr().err
