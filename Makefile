@@ -85,6 +85,7 @@ bench: model
 	$(BIN)/python -m bench.judge_efficiency --samples $(JUDGE_SAMPLES) --reasoning-samples 32
 	$(BIN)/python -m bench.startup_s
 	$(BIN)/python -m bench.vs_autochecklist --samples $(PEER_SAMPLES)
+	$(BIN)/python -m bench.vs_autochecklist --samples 50 --warm  # 1,000 judgments, warm judge
 	$(BIN)/python -m bench.vs_ray_data_llm --samples $(RDL_SAMPLES)
 	$(BIN)/python -m bench.pipeline_overhead --rows $(OVERHEAD_ROWS)
 	$(BIN)/python -m bench.reduce_scaling --rows $(REDUCE_ROWS)

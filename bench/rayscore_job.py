@@ -44,8 +44,11 @@ class JobRun:
         )
 
 
-def run_job(spec: dict[str, Any], workdir: Path, name: str) -> JobRun:
-    """Write `spec` to `workdir/<name>.yaml` with its output in `workdir/<name>` and run it."""
+def run_job(
+    spec: dict[str, Any], workdir: Path, name: str, env: dict[str, str] | None = None
+) -> JobRun:
+    """Write `spec` to `workdir/<name>.yaml` with its output in `workdir/<name>` and run it
+    (in `env`, e.g. one whose RAY_ADDRESS names a cluster with warm judges: bench.ray_head)."""
     out = workdir / name
     spec = {**spec, "output": {**spec.get("output", {}), "path": str(out)}}
     spec_file = workdir / f"{name}.yaml"
@@ -56,6 +59,7 @@ def run_job(spec: dict[str, Any], workdir: Path, name: str) -> JobRun:
         cwd=ROOT,
         capture_output=True,
         text=True,
+        env=env,
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:

@@ -23,7 +23,11 @@ answer read from the top-5 log-probs of the first generated token.
 It also compares the confidences item by item: rayscore's exact P(Yes)/(P(Yes)+P(No)) over
 every spelling of each label vs autochecklist's top-5 reading. Prints one JSON line last.
 
-    .venv/bin/python -m bench.vs_autochecklist [--samples 500] [--items 20]
+    .venv/bin/python -m bench.vs_autochecklist [--samples 500] [--items 20] [--warm]
+
+With `--warm`, rayscore runs on a judge made warm first (`rayscore judges up` on a Ray head
+started here, its engine start not counted): what a user iterating on a checklist waits per
+try. The peer still pays its whole process, as it would on every try.
 
 Needs autochecklist (the `bench` extra): `pip install --no-deps autochecklist==0.2.3
 tenacity` (its other dependencies are already rayscore's).
@@ -45,7 +49,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from bench.rayscore_job import run_job
+from bench.ray_head import ray_head, warm_up
+from bench.rayscore_job import JobRun, run_job
 from bench.result import print_result
 from bench.workload import ENGINE_KWARGS, MODEL, ROOT, questions, spec, write_rows
 
@@ -345,7 +350,21 @@ def peer_summary(result: dict[str, Any], prompt: str) -> dict[str, Any]:
     }
 
 
-def benchmark(samples: int, items: int, response_tokens: int, prompt: str) -> None:
+def run_rayscore(job_spec: dict[str, Any], tmp: Path, warm: bool) -> tuple[JobRun, dict[str, Any]]:
+    """rayscore's run, cold (its own Ray and engine) or on a warm judge of a head of its
+    own (stopped before the peer runs, so the two never share the CPUs)."""
+    if not warm:
+        return run_job(job_spec, tmp, "rayscore-run"), {}
+    with ray_head() as env:
+        up_s = warm_up(job_spec, tmp, env)
+        job = run_job(job_spec, tmp, "rayscore-run", env=env)
+    actors = job.manifest["judge"].get("warm")
+    if not actors:
+        raise SystemExit("the run did not use the warm judge (manifest judge.warm empty)")
+    return job, {"warm": {"judges_up_s_not_counted": round(up_s, 2), "actors": actors}}
+
+
+def benchmark(samples: int, items: int, response_tokens: int, prompt: str, warm: bool) -> None:
     judgments = samples * items
     with tempfile.TemporaryDirectory(prefix="vs_autochecklist-") as name:
         tmp = Path(name)
@@ -354,7 +373,7 @@ def benchmark(samples: int, items: int, response_tokens: int, prompt: str) -> No
         # autochecklist reads every answer; so does rayscore here (no label-mass floor), so
         # the same judgments are compared
         job_spec["judge"]["min_label_mass"] = 0
-        job = run_job(job_spec, tmp, "rayscore-run")
+        job, warm_details = run_rayscore(job_spec, tmp, warm)
         ours = job.wall_s
         peer_s, peer = run_peer(data, items, tmp, prompt)
         exact, row_tokens = rayscore_items(job.out)
@@ -365,7 +384,7 @@ def benchmark(samples: int, items: int, response_tokens: int, prompt: str) -> No
         peer_s / ours,
         TARGET,
         "higher",
-        "x (autochecklist wall s / rayscore wall s)",
+        "x (autochecklist wall s / rayscore wall s" + (" on a warm judge)" if warm else ")"),
         {**theirs, "wall_s": round(peer_s, 2), "judgments_per_s": rate(judgments, peer_s)},
         samples=samples,
         items_per_sample=items,
@@ -375,6 +394,7 @@ def benchmark(samples: int, items: int, response_tokens: int, prompt: str) -> No
             **ours_summary,
             "wall_s": round(ours, 2),
             "judgments_per_s": rate(judgments, ours),
+            **warm_details,
         },
         prompt_tokens_check=prompt_token_check(row_tokens, peer["items"]),
         confidence_vs_exact=compare(exact, peer["items"]),
@@ -392,6 +412,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--response-tokens", type=int, default=500)
     parser.add_argument("--ac-prompt", choices=("rayscore", "own"), default="rayscore")
+    parser.add_argument(
+        "--warm", action="store_true", help="rayscore on a warm judge (rayscore judges up first)"
+    )
     parser.add_argument("--worker-data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -402,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.worker_out:
         run_autochecklist(args.worker_data, args.items, args.worker_out, args.ac_prompt)
         return
-    benchmark(args.samples, args.items, args.response_tokens, args.ac_prompt)
+    benchmark(args.samples, args.items, args.response_tokens, args.ac_prompt, args.warm)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from jobs.preflight import exit_if_dependencies_missing
 exit_if_dependencies_missing()
 
 from jobs.context_report import context_lines  # noqa: E402
+from jobs.judges_command import add_judges_parser, judges_command  # noqa: E402
 from jobs.serve_command import DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_ROWS  # noqa: E402
 from jobs.submit import (  # noqa: E402
     FINAL_STATES,
@@ -201,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(default {DEFAULT_BATCH_WAIT_MS:g})",
     )
     serve.add_argument("--verbose", action="store_true", help="the engine's own logs too")
+    add_judges_parser(commands)
 
     args = parser.parse_args(argv)
     try:
@@ -257,6 +259,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     for name, path in judge["endpoints"].items():
         print(f"judge endpoint {name!r}: {path}")
+    for name, actors in judge.get("warm", {}).items():  # older runs: none
+        print(f"judge {name!r}: answered by warm judge(s) {', '.join(actors)}; no engine started")
     for line in context_lines(result.manifest):
         print(line)
     if judge["requests_without_logprobs"]:
@@ -477,6 +481,7 @@ COMMANDS = {
     "variance": _variance,
     "plan": _plan,
     "serve": _serve,
+    "judges": judges_command,
 }
 
 if __name__ == "__main__":

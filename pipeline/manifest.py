@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.warm.use import warm_manifest
+
 if TYPE_CHECKING:
     from pipeline.attempt import Run
     from pipeline.plan import Plan
@@ -113,6 +115,7 @@ def build_manifest(
             "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
             "timings_s": judge_timings(work.clocks),
+            **warm_manifest(work.warm),  # judges that warm actors answered for (rayscore judges)
         },
         # per judged scorer: rows cut by `truncate`, rows unscored for a too long prompt
         "context": summary["context"],

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.row_errors import RowErrors
+from pipeline.warm.client import WarmJudgeClient
 from scorers.judge.build import build_judge
 from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
@@ -175,6 +176,8 @@ class ScoringStage:
     them at once, and the engine gets judge.batch_size rows' requests after another, while
     the actor's other call keeps it busy. With `node_column` it also adds the actor's clock
     (CLOCK_SUFFIX), so the run can tell its engine start from its judging.
+    With `warm` (names of warm judge actors, pipeline.warm) it starts no engine: its judge
+    forwards every call to them, and its clock's engine start is only that connection.
     """
 
     def __init__(
@@ -183,9 +186,10 @@ class ScoringStage:
         scorers: Sequence[JudgedScorer],
         keep_columns: Sequence[str],
         node_column: str | None = None,
+        warm: Sequence[str] = (),
     ) -> None:
         started = time.time()
-        self.judge = build_judge(judge)
+        self.judge = WarmJudgeClient.connect(warm) if warm else build_judge(judge)
         self.clock = (started, time.time())
         self.batch_size = judge.batch_size
         self.scorers = list(scorers)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ from pipeline.stages.read_shards import SHARD_COLUMN, read_dataset, shards_to_re
 from pipeline.stages.write_parts import PartWriter, write_block
 from pipeline.storage.parts import list_parts
 from pipeline.storage.shard_plan import plan_shards
+from pipeline.warm.registry import find_warm
+from pipeline.warm.use import THIN_CLIENT_OPTIONS, warm_line
 from scorers.judge.engine_fit import reported_in
 from scorers.registry import judged_scorer
 from scorers.usage import USAGE_FIELDS
@@ -50,6 +53,7 @@ class JudgeWork:
     nodes: dict[str, list[str]] = field(default_factory=dict)  # judge name -> node ids
     # judge name -> [first engine start, first engine ready, last call finished], epoch s
     clocks: dict[str, list[float]] = field(default_factory=dict)
+    warm: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # judge -> warm infos
 
 
 # Per judge, a column of the node id that judged each row, between its actors and the write.
@@ -122,7 +126,7 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
     if plan.per_row or not plan.judged:  # without a judge: shapes the rows
         rows = scored_per_row(rows, plan, input_columns, extra_columns=[SHARD_COLUMN])
     shard_rows = max(s.rows for s in shards)
-    rows, node_columns = _judged(rows, run, verbose, shard_rows)
+    rows, node_columns, warm = _judged(rows, run, verbose, shard_rows)
     writer = PartWriter(**{**writer.__dict__, "node_columns": node_columns})
     acks = rows.map_batches(
         write_block,
@@ -166,6 +170,7 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
         generated_tokens=totals["generated_tokens"],
         nodes={judge: sorted(ids) for judge, ids in sorted(nodes.items())},
         clocks=dict(sorted(clocks.items())),
+        warm=warm,
     )
 
 
@@ -183,22 +188,26 @@ def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | N
     return None
 
 
-def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, dict[str, str]]:
+def _judged(
+    rows: Any, run: Run, verbose: bool, shard_rows: int
+) -> tuple[Any, dict[str, str], dict[str, list[dict[str, Any]]]]:
     """Rows through every judge's actor pool; kept columns + scorer structs + error, and per
-    judge a column of the node ids that judged them (returned: judge name -> column).
+    judge a column of the node ids that judged them (returned: judge name -> column), and
+    the warm actors that judged for a judge (pipeline.warm; judge name -> their infos).
     Without judged scorers, the per-row stage has already made the rows what they become.
     Each actor call brings about a shard's rows (whole judge batches; see ScoringStage)."""
     import ray
 
     plan = run.plan
     if not plan.judged:
-        return rows, {}
+        return rows, {}, {}
     by_judge = plan.judge_groups
     env = dict(run.judge_env)  # API keys; the engine quiets its own logs (VllmJudge)
     if verbose:
         env["VLLM_LOGGING_LEVEL"] = os.environ.get("VLLM_LOGGING_LEVEL", "INFO")
     scored = [s.key for s in plan.per_row]
     node_columns: dict[str, str] = {}
+    warm: dict[str, list[dict[str, Any]]] = {}
     groups = list(by_judge.items())
     for n, (name, scorers) in enumerate(groups):
         judge = plan.judges[name]
@@ -215,6 +224,10 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
             )
         )
         node_columns[name] = NODE_COLUMN.format(n)
+        found = find_warm(judge)
+        if found:
+            warm[name] = found
+            print(warm_line(name, found), file=sys.stderr, flush=True)
         rows = rows.map_batches(
             ScoringStage,
             fn_constructor_kwargs={
@@ -222,25 +235,26 @@ def _judged(rows: Any, run: Run, verbose: bool, shard_rows: int) -> tuple[Any, d
                 "scorers": [judged_scorer(s) for s in scorers],
                 "keep_columns": keep,
                 "node_column": node_columns[name],
+                "warm": [info["name"] for info in found],
             },
             batch_size=_call_rows(run, shard_rows, judge.batch_size),
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(
-                size=judge.concurrency,
+                size=len(found) or judge.concurrency,
                 # two batches in each actor: one's Python work while the engine runs the
                 # other's requests (scorers.judge.engine_loop)
                 max_concurrent_calls_per_actor=BATCHES_IN_FLIGHT[judge.backend],
                 enable_true_multi_threading=True,
             ),
             # num_gpus: a tensor-parallel engine's GPUs, all on the actor's node (vLLM's mp
-            # executor)
-            **judge.actor_options(),
+            # executor); a thin client of warm judges needs neither GPU nor placement
+            **(THIN_CLIENT_OPTIONS if found else judge.actor_options()),
             # none unless it carries something: an actor with a runtime_env cannot start in
             # one of the workers Ray has prestarted
-            runtime_env={"env_vars": env} if env else None,
+            runtime_env={"env_vars": env} if env and not found else None,
         )
         scored.extend(s.key for s in scorers)
-    return rows, node_columns
+    return rows, node_columns, warm
 
 
 def _call_rows(run: Run, shard_rows: int, batch_size: int | None = None) -> int:

@@ -1,0 +1,136 @@
+"""Warm judges without Ray: naming and matching by fingerprint, the idle clock, the thin
+client's forwarding (over fake warm actors, named as such), the manifest record, the list
+table, and the CLI's refusals. The real thing: tests/test_warm_judges.py."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from jobs.cli import main
+from jobs.judges_command import warm_table
+from pipeline.warm.client import WarmJudgeClient
+from pipeline.warm.idle import IdleClock
+from pipeline.warm.names import actor_name, is_warm_judge, names_for
+from pipeline.warm.use import warm_line, warm_manifest
+from scorers.judge.labels import YES_NO
+from scorers.judge.result import JudgeResult
+
+FP = "ab" * 32
+OTHER = "cd" * 32
+
+
+def test_a_judges_actors_are_named_from_its_fingerprint_and_slot():
+    assert actor_name(FP, 0) == f"judge-{FP[:16]}-0"
+    assert is_warm_judge(actor_name(FP, 3)) and not is_warm_judge("serve-app")
+
+
+def test_matching_finds_only_the_fingerprints_actors_by_slot():
+    names = [
+        actor_name(FP, 10),
+        actor_name(OTHER, 0),
+        actor_name(FP, 2),
+        "judge-x",
+        f"judge-{FP[:16]}-a",
+    ]
+    assert names_for(FP, names) == [actor_name(FP, 2), actor_name(FP, 10)]
+    assert names_for("ef" * 32, names) == []
+
+
+def test_the_idle_clock_runs_from_the_end_of_the_last_call():
+    clock = IdleClock(10, now=100.0)
+    assert not clock.expired(now=105.0) and clock.expired(now=110.0)
+    with clock.call():
+        assert not clock.expired(now=1e12)  # busy: never idle
+    assert not clock.expired(now=clock.last_used + 9)
+    assert IdleClock(None, now=0).expired(now=1e12) is False
+    with pytest.raises(ValueError, match="idle-timeout-s: 0"):
+        IdleClock(0)
+
+
+class FakeWarmActor:
+    """A stand-in for a warm actor's handle: `.judge.remote(...)` answers at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.judge = self  # handle.judge.remote(...)
+
+    def remote(self, prompts: list[str], label_set: Any) -> list[JudgeResult]:
+        self.calls.append(prompts)
+        return [JudgeResult((0.5, 0.5), 1.0, None) for _ in prompts]
+
+
+def info(generates: bool, truncates: bool = True) -> dict[str, Any]:
+    return {"generates": generates, "truncates": truncates}
+
+
+def test_the_client_spreads_whole_calls_across_the_warm_actors():
+    actors = [FakeWarmActor(), FakeWarmActor()]
+    client = WarmJudgeClient(actors, [info(True), info(True)], get=lambda result: result)
+    for n in range(4):
+        assert len(client.judge([f"p{n}a", f"p{n}b"], YES_NO)) == 2
+    assert Counter(len(a.calls) for a in actors) == {2: 2}
+    assert all(call[0][:2] == call[1][:2] for a in actors for call in a.calls)  # whole calls
+
+
+def test_the_client_offers_what_every_warm_engine_can_do():
+    both = WarmJudgeClient([FakeWarmActor()], [info(True)], get=lambda r: r)
+    assert hasattr(both, "generate") and hasattr(both, "truncate_texts")
+    one = WarmJudgeClient(
+        [FakeWarmActor(), FakeWarmActor()], [info(True), info(False, False)], get=lambda r: r
+    )
+    assert not hasattr(one, "generate") and not hasattr(one, "truncate_texts")
+    with pytest.raises(ValueError, match="at least one warm actor"):
+        WarmJudgeClient([], [], get=lambda r: r)
+
+
+def warm_info(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": "models/tiny-judge",
+        "fingerprint": FP,
+        "node": "10.0.0.1",
+        "started": 1000.0,
+        "ready": 1012.5,
+        "last_used": 1100.0,
+        "idle_timeout_s": 600.0,
+    }
+
+
+def test_the_manifest_names_the_warm_actors_and_their_own_engine_start():
+    record = warm_manifest({"judge": [warm_info("judge-a-0"), warm_info("judge-a-1")]})
+    assert record["warm"] == {"judge": ["judge-a-0", "judge-a-1"]}
+    assert record["warm_engines"]["judge-a-1"]["engine_start_s"] == 12.5
+    assert warm_manifest({}) == {"warm": {}, "warm_engines": {}}
+    assert "judge 'judge' is warm: 1 actor(s) (judge-a-0)" in warm_line(
+        "judge", [warm_info("judge-a-0")]
+    )
+
+
+def test_the_list_table_has_one_row_per_warm_actor():
+    table = warm_table([warm_info("judge-a-0")])
+    assert table.columns == [
+        "name", "model", "fingerprint", "node", "started", "last used", "idle timeout s"
+    ]  # fmt: skip
+    assert table.row(0)[:3] == ("judge-a-0", "models/tiny-judge", FP[:16])
+    assert warm_table([]).height == 0
+
+
+def test_judges_need_a_cluster_that_outlives_the_command(monkeypatch, capsys):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert main(["judges", "list"]) == 2
+    assert "--address" in capsys.readouterr().err
+
+
+def test_judges_down_needs_a_spec_or_all(monkeypatch, capsys):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    assert main(["judges", "down"]) == 2
+    assert "SPEC or --all" in capsys.readouterr().err
+
+
+def test_judges_up_refuses_a_time_out_of_zero_before_joining(monkeypatch, capsys):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    assert main(["judges", "up", "spec.yaml", "--idle-timeout-s", "0"]) == 2
+    assert "idle-timeout-s: 0" in capsys.readouterr().err
