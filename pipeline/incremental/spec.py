@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from scorers.strict_model import StrictModel
 
@@ -23,3 +23,17 @@ class IncrementalSpec(StrictModel):
         default=None,
         description="fsspec options for the earlier run; by default output.storage_options.",
     )
+
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def with_incremental_from(spec: SpecT, run: str | None) -> SpecT:
+    """The job spec with incremental.from set to `run` (`rayscore run --from`), its
+    storage_options kept; unchanged without `run`."""
+    if run is None:
+        return spec
+    current = getattr(spec, "incremental", None)
+    options = current.storage_options if current is not None else None
+    section = IncrementalSpec.model_validate({"from": run, "storage_options": options})
+    return spec.model_copy(update={"incremental": section})
