@@ -154,7 +154,7 @@ def test_every_run_records_its_judgments_fresh_and_reused(nights):
         == nights["second"].manifest["incremental"]["requests_reused"]
     )
     fingerprints = nights["first"].manifest["judge"]["fingerprints"]
-    assert set(fingerprints) == {"default"} and len(fingerprints["default"]) == 64
+    assert set(fingerprints) == {"judge"} and len(fingerprints["judge"]) == 64
 
 
 @pytest.mark.ray

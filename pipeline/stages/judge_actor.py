@@ -185,7 +185,9 @@ class ScoringStage:
     bring many judge batches (fewer, larger Ray Data calls): the scorers prepare and finish
     them at once, and the engine gets judge.batch_size rows' requests after another, while
     the actor's other call keeps it busy. With `node_column` it also adds the actor's clock
-    (CLOCK_SUFFIX), so the run can tell its engine start from its judging.
+    (CLOCK_SUFFIX), so the run can tell its engine start from its judging. With `reuse` it
+    asks the engine only what the rows' earlier judgments do not answer, and adds the
+    rows' judgments (reuse.column) for the run to record.
     """
 
     def __init__(
