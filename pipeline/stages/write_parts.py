@@ -102,7 +102,7 @@ def _write_part(
     piece: pa.Table, shard: int | None, writer: PartWriter, nodes: str, judgments: pa.Table
 ) -> dict[str, Any]:
     name = part_name(shard, piece[writer.id_col])
-    if writer.judgments_folder is not None:
+    if writer.judgments_folder is not None and writer.judgments_columns:
         write_atomically(judgments, writer.judgments_folder, name, writer.filesystem)
     summary = None
     finish = writer.finish
