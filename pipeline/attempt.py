@@ -106,7 +106,8 @@ def check_job(
     judges = {name: judge_fingerprint(judge) for name, judge in plan.used_judges.items()}
     earlier = None
     if spec.incremental is not None:
-        earlier = check_earlier_run(spec.incremental, options, judges)
+        id_type = source.schema.field(spec.input.id_column).type
+        earlier = check_earlier_run(spec.incremental, options, judges, id_type)
     target = RunDirectory(spec.output.path, options)
     if not overwrite:
         _stop_if_complete(target, spec, fingerprint)

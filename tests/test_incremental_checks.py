@@ -66,6 +66,8 @@ def test_nothing_reusable_is_said_with_its_reason(tmp_path):
     assert check_earlier_run(section, {}, {"default": "aaa"}).nothing_reused_because is None
     changed = check_earlier_run(section, {}, {"default": "bbb"})
     assert "fingerprint" in (changed.nothing_reused_because or "")
+    ints = check_earlier_run(section, {}, {"default": "aaa"}, pa.int64())
+    assert "ids are string, this input's int64" in (ints.nothing_reused_because or "")
     line = incremental_line(
         {"from": str(other), "nothing_reused_because": changed.nothing_reused_because}
     )
@@ -88,3 +90,19 @@ def test_each_row_gets_its_own_earlier_judgments_and_a_new_row_none():
     assert [[j["label_mass"] for j in row] for row in lists] == [[0.6], [], [0.5, 0.7]]
     assert PRIOR_COLUMN.startswith("__rayscore")
     assert SHARD_FOLDER.format(3) == f"{SHARD_COLUMN}=3"  # as Ray Data names the partitions
+
+
+def test_the_printed_line_says_what_was_reused_and_from_where():
+    block = {
+        "from": "runs/night1",
+        "rows_matched": 26,
+        "requests_reused": 52,
+        "requests_judged": 38,
+        "requests_saved_share": 0.577778,
+        "nothing_reused_because": None,
+    }
+    assert incremental_line(block) == (
+        "incremental: 52 judge requests reused from runs/night1 (26 rows matched), 38 judged "
+        "(58% saved)"
+    )
+    assert incremental_line(None) is None
