@@ -232,3 +232,28 @@ def test_a_killed_incremental_run_resumes(nights, tiny_model):
         == (nights["second"].manifest["incremental"]["requests_reused"])
     )
     assert scores(folder / "run2-killed") == scores(folder / "fresh")
+
+
+@pytest.mark.ray
+@pytest.mark.engine
+def test_a_two_pass_incremental_run_reuses_and_records_as_a_one_pass_run(nights, tiny_model):
+    folder = nights["folder"]
+    spec = job(folder / "run2-two-pass", folder / "night2.parquet", tiny_model,
+               [*QUESTIONS, ADDED], str(folder / "run1"))  # fmt: skip
+    spec["definition"]["scorers"].append(  # typed at run time: a second pass finishes the rows
+        {
+            "type": "python",
+            "key": "parsed",
+            "compute_score_snippet": "def compute_score(s):\n    return {'v': 1}\n",
+            "columns": ["response"],
+        }
+    )
+    result = run(spec)
+    second = nights["second"].manifest["incremental"]
+    block = result.manifest["incremental"]
+    assert (block["requests_reused"], block["requests_judged"]) == (
+        second["requests_reused"],
+        second["requests_judged"],
+    )
+    assert scores(folder / "run2-two-pass") == scores(folder / "fresh")
+    assert judgments(folder / "run2-two-pass").num_rows == judgments(folder / "run2").num_rows
