@@ -21,9 +21,9 @@ always:
 agreement      with annotations: ANNOTATION records, the judge's agreement with them
 summary        the parts' footers merged; the row count is checked (a mismatch commits
                nothing)
+commit         scores/ and scores_long/ moved into place; score configs and metrics
 judgments      every judgment of the run (fresh and reused) moved into judgments/, for a
                later incremental run (pipeline.incremental)
-commit         scores/ and scores_long/ moved into place; score configs and metrics
 then the manifest, built from the stages' outputs and times; a run built beside a finished
 one it replaces (--overwrite) takes its place only now.
 """
@@ -138,8 +138,9 @@ def _run(
         scored = ScoredFolders(f"{staging}/{SCORES}", f"{staging}/{SCORES_LONG}", configs)
     agreement = clock.run("agreement", agreement_stage, run, scored, human)
     summary = clock.run("summary", summary_stage, run, scored)
-    recorded = clock.run("judgments", commit_judgments, run, writer.folder)
     metrics = clock.run("commit", commit_stage, run, scored, summary, agreement, calibration)
+    parts = writer.folder if layout.second_pass else run.run_dir.scores_path  # committed now
+    recorded = clock.run("judgments", commit_judgments, run, parts)
     requests = summary["usage"]["judge_requests"]
     incremental = incremental_block(run, prior, recorded, requests)
     manifest = build_manifest(run, summary, work, clock, endpoints, incremental)
