@@ -139,8 +139,8 @@ def _run(
     agreement = clock.run("agreement", agreement_stage, run, scored, human)
     summary = clock.run("summary", summary_stage, run, scored)
     metrics = clock.run("commit", commit_stage, run, scored, summary, agreement, calibration)
-    parts = writer.folder if layout.second_pass else run.run_dir.scores_path  # committed now
-    recorded = clock.run("judgments", commit_judgments, run, parts)
+    parts_folder = writer.folder if layout.second_pass else run.run_dir.scores_path  # committed
+    recorded = clock.run("judgments", commit_judgments, run, parts_folder)
     requests = summary["usage"]["judge_requests"]
     incremental = incremental_block(run, prior, recorded, requests)
     manifest = build_manifest(run, summary, work, clock, endpoints, incremental)
