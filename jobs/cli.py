@@ -23,6 +23,8 @@ from jobs.submit import (  # noqa: E402
     plan_submission,
     relative_output_warning,
 )
+from pipeline.incremental.spec import with_incremental_from  # noqa: E402
+from pipeline.incremental.summary import incremental_line  # noqa: E402
 from pipeline.spec_loader import SpecError, load_spec  # noqa: E402
 from pipeline.stages.judge_actor import JudgeKeepsFailing  # noqa: E402
 
@@ -52,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start an unfinished run there over instead of resuming it",
     )
     run.add_argument("--address", default=None, help="Ray cluster address (default: local)")
+    run.add_argument(
+        "--from",
+        dest="from_run",
+        default=None,
+        help="an earlier finished run whose judgments are reused where a request is the same "
+        "(the spec's incremental.from)",
+    )
     run.add_argument(
         "--verbose", action="store_true", help="Ray Data's and the engine's own logs too"
     )
@@ -221,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipeline.runner import run_job
 
-    spec = load_spec(args.spec)
+    spec = with_incremental_from(load_spec(args.spec), args.from_run)
     result = run_job(
         spec,
         overwrite=args.overwrite,
@@ -261,6 +270,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"judge endpoint {name!r}: {path}")
     for name, actors in judge.get("warm", {}).items():  # older runs: none
         print(f"judge {name!r}: answered by warm judge(s) {', '.join(actors)}; no engine started")
+    reuse_line = incremental_line(result.manifest.get("incremental"))
+    if reuse_line:
+        print(reuse_line)
     for line in context_lines(result.manifest):
         print(line)
     if judge["requests_without_logprobs"]:

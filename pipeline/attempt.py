@@ -16,6 +16,8 @@ from typing import Any
 from pipeline.annotations.names import check_annotation_names
 from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
+from pipeline.incremental.earlier_run import EarlierRun, check_earlier_run
+from pipeline.judge_fingerprint import judge_fingerprint
 from pipeline.manifest import sha256_json
 from pipeline.plan import Plan, plan_of
 from pipeline.resolve import resolve_spec_paths
@@ -67,6 +69,8 @@ class Run:
     resumed: bool
     judge_env: dict[str, str] = field(repr=False)  # holds the API keys
     stored_calibration: dict[str, Any] | None = None  # calibration.from's, read up front
+    judge_fingerprints: dict[str, str] = field(default_factory=dict)  # judge name -> its
+    earlier: EarlierRun | None = None  # incremental.from's run, checked up front
     lease: RunLease | None = field(default=None, repr=False, compare=False)
 
     def release(self) -> None:
@@ -99,6 +103,11 @@ def check_job(
     check_output_writable(spec.output.path, options)
     plan = plan_of(spec)
     fingerprint = run_fingerprint(plan, source)
+    judges = {name: judge_fingerprint(judge) for name, judge in plan.used_judges.items()}
+    earlier = None
+    if spec.incremental is not None:
+        id_type = source.schema.field(spec.input.id_column).type
+        earlier = check_earlier_run(spec.incremental, options, judges, id_type)
     target = RunDirectory(spec.output.path, options)
     if not overwrite:
         _stop_if_complete(target, spec, fingerprint)
@@ -127,6 +136,8 @@ def check_job(
         resumed=resumed,
         judge_env=judge_env(plan),
         stored_calibration=stored_calibration,
+        judge_fingerprints=judges,
+        earlier=earlier,
         lease=lease,
     )
 

@@ -63,6 +63,7 @@ def build_manifest(
     work: JudgeWork,
     clock: StageClock,
     endpoints: Mapping[str, str] | None = None,
+    incremental: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a run records about itself, from the outputs of its stages."""
     spec, plan = run.spec, run.plan
@@ -116,7 +117,11 @@ def build_manifest(
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
             "timings_s": judge_timings(work.clocks),
             **warm_manifest(work.warm),  # judges that warm actors answered for (rayscore judges)
+            # judge name -> what decides its answers (pipeline.judge_fingerprint): a later
+            # incremental run reuses these judgments only with the same
+            "fingerprints": dict(run.judge_fingerprints),
         },
+        "incremental": incremental,  # what was reused from an earlier run (None: not one)
         # per judged scorer: rows cut by `truncate`, rows unscored for a too long prompt
         "context": summary["context"],
         "label_mass": label_mass_floors(plan, summary["without_label"]),

@@ -7,6 +7,8 @@ probe          how each OpenAI-compatible endpoint gives log-probs
 ray            join the named cluster, or start a local one; refuse a plan it cannot run
 cross_sample   cross-sample scorers that read the input only -> small tables of the rows
                that do not take a default
+prior          an incremental run: the earlier run's judgments joined with the input by id
+               on the cluster, per shard into the work folder (once; resumed runs keep it)
 score          ONE streaming pass: read (one block per shard left) -> per-row scorers ->
                judge actors -> write: every row finished (cross-sample joined, configs
                checked), its score records and summary built, final parts written per shard
@@ -20,6 +22,8 @@ agreement      with annotations: ANNOTATION records, the judge's agreement with 
 summary        the parts' footers merged; the row count is checked (a mismatch commits
                nothing)
 commit         scores/ and scores_long/ moved into place; score configs and metrics
+judgments      every judgment of the run (fresh and reused) moved into judgments/, for a
+               later incremental run (pipeline.incremental)
 then the manifest, built from the stages' outputs and times; a run built beside a finished
 one it replaces (--overwrite) takes its place only now.
 """
@@ -34,6 +38,9 @@ from typing import Any
 
 from pipeline.attempt import Run, RunComplete, check_job
 from pipeline.engine_build import check_local_engine_build
+from pipeline.incremental.prestage import match_prior
+from pipeline.incremental.recording import commit_judgments
+from pipeline.incremental.summary import incremental_block
 from pipeline.manifest import build_manifest
 from pipeline.plan import plan_of
 from pipeline.ray_notices import spend_actor_restart_warning
@@ -100,17 +107,18 @@ def _run(
     cross = clock.run(
         "cross_sample", cross_sample_results, run.plan, run.source, no_rows, layout.before
     )
+    prior = clock.run("prior", match_prior, run) if run.earlier is not None else None
     calibration = None
     if not layout.second_pass:
         configs, checks, _ = run_configs(run, cross)
         folder = one_pass_folder(run)
         writer = final_writer(run, folder, cross, configs, checks)
-        work = clock.run("score", score_pass, run, writer, verbose)
+        work = clock.run("score", score_pass, run, writer, verbose, prior)
         scored = ScoredFolders(f"{folder}/{SCORES}", f"{folder}/{SCORES_LONG}", configs)
         human = clock.run("annotations", human_labels, run, configs)
     else:
         writer = judged_writer(run)
-        work = clock.run("score", score_pass, run, writer, verbose)
+        work = clock.run("score", score_pass, run, writer, verbose, prior)
         parts = list_parts(writer.folder, run.run_dir.arrow_fs)
         judged = JudgedRows(tuple(p.path for p in parts), run.run_dir.arrow_fs, judged_keys)
         cross += clock.run(
@@ -131,7 +139,11 @@ def _run(
     agreement = clock.run("agreement", agreement_stage, run, scored, human)
     summary = clock.run("summary", summary_stage, run, scored)
     metrics = clock.run("commit", commit_stage, run, scored, summary, agreement, calibration)
-    manifest = build_manifest(run, summary, work, clock, endpoints)
+    parts_folder = writer.folder if layout.second_pass else run.run_dir.scores_path  # committed
+    recorded = clock.run("judgments", commit_judgments, run, parts_folder)
+    requests = summary["usage"]["judge_requests"]
+    incremental = incremental_block(run, prior, recorded, requests)
+    manifest = build_manifest(run, summary, work, clock, endpoints, incremental)
     run.run_dir.write_json(MANIFEST, manifest)
     run.release()  # finished: its lease goes with the work folder
     run.run_dir.remove(run.run_dir.join(WORK))  # parts and staging: all in scores/ now

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, mo
 from pipeline.annotations.labels import AnnotationsSpec
 from pipeline.calibration import CalibrationSpec
 from pipeline.context_checks import check_truncating_judges
+from pipeline.incremental.spec import IncrementalSpec
 from pipeline.plan import DEFAULT_JUDGE, plan_of
 from pipeline.storage.storage_options import redact_secrets
 from scorers.judge.spec import AnyJudgeSpec, JudgeSpec
@@ -142,6 +143,11 @@ class JobSpec(StrictModel):
         default=None,
         description="Map checklist item confidences to the human labels' rates (fitted on "
         "the annotations, or applied from an earlier run); optionally a composite score.",
+    )
+    incremental: IncrementalSpec | None = Field(
+        default=None,
+        description="Reuse an earlier run's judgments where a request is the same: a "
+        "nightly rerun judges only new rows, edited rows and new or edited questions.",
     )
     definition: Definition
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from pipeline.incremental.reuse import JudgmentReuse
 from pipeline.row_errors import RowErrors
 from pipeline.warm.client import WarmJudgeClient
 from scorers.judge.build import build_judge
@@ -33,6 +34,7 @@ def score_table(
     keep_columns: Sequence[str],
     watch: FailureWatch | None = None,
     rows_per_call: int | None = None,
+    reuse: JudgmentReuse | None = None,
 ) -> pa.Table:
     """Kept input columns + one struct column per scorer + `error`; same rows, same order.
 
@@ -40,9 +42,16 @@ def score_table(
     Arrow work costs little per row, much per call); the judge gets the requests of
     `rows_per_call` rows at a time, every scorer's together (one call per label set), so all
     questions about a sample share the engine's pass over its prefix.
+
+    With `reuse`, requests an earlier run's judgments of the rows answer are not asked
+    (pipeline.incremental.reuse), and the batch's judgments leave in `reuse.column`.
     """
     prepared = [prepare_batch(scorer, batch, judge) for scorer in scorers]
-    results = judge_all(prepared, judge, rows_per_call, watch)
+    lookup = reuse.lookup(batch, prepared) if reuse is not None else None
+    if lookup is None:
+        results = judge_all(prepared, judge, rows_per_call, watch)
+    else:
+        results = lookup.merged(judge_all(lookup.misses, judge, rows_per_call, watch))
     out = batch.select(list(keep_columns))
     errors = RowErrors(batch)  # with an earlier stage's (another judge's, per-row scorers')
     for scorer, ready, answers in zip(scorers, prepared, results, strict=True):
@@ -50,6 +59,8 @@ def score_table(
         out = out.append_column(scorer.key, scored.scores)
         errors.add(scorer.key, scored.errors)
     out = out.append_column(ERROR_COLUMN, errors.column())
+    if reuse is not None and lookup is not None:
+        out = out.append_column(reuse.column, lookup.recorded(results))
     if out.num_rows != batch.num_rows:
         raise RuntimeError(f"scoring changed the row count: {batch.num_rows} -> {out.num_rows}")
     return out
@@ -175,7 +186,9 @@ class ScoringStage:
     bring many judge batches (fewer, larger Ray Data calls): the scorers prepare and finish
     them at once, and the engine gets judge.batch_size rows' requests after another, while
     the actor's other call keeps it busy. With `node_column` it also adds the actor's clock
-    (CLOCK_SUFFIX), so the run can tell its engine start from its judging.
+    (CLOCK_SUFFIX), so the run can tell its engine start from its judging. With `reuse` it
+    asks the engine only what the rows' earlier judgments do not answer, and adds the
+    rows' judgments (reuse.column) for the run to record.
     With `warm` (names of warm judge actors, pipeline.warm) it starts no engine: its judge
     forwards every call to them, and its clock's engine start is only that connection.
     """
@@ -187,6 +200,7 @@ class ScoringStage:
         keep_columns: Sequence[str],
         node_column: str | None = None,
         warm: Sequence[str] = (),
+        reuse: JudgmentReuse | None = None,
     ) -> None:
         started = time.time()
         self.judge = WarmJudgeClient.connect(warm) if warm else build_judge(judge)
@@ -197,10 +211,17 @@ class ScoringStage:
         self.watch = FailureWatch()
         self.node_column = node_column
         self.node_id = this_node() if node_column else ""
+        self.reuse = reuse
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         out = score_table(
-            batch, self.scorers, self.judge, self.keep_columns, self.watch, self.batch_size
+            batch,
+            self.scorers,
+            self.judge,
+            self.keep_columns,
+            self.watch,
+            self.batch_size,
+            self.reuse,
         )
         if self.node_column is None:
             return out

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from pipeline.incremental.prior import PriorJudgments
 from pipeline.storage.parts import Part, rows_by_shard
 from pipeline.storage.shard_plan import Shard
 
@@ -42,9 +43,14 @@ def shards_to_read(shards: Sequence[Shard], parts: Sequence[Part]) -> list[Shard
 
 
 def read_dataset(
-    todo: Sequence[ShardToRead], filesystem: Any, columns: Sequence[str], id_col: str
+    todo: Sequence[ShardToRead],
+    filesystem: Any,
+    columns: Sequence[str],
+    id_col: str,
+    prior: PriorJudgments | None = None,
 ) -> Any:
-    """A Ray Dataset of the rows left to score: one read task per row group."""
+    """A Ray Dataset of the rows left to score: one read task per row group; with `prior`
+    (an incremental run), each row with its earlier judgments."""
     import ray
 
     groups: dict[tuple[str, int], list[ShardToRead]] = {}
@@ -53,7 +59,12 @@ def read_dataset(
     tasks = [{"shards": [asdict(s) for s in shards]} for shards in groups.values()]
     return ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks))).map_batches(
         read_row_group_batch,
-        fn_kwargs={"filesystem": filesystem, "columns": list(columns), "id_col": id_col},
+        fn_kwargs={
+            "filesystem": filesystem,
+            "columns": list(columns),
+            "id_col": id_col,
+            "prior": prior,
+        },
         batch_size=1,
         batch_format="pyarrow",
         # Not 1 CPU like a judge actor: Ray Data would fuse the read into the actor's calls
@@ -63,16 +74,24 @@ def read_dataset(
 
 
 def read_row_group_batch(
-    batch: pa.Table, filesystem: Any, columns: list[str], id_col: str
+    batch: pa.Table,
+    filesystem: Any,
+    columns: list[str],
+    id_col: str,
+    prior: PriorJudgments | None = None,
 ) -> Iterator[pa.Table]:
     """Ray Data adapter: the items of `batch` (each a row group's shards to read) -> blocks."""
     for item in batch["shards"].to_pylist():
         todo = [ShardToRead(Shard(**s["shard"]), tuple(s["committed_parts"])) for s in item]
-        yield from read_row_group(todo, filesystem, columns, id_col)
+        yield from read_row_group(todo, filesystem, columns, id_col, prior)
 
 
 def read_row_group(
-    todo: Sequence[ShardToRead], filesystem: Any, columns: list[str], id_col: str
+    todo: Sequence[ShardToRead],
+    filesystem: Any,
+    columns: list[str],
+    id_col: str,
+    prior: PriorJudgments | None = None,
 ) -> Iterator[pa.Table]:
     """One block per shard of one row group, with SHARD_COLUMN; committed rows left out.
     The row group is decoded a shard at a time, so a task holds about one shard however
@@ -82,6 +101,8 @@ def read_row_group(
             done = committed_ids(item, filesystem, id_col)
             rows = rows.filter(pc.invert(pc.is_in(rows[id_col], value_set=done)))
         if rows.num_rows:
+            if prior is not None:
+                rows = prior.attach(rows, item.shard.index, id_col)
             index = pa.repeat(pa.scalar(item.shard.index, pa.int64()), rows.num_rows)
             yield rows.append_column(SHARD_COLUMN, index)
 

@@ -24,6 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.attempt import Run
+from pipeline.incremental.judgments import JUDGMENTS_COLUMN, PRIOR_COLUMN
+from pipeline.incremental.prior import PriorJudgments
+from pipeline.incremental.recording import JUDGMENTS_WORK
+from pipeline.incremental.reuse import JudgmentReuse
+from pipeline.judge_fingerprint import judge_fingerprint
 from pipeline.plan import Plan
 from pipeline.progress import Progress
 from pipeline.stages.judge_actor import CLOCK_SUFFIX, JudgeKeepsFailing, ScoringStage
@@ -65,8 +70,12 @@ IN_FLIGHT_SHARDS_PER_ACTOR = 64
 IN_FLIGHT_FLOOR = 1 << 30
 
 
-def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork:
-    """Score every row not yet in `writer.folder`'s parts and write them there."""
+def score_pass(
+    run: Run, writer: PartWriter, verbose: bool = False, prior: PriorJudgments | None = None
+) -> JudgeWork:
+    """Score every row not yet in `writer.folder`'s parts and write them there; every
+    judgment is recorded beside them (pipeline.incremental), and with `prior` (an incremental
+    run) the earlier run's judgments answer the requests they can."""
     import ray
 
     # Ray Data gathers what a task yields into blocks of up to this size: about a shard
@@ -81,7 +90,7 @@ def score_pass(run: Run, writer: PartWriter, verbose: bool = False) -> JudgeWork
         # store: 5.6 GiB at 10M rows on one judge actor (BENCHMARKS.md), 3.4 GiB with this
         context.execution_options.resource_limits = limits.copy(object_store_memory=budget)
     try:
-        return _score_pass(run, writer, verbose)
+        return _score_pass(run, writer, verbose, prior)
     finally:
         context.target_max_block_size = block_size
         context.execution_options.resource_limits = limits
@@ -98,9 +107,12 @@ def in_flight_budget(plan: Plan) -> int | None:
     return max(IN_FLIGHT_FLOOR, int(IN_FLIGHT_SHARDS_PER_ACTOR * actors * shard))
 
 
-def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
+def _score_pass(
+    run: Run, writer: PartWriter, verbose: bool, prior: PriorJudgments | None
+) -> JudgeWork:
     spec, plan = run.spec, run.plan
     run.run_dir.fs.makedirs(writer.folder, exist_ok=True)
+    run.run_dir.fs.makedirs(run.run_dir.join(JUDGMENTS_WORK), exist_ok=True)
     if writer.finish is not None:
         run.run_dir.fs.makedirs(writer.finish.records_folder, exist_ok=True)
     shards = plan_shards(run.source.files, run.source.filesystem, spec.output.shard_mib)
@@ -120,14 +132,24 @@ def _score_pass(run: Run, writer: PartWriter, verbose: bool) -> JudgeWork:
         return work
     input_columns = run.source.schema.names
     read = [*plan.judge_columns, *per_row_read_columns(plan, input_columns)]
+    if prior is not None and prior.folder is None:
+        prior = None
     rows = read_dataset(
-        todo, run.source.filesystem, list(dict.fromkeys(read)), spec.input.id_column
+        todo, run.source.filesystem, list(dict.fromkeys(read)), spec.input.id_column, prior
     )
+    carried = [SHARD_COLUMN, *([PRIOR_COLUMN] if prior is not None else [])]
     if plan.per_row or not plan.judged:  # without a judge: shapes the rows
-        rows = scored_per_row(rows, plan, input_columns, extra_columns=[SHARD_COLUMN])
+        rows = scored_per_row(rows, plan, input_columns, extra_columns=carried)
     shard_rows = max(s.rows for s in shards)
-    rows, node_columns, warm = _judged(rows, run, verbose, shard_rows)
-    writer = PartWriter(**{**writer.__dict__, "node_columns": node_columns})
+    rows, node_columns, warm = _judged(rows, run, verbose, shard_rows, carried)
+    writer = PartWriter(
+        **{
+            **writer.__dict__,
+            "node_columns": node_columns,
+            "judgments_columns": [JUDGMENTS_COLUMN.format(n) for n in range(len(node_columns))],
+            "judgments_folder": run.run_dir.join(JUDGMENTS_WORK),
+        }
+    )
     acks = rows.map_batches(
         write_block,
         fn_kwargs={"writer": writer},
@@ -189,7 +211,7 @@ def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | N
 
 
 def _judged(
-    rows: Any, run: Run, verbose: bool, shard_rows: int
+    rows: Any, run: Run, verbose: bool, shard_rows: int, carried: list[str]
 ) -> tuple[Any, dict[str, str], dict[str, list[dict[str, Any]]]]:
     """Rows through every judge's actor pool; kept columns + scorer structs + error, and per
     judge a column of the node ids that judged them (returned: judge name -> column), and
@@ -219,7 +241,8 @@ def _judged(
                     *scored,
                     *later_inputs,
                     *(c for n in node_columns.values() for c in (n, n + CLOCK_SUFFIX)),
-                    SHARD_COLUMN,
+                    *(JUDGMENTS_COLUMN.format(m) for m in range(n)),
+                    *carried,
                 ]
             )
         )
@@ -236,6 +259,10 @@ def _judged(
                 "keep_columns": keep,
                 "node_column": node_columns[name],
                 "warm": [info["name"] for info in found],
+                "reuse": JudgmentReuse(
+                    run.judge_fingerprints.get(name) or judge_fingerprint(judge),
+                    JUDGMENTS_COLUMN.format(n),
+                ),
             },
             batch_size=_call_rows(run, shard_rows, judge.batch_size),
             batch_format="pyarrow",

@@ -3,6 +3,7 @@ step, without one) is finished and written as its final parts, one per shard it 
 
     scores/part-...        the rows, every score checked; the part's summary in its footer
     scores_long/part-...   its score records (written first: a part exists only with them)
+    judgments/part-...     its rows' judgments, for a later run to reuse (pipeline.incremental)
 
 Without `finish` (a run whose calibration or whole-dataset scorers need every judged row
 first) the rows are written as they are, for a second pass to finish. What comes back to the
@@ -19,6 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.incremental.judgments import PRIOR_COLUMN, recorded_table
+from pipeline.incremental.recording import shard_judgments
 from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
 from pipeline.stages.finish_rows import Checks, finish_rows
 from pipeline.stages.judge_actor import CLOCK_SUFFIX
@@ -61,6 +64,8 @@ class PartWriter:
     judged_keys: Sequence[str]
     node_columns: Mapping[str, str] = field(default_factory=dict)  # judge name -> column
     finish: Finish | None = None
+    judgments_columns: Sequence[str] = ()  # per judge, its actors' judgments of each row
+    judgments_folder: str | None = None  # where each part's judgments are written
 
 
 def write_block(block: pa.Table, writer: PartWriter) -> pa.Table:
@@ -69,12 +74,19 @@ def write_block(block: pa.Table, writer: PartWriter) -> pa.Table:
         return ACK_SCHEMA.empty_table()
     nodes = _judge_nodes(block, writer.node_columns)
     clock = _judge_clock(block, writer.node_columns)
+    judgments = recorded_table(block, writer.judgments_columns, writer.id_col, [SHARD_COLUMN])
     judge_columns = [c for n in writer.node_columns.values() for c in (n, n + CLOCK_SUFFIX)]
+    judge_columns += [*writer.judgments_columns, PRIOR_COLUMN]
     block = block.drop_columns([c for c in judge_columns if c in block.column_names])
     if writer.finish is not None:
         block = finished(block, writer.finish, writer.id_col)
     acks = [
-        {**_write_part(piece, shard, writer, nodes), "judge_clock": clock}
+        {
+            **_write_part(
+                piece, shard, writer, nodes, shard_judgments(judgments, SHARD_COLUMN, shard)
+            ),
+            "judge_clock": clock,
+        }
         for shard, piece in _by_shard(block)
     ]
     return pa.Table.from_pylist(acks, schema=ACK_SCHEMA)
@@ -87,9 +99,11 @@ def finished(block: pa.Table, finish: Finish, id_col: str) -> pa.Table:
 
 
 def _write_part(
-    piece: pa.Table, shard: int | None, writer: PartWriter, nodes: str
+    piece: pa.Table, shard: int | None, writer: PartWriter, nodes: str, judgments: pa.Table
 ) -> dict[str, Any]:
     name = part_name(shard, piece[writer.id_col])
+    if writer.judgments_folder is not None and writer.judgments_columns:
+        write_atomically(judgments, writer.judgments_folder, name, writer.filesystem)
     summary = None
     finish = writer.finish
     if finish is not None:
