@@ -468,7 +468,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from jobs.review_command import review_command
+    from jobs.review.command import review_command
 
     return review_command(
         args.run_dir,

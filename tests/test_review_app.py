@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from finished_runs import item, write_finished_run
 
 from jobs.cli import main
-from jobs.review_command import parse_options
+from jobs.review.access import COOKIE
+from jobs.review.app import create_app
+from jobs.review.command import parse_options
+from jobs.review.review_run import open_review
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
-from pipeline.review.access import COOKIE
-from pipeline.review.app import create_app
-from pipeline.review.review_run import open_review
 
 N = 120
 TOKEN = "secret-token"
@@ -249,7 +249,7 @@ def test_the_queue_puts_uncertain_items_first_and_drops_what_was_labelled(run_di
 
 
 def test_the_queue_spreads_over_confidence_bins_after_the_uncertain_items(run_dir):
-    from pipeline.review.label_queue import label_queue
+    from jobs.review.label_queue import label_queue
 
     entries = label_queue(open_review(str(run_dir), author="ana"), size=30)
     uncertain = [e for e in entries if e.why == "uncertain"]

@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
 
+from jobs.review.review_run import open_review
+from jobs.review.server import ReviewServer
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
 from pipeline.annotations.names import check_annotation_names
-from pipeline.review.review_run import open_review
-from pipeline.review.server import ReviewServer
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.annotations.labels import AnnotationsSpec, annotation_names, read_annotations
-from pipeline.review.labels_store import Label, LabelsStore
+from pipeline.annotations.labels_store import Label, LabelsStore
 from pipeline.storage.run_dir import RunDirectory
 
 

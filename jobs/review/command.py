@@ -15,9 +15,9 @@ def review_command(
     author: str | None,
     storage_options: str | None,
 ) -> int:
-    from pipeline.review.labels_store import default_author
-    from pipeline.review.review_run import open_review
-    from pipeline.review.server import ReviewServer
+    from jobs.review.review_run import open_review
+    from jobs.review.server import ReviewServer
+    from pipeline.annotations.labels_store import default_author
 
     run = open_review(run_dir, compare, author or default_author(), parse_options(storage_options))
     server = ReviewServer(run, host, port)

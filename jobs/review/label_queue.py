@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.review.review_run import ReviewRun
+from jobs.review.review_run import ReviewRun
 
 THRESHOLD = 0.5  # P(yes) at which an item's answer turns from no to yes
 BINS = 10  # confidence bins the stratified share spreads over (the reliability curve's)

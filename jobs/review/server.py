@@ -10,9 +10,9 @@ import time
 
 import uvicorn
 
-from pipeline.review.access import TOKEN_PARAM, new_token
-from pipeline.review.app import create_app
-from pipeline.review.review_run import ReviewRun
+from jobs.review.access import TOKEN_PARAM, new_token
+from jobs.review.app import create_app
+from jobs.review.review_run import ReviewRun
 
 START_TIMEOUT_S = 30.0
 

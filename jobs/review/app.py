@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from pipeline.review.access import require_token
-from pipeline.review.label_queue import label_queue
-from pipeline.review.labels_store import Label
-from pipeline.review.review_run import ReviewRun
-from pipeline.review.sample_view import NoSuchSample, sample_view
-from pipeline.review.samples_query import CHANGED, BadQuery, SamplesQuery, samples_page
+from jobs.review.access import require_token
+from jobs.review.label_queue import label_queue
+from jobs.review.review_run import ReviewRun
+from jobs.review.sample_view import NoSuchSample, sample_view
+from jobs.review.samples_query import CHANGED, BadQuery, SamplesQuery, samples_page
+from pipeline.annotations.labels_store import Label
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 QUEUE_SIZE = 50

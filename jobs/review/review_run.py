@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import fsspec
 import polars as pl
 
+from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
-from pipeline.review.labels_store import LabelsStore
 from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
 from pipeline.storage.storage_options import polars_storage_options
 from scorers.registry import hooks_named, parse_scorer
@@ -49,14 +50,16 @@ class ReviewRun:
         spec: dict[str, Any] = self.results.manifest["spec"]
         return spec
 
+    @cached_property
     def columns(self) -> dict[str, pl.DataType]:
+        """scores/' columns, read once from the Parquet footers."""
         return dict(self.results.samples.collect_schema())
 
     def score_keys(self) -> list[str]:
         """Scorers whose struct in scores/ has a primary score."""
         keys = []
         for scorer in self.results.manifest.get("scorers", []):
-            dtype = self.columns().get(scorer["key"])
+            dtype = self.columns.get(scorer["key"])
             if isinstance(dtype, pl.Struct) and "primary_score" in {f.name for f in dtype.fields}:
                 keys.append(str(scorer["key"]))
         return keys
@@ -65,7 +68,7 @@ class ReviewRun:
         found = []
         for scorer in self.results.manifest.get("scorers", []):
             items = hooks_named(str(scorer.get("type"))).items
-            if items is not None and scorer["key"] in self.columns():
+            if items is not None and scorer["key"] in self.columns:
                 found.append(ItemScorer(scorer["key"], scorer["name"], items.list_field))
         return found
 
@@ -74,12 +77,12 @@ class ReviewRun:
         scored = {s["key"] for s in self.results.manifest.get("scorers", [])}
         return [
             name
-            for name, dtype in self.columns().items()
+            for name, dtype in self.columns.items()
             if name not in scored | {self.id_col, ERROR_COLUMN} and dtype == pl.String
         ]
 
     def has_errors(self) -> bool:
-        return ERROR_COLUMN in self.columns()
+        return ERROR_COLUMN in self.columns
 
     def text_columns(self) -> list[str]:
         """The input columns the scorers read (prompt, response, reference...)."""
@@ -110,6 +113,7 @@ class ReviewRun:
         wanted = [c for c in self.text_columns() if c in present and c != self.id_col]
         return scan.select(pl.col(self.id_col).cast(pl.String), *wanted)
 
+    @cached_property
     def label_configs(self) -> dict[str, dict[str, Any]]:
         run_dir = self.store.run_dir
         if not run_dir.fs.exists(run_dir.join(SCORE_CONFIGS)):
@@ -120,7 +124,7 @@ class ReviewRun:
     def verdict_name(self, scorer_key: str) -> str | None:
         """The yes/no score a reviewer's overall verdict on this scorer labels: a BOOLEAN
         config of the scorer other than its items (calibration.composite's label, say)."""
-        for name, config in self.label_configs().items():
+        for name, config in self.label_configs.items():
             if (
                 config.get("scorer_key") == scorer_key
                 and config.get("data_type") == "BOOLEAN"

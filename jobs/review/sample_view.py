@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
+from jobs.review.review_run import ItemScorer, ReviewRun
 from pipeline.results import RunResults
-from pipeline.review.review_run import ItemScorer, ReviewRun
 from scorers.usage import ERROR_COLUMN
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.review.review_run import ReviewRun
+from jobs.review.review_run import ReviewRun
 from scorers.usage import ERROR_COLUMN
 
 ANSWERS = ".answers"  # a checklist scorer's item answers in one cell: "y n ? y"
