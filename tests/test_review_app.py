@@ -280,3 +280,48 @@ def test_storage_options_are_json_or_a_file_holding_it(tmp_path):
 def test_review_of_a_folder_that_is_no_finished_run_is_a_clear_error(tmp_path, capsys):
     assert main(["review", str(tmp_path)]) == 2
     assert "no finished run" in capsys.readouterr().err
+
+
+def links_under(html: str, title: str) -> list[str]:
+    block = html.split(f"<h3>{title}</h3>", 1)[1].split("<h3>", 1)[0]
+    return [
+        link.replace("&amp;", "&")
+        for link in re.findall(r'class="samples-behind" href="([^"]+)"', block)
+    ]
+
+
+def test_the_overview_plots_link_to_the_samples_behind_a_bar_or_bin(run_dir):
+    client = client_for(run_dir)
+    page = client.get("/overview").text
+    assert page.count("<svg") == 2  # the score histogram and the pass-rate bars: no labels yet
+    rows = {f"r{n}": items_of(n) for n in range(N)}
+    costly = links_under(page, "Items that lose the most points")
+    assert len(costly) == len(QUESTIONS)
+    for link in costly:
+        index = int(re.search(r"item=(\d)", link)[1])  # type: ignore[index]
+        says_no = sum(v[index]["answer"] == "no" for v in rows.values())
+        assert total(client.get(link).text) == says_no
+    histogram = links_under(page, "quality: primary score")
+    assert histogram and sum(total(client.get(link).text) for link in histogram) >= N
+
+
+def test_the_overview_shows_the_reliability_of_the_labels_given_in_review(run_dir):
+    client = client_for(run_dir)
+    for n in range(20):
+        client.post(
+            "/labels",
+            json={
+                "sample_id": f"r{n}",
+                "labels": [{"name": "quality.item_0", "value": n % 2 == 0}],
+            },
+        )
+    page = client.get("/overview").text
+    assert "review labels" in page and page.count("<svg") == 3
+    for link in links_under(page, "Reliability"):
+        low = float(re.search(r"confidence_min=([0-9.]+)", link)[1])  # type: ignore[index]
+        high = float(re.search(r"confidence_max=([0-9.]+)", link)[1])  # type: ignore[index]
+        inside = sum(
+            any(low <= confidence(n, i) < high or confidence(n, i) == high == 1.0 for i in range(3))
+            for n in range(N)
+        )
+        assert total(client.get(link).text) == inside

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from jobs.review.access import require_token
 from jobs.review.label_queue import label_queue
+from jobs.review.overview import overview
 from jobs.review.review_run import ReviewRun
 from jobs.review.sample_view import NoSuchSample, sample_view
 from jobs.review.samples_query import CHANGED, BadQuery, SamplesQuery, samples_page
@@ -76,6 +77,10 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
             request, "queue.html", entry=entry, sample=view, offset=offset, left=len(entries)
         )
 
+    @app.get("/overview", response_class=HTMLResponse)
+    def overview_page(request: Request) -> HTMLResponse:
+        return page(request, "overview.html", panels=overview(run))
+
     @app.post("/labels")
     def save_labels(given: LabelsIn) -> dict[str, Any]:
         try:
@@ -115,6 +120,8 @@ def _samples_query(params: dict[str, str]) -> SamplesQuery:
         item=number("item", int),
         answer=params.get("answer"),
         level=params.get("level"),
+        confidence_min=number("confidence_min", float),
+        confidence_max=number("confidence_max", float),
         error=params.get("error"),
         group=params.get("group"),
         group_value=params.get("group_value"),

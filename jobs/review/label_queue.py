@@ -31,8 +31,7 @@ class QueueEntry:
 
 def label_queue(run: ReviewRun, size: int = 20) -> list[QueueEntry]:
     id_col = run.id_col
-    names = {s.key: s.name for s in run.item_scorers()}
-    if not names:
+    if not run.item_scorers():
         return []
     labelled = run.store.current().filter(pl.col("author") == run.author)
     items = (
@@ -41,9 +40,7 @@ def label_queue(run: ReviewRun, size: int = 20) -> list[QueueEntry]:
             pl.col(id_col).cast(pl.String),
             "scorer",
             "index",
-            (pl.col("scorer").replace_strict(names, return_dtype=pl.String) + ".item_")
-            .add(pl.col("index").cast(pl.String))
-            .alias("name"),
+            run.item_label_name().alias("name"),
             "question",
             "answer",
             "confidence",

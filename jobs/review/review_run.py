@@ -72,6 +72,12 @@ class ReviewRun:
                 found.append(ItemScorer(scorer["key"], scorer["name"], items.list_field))
         return found
 
+    def item_label_name(self) -> pl.Expr:
+        """An `items` row's score name ("quality.item_2"), from its scorer key and index."""
+        names = {s.key: s.name for s in self.item_scorers()}
+        prefix = pl.col("scorer").replace_strict(names, default=None, return_dtype=pl.String)
+        return pl.concat_str(prefix, pl.lit(".item_"), pl.col("index").cast(pl.String))
+
     def group_columns(self) -> list[str]:
         """Passthrough (label and group) columns: what scores/ carries beside the scores."""
         scored = {s["key"] for s in self.results.manifest.get("scorers", [])}

@@ -33,6 +33,8 @@ class SamplesQuery:
     item: int | None = None  # item index (of `scorer`) whose answer must be `answer`
     answer: str | None = None  # yes, no, or none (unscored)
     level: str | None = None  # some item of `scorer` has this confidence level
+    confidence_min: float | None = None  # some item of `scorer` has its raw confidence in
+    confidence_max: float | None = None  # [min, max) (max 1 included)
     error: str | None = None  # "with" or "without" an error
     group: str | None = None  # a group column ...
     group_value: str | None = None  # ... and the value it must have
@@ -67,9 +69,13 @@ def samples_page(run: ReviewRun, query: SamplesQuery) -> SamplesPage:
 def _table(run: ReviewRun, query: SamplesQuery) -> pl.LazyFrame:
     table = run.results.samples.filter(*_filters(run, query)).select(_view_columns(run))
     if query.search:
-        table = table.join(_matching_ids(run, query.search), on=run.id_col, how="semi")
+        table = table.join(
+            _matching_ids(run, query.search), on=run.id_col, how="semi", maintain_order="left"
+        )
     if run.compare is not None:
-        table = table.join(_changes(run), on=run.id_col, how="left").with_columns(
+        table = table.join(
+            _changes(run), on=run.id_col, how="left", maintain_order="left"
+        ).with_columns(
             pl.col(CHANGED).fill_null(True)  # a sample RUN2 lacks is a change
         )
         if query.changed:
@@ -105,6 +111,11 @@ def _filters(run: ReviewRun, query: SamplesQuery) -> list[pl.Expr]:
             filters.append(score >= query.score_min)
         if query.score_max is not None:
             filters.append(score <= query.score_max)
+    if query.confidence_min is not None or query.confidence_max is not None:
+        confidence = pl.element().struct.field("confidence")
+        low, high = query.confidence_min or 0.0, query.confidence_max or 1.0
+        inside = (confidence >= low) & ((confidence < high) | (confidence == 1.0) & (high >= 1.0))
+        filters.append(_items_of(run, scorer).list.eval(inside).list.any())
     if query.answer is not None or query.level is not None:
         items = _items_of(run, scorer)
         if query.answer is not None:
