@@ -24,6 +24,7 @@ class ReviewServer:
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
+        self.socket.listen()  # connections wait from now on: the URL printed answers at once
         self.host = host
         self.port = int(self.socket.getsockname()[1])
         config = uvicorn.Config(create_app(run, self.token), log_level="warning")
