@@ -1,10 +1,11 @@
 """`rayscore review` in a real headless browser (Debian's chromium, driven by Playwright) on a
 small demo run judged by the real engine (the small local model) on real Ray: filter the
 samples, open one, label three items with the keyboard and one from the queue; the labels are
-annotation parts on disk that the next run's spec accepts."""
+annotation parts on disk that the next run calibrates on."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
 from jobs.review.review_run import open_review
 from jobs.review.server import ReviewServer
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
+from pipeline.annotations.labels_store import Label
 from pipeline.annotations.names import check_annotation_names
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
@@ -147,3 +149,42 @@ def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_
     # the next run's spec names them, and their names are the run's scores
     next_spec = {**demo_run, "annotations": {"path": str(run_dir / "annotations")}}
     check_annotation_names(parse_spec(next_spec))
+
+
+@pytest.mark.ray
+@pytest.mark.engine
+def test_the_next_run_calibrates_on_the_review_labels_and_counts_them(demo_run, tmp_path):
+    """Labels saved as a reviewer saves them (the store), then the same job again with
+    `annotations: {path: RUN/annotations}` and `calibration`: a recalibrated run, no code."""
+    run_dir = Path(demo_run["output"]["path"])
+    review = open_review(str(run_dir), author="bulk")
+    items = review.results.items.select(
+        pl.col("id").cast(pl.String), "index", "confidence"
+    ).collect()
+    median = items["confidence"].median()
+    review.store.append(
+        [
+            Label(row["id"], f"quality.item_{row['index']}", row["confidence"] > median)
+            for row in items.to_dicts()
+        ],
+        author="bulk",
+    )
+    labels = review.store.current()
+    again = {
+        **demo_run,
+        "output": {"path": str(tmp_path / "recalibrated")},
+        "annotations": {"path": str(run_dir / "annotations")},
+        "calibration": {"method": "isotonic", "holdout": 0.3},
+    }
+    result = run_job(parse_spec(again))
+    records = pl.read_parquet(f"{result.run_dir}/scores_long/*.parquet")
+    annotations = records.filter(pl.col("source") == "ANNOTATION")
+    assert annotations.height == labels.height
+    assert set(annotations["author"]) == set(labels["author"])
+    calibration = json.loads((Path(result.run_dir) / "calibration.json").read_text())
+    assert "quality" in calibration["calibrators"]
+    agreement = json.loads((Path(result.run_dir) / "agreement.json").read_text())
+    assert agreement["overall"]["n"] == labels.height
+    scores = pl.read_parquet(f"{result.run_dir}/scores/*.parquet")
+    calibrated = scores.select(pl.col("quality").struct.field("item_scores")).explode("item_scores")
+    assert calibrated.unnest("item_scores")["calibrated_confidence"].is_not_null().all()
