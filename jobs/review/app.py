@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from jobs.review.access import require_token
-from jobs.review.label_queue import label_queue
+from jobs.review.label_queue import LabelQueue
 from jobs.review.overview import overview
 from jobs.review.review_run import ReviewRun
 from jobs.review.sample_view import NoSuchSample, sample_view
@@ -38,6 +38,7 @@ class LabelsIn(BaseModel):
 def create_app(run: ReviewRun, token: str) -> FastAPI:
     app = FastAPI(title="rayscore review", docs_url=None, redoc_url=None, openapi_url=None)
     require_token(app, token)
+    queue_of_items = LabelQueue(run, QUEUE_SIZE)
 
     def page(request: Request, template: str, **context: Any) -> HTMLResponse:
         context |= {"run": run, "author": run.author}
@@ -70,7 +71,7 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
 
     @app.get("/queue", response_class=HTMLResponse)
     def queue(request: Request, offset: int = 0) -> HTMLResponse:
-        entries = label_queue(run, QUEUE_SIZE)
+        entries = queue_of_items.entries()
         entry = entries[offset] if 0 <= offset < len(entries) else None
         view = sample_view(run, entry.sample_id) if entry is not None else None
         return page(
