@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from pipeline.annotations.labels import AnnotationsSpec, annotation_names, read_annotations
+from pipeline.annotations.labels import (
+    AnnotationsFileError,
+    AnnotationsSpec,
+    annotation_names,
+    read_annotations,
+)
 from pipeline.annotations.labels_store import Label, LabelsStore
 from pipeline.storage.run_dir import RunDirectory
 
@@ -98,3 +104,11 @@ def test_an_annotations_file_without_timestamps_keeps_every_row(tmp_path):
     pq.write_table(pa.table(rows), tmp_path / "labels.parquet")
     spec = AnnotationsSpec(path=str(tmp_path / "labels.parquet"))
     assert read_annotations(spec, "id", [], None)["human"].to_list() == ["yes", "no"]
+
+
+def test_a_broken_part_is_named_when_the_labels_are_read(tmp_path):
+    store = store_in(tmp_path)
+    store.append([Label("r1", "quality.item_0", True)], author="ana")
+    (tmp_path / "annotations" / "label-broken.parquet").write_bytes(b"not parquet" * 10)
+    with pytest.raises(AnnotationsFileError, match=r"label-broken\.parquet"):
+        read_annotations(AnnotationsSpec(path=store.uri), "id", [], None)

@@ -72,7 +72,10 @@ def read_annotations(
         fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
         present = _file_columns(spec.path, path, fs)
         optional = [c for c in (*OPTIONAL_COLUMNS, LABELLED_AT) if c in present]
-        table = _dataset(path, fs).to_table(columns=[id_col, "name", "value", *optional])
+        try:
+            table = _dataset(path, fs).to_table(columns=[id_col, "name", "value", *optional])
+        except (OSError, pa.ArrowException) as exc:
+            raise AnnotationsFileError(f"annotations.path {spec.path!r}: {exc}") from exc
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         author = _optional_text(frame, "author").alias("author")
