@@ -1,5 +1,6 @@
 """The review web app (FastAPI, Jinja2 pages, a little script): samples, one sample, the label
-queue, and the endpoint that saves labels. Every route is behind the access token."""
+queue, the overview, and the endpoint that saves labels. Every route is behind the access
+token."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class LabelsIn(BaseModel):
 def create_app(run: ReviewRun, token: str) -> FastAPI:
     app = FastAPI(title="rayscore review", docs_url=None, redoc_url=None, openapi_url=None)
     require_token(app, token)
-    queue_of_items = LabelQueue(run, QUEUE_SIZE)
+    labelling_queue = LabelQueue(run, QUEUE_SIZE)
 
     def page(request: Request, template: str, **context: Any) -> HTMLResponse:
         context |= {"run": run, "author": run.author}
@@ -71,7 +72,7 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
 
     @app.get("/queue", response_class=HTMLResponse)
     def queue(request: Request, offset: int = 0) -> HTMLResponse:
-        entries = queue_of_items.entries()
+        entries = labelling_queue.entries()
         entry = entries[offset] if 0 <= offset < len(entries) else None
         view = sample_view(run, entry.sample_id) if entry is not None else None
         return page(
