@@ -186,6 +186,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     forecast.add_argument("--json", default=None, help="also write the figures as JSON")
     forecast.add_argument("--address", default=None, help="Ray cluster address (default: local)")
 
+    review = commands.add_parser(
+        "review",
+        help="a finished run in the browser: samples, items, a label queue; labels saved to "
+        "RUN/annotations/",
+        description="Serve RUN's samples, each sample's checklist items and a label queue on a "
+        "local web app; the printed URL carries an access token. Labels are appended to "
+        "RUN/annotations/ as Parquet parts that `annotations: {path: RUN/annotations}` reads. "
+        "Runs until Ctrl-C.",
+    )
+    review.add_argument("run_dir", help="a finished run directory (local path or fsspec URI)")
+    review.add_argument("--compare", default=None, help="a second run shown beside it")
+    review.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    review.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    review.add_argument("--author", default=None, help="who labels (default: the OS user)")
+    review.add_argument(
+        "--storage-options", default=None, help="fsspec options for the runs: JSON or a file"
+    )
+
     serve = commands.add_parser(
         "serve",
         help="score rows online: the spec's judged scorers behind HTTP (Ray Serve)",
@@ -465,6 +483,19 @@ def _plan(args: argparse.Namespace) -> int:
     )
 
 
+def _review(args: argparse.Namespace) -> int:
+    from jobs.review.command import review_command
+
+    return review_command(
+        args.run_dir,
+        compare=args.compare,
+        host=args.host,
+        port=args.port,
+        author=args.author,
+        storage_options=args.storage_options,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from jobs.serve_command import serve_command
 
@@ -494,6 +525,7 @@ COMMANDS = {
     "plan": _plan,
     "serve": _serve,
     "judges": judges_command,
+    "review": _review,
 }
 
 if __name__ == "__main__":

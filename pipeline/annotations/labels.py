@@ -5,7 +5,9 @@ pipeline.annotations.records) and measure how far the judge agrees with them
 Annotations name scores the way score records do: "correctness" (a scorer's primary field),
 "quality.pass_rate", "quality.item_0" (a checklist item); pipeline.annotations.names refuses
 any other name. They come from a Parquet table of (id, name, value) rows, with optional
-`author` and `comment` columns, or from input columns, one per score name.
+`author` and `comment` columns (a file, or a folder of parts such as the RUN/annotations/ that
+`rayscore review` appends to, where the latest label per author, sample and name counts), or
+from input columns, one per score name.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import fsspec
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
+from pipeline.annotations.history import LABELLED_AT, latest_labels
 from pipeline.storage.filesystems import arrow_filesystem
 from scorers.agreement import binary_agreement, rank_agreement
 from scorers.score_config import ScoreConfig
@@ -67,12 +71,15 @@ def read_annotations(
     if spec.path is not None:
         fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
         present = _file_columns(spec.path, path, fs)
-        optional = [c for c in OPTIONAL_COLUMNS if c in present]
-        table = pq.read_table(
-            path, columns=[id_col, "name", "value", *optional], filesystem=arrow_filesystem(fs)
-        )
+        optional = [c for c in (*OPTIONAL_COLUMNS, LABELLED_AT) if c in present]
+        try:
+            table = _dataset(path, fs).to_table(columns=[id_col, "name", "value", *optional])
+        except (OSError, pa.ArrowException) as exc:
+            raise AnnotationsFileError(f"annotations.path {spec.path!r}: {exc}") from exc
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
+        author = _optional_text(frame, "author").alias("author")
+        frame = latest_labels(frame.with_columns(author), id_col)
         return frame.select(
             pl.col(id_col).cast(pl.String).alias("sample_id"),
             pl.col("name").cast(pl.String),
@@ -113,17 +120,22 @@ def annotation_names(
             f"annotations.path {spec.path!r}: no column(s) {missing} (id column, name, value "
             f"are needed; author and comment are optional); columns are {columns}"
         )
-    table = pq.read_table(path, columns=["name"], filesystem=arrow_filesystem(fs))
+    table = _dataset(path, fs).to_table(columns=["name"])
     names = pc.unique(pc.cast(table["name"], pa.string()).combine_chunks()).drop_null()
     return sorted(str(name) for name in names.to_pylist())
 
 
+def _dataset(path: str, fs: Any) -> pads.Dataset:
+    """A Parquet file, or a folder of parts (temporary "_" names skipped)."""
+    return pads.dataset(path, format="parquet", filesystem=arrow_filesystem(fs))
+
+
 def _file_columns(uri: str, path: str, fs: Any) -> list[str]:
     try:
-        return list(pq.read_schema(path, filesystem=arrow_filesystem(fs)).names)
+        return list(_dataset(path, fs).schema.names)
     except (OSError, pa.ArrowException) as exc:
         raise AnnotationsFileError(
-            f"annotations.path {uri!r}: not a readable Parquet file ({exc})"
+            f"annotations.path {uri!r}: not a readable Parquet file or folder ({exc})"
         ) from exc
 
 

@@ -1,0 +1,1 @@
+"""`rayscore review`: a finished run in the browser, and the labels reviewers give it."""

@@ -1,0 +1,143 @@
+"""The label queue: the checklist items whose labels teach the calibration most, that this
+reviewer has not labelled yet. Half are the uncertain ones (raw confidence nearest the answer
+threshold, where a calibrator is least sure which side a label falls), the rest a stratified
+share: round-robin across confidence bins, so the reliability curve is covered end to end.
+Within a bin the order is a hash of (sample, item): stable across requests, unrelated to row
+order.
+
+Choosing reads every item of the run once; the choice is kept as two pools (uncertain, and
+spread over the bins; an item may be in both), each POOL_FACTOR times its share of the queue,
+that each request only thins of what was labelled since; they are chosen again when either
+runs low."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import polars as pl
+
+from jobs.review.review_run import ReviewRun
+
+THRESHOLD = 0.5  # P(yes) at which an item's answer turns from no to yes
+BINS = 10  # confidence bins the stratified share spreads over (the reliability curve's)
+UNCERTAIN_SHARE = 0.5  # of the queue
+POOL_FACTOR = 20
+UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    sample_id: str
+    scorer: str
+    index: int
+    name: str  # the label's score name
+    question: str | None
+    answer: str | None
+    confidence: float
+    why: str  # "uncertain", or the confidence bin it covers
+
+
+class LabelQueue:
+    def __init__(self, run: ReviewRun, size: int = 20) -> None:
+        self.run = run
+        self.size = size
+        self.pool: pl.DataFrame | None = None
+        self.lock = threading.Lock()
+
+    def entries(self) -> list[QueueEntry]:
+        """The next `size` items to label, uncertain ones first."""
+        if not self.run.item_scorers():
+            return []
+        n_uncertain = max(1, round(self.size * UNCERTAIN_SHARE))
+        with self.lock:
+            left = self._unlabelled(self.pool) if self.pool is not None else None
+            if left is None or _short(left, n_uncertain, self.size):
+                self.pool = _choose(self.run, self._labelled(), self.size * POOL_FACTOR)
+                left = self.pool
+        key = [self.run.id_col, "name"]
+        uncertain = left.filter(pl.col("why") == UNCERTAIN).head(n_uncertain)
+        spread = (
+            left.filter(pl.col("why") != UNCERTAIN)
+            .join(uncertain.select(key), on=key, how="anti", maintain_order="left")
+            .head(self.size - uncertain.height)
+        )
+        return [_entry(row, self.run.id_col) for row in pl.concat([uncertain, spread]).to_dicts()]
+
+    def _labelled(self) -> pl.DataFrame:
+        current = self.run.store.current()
+        return current.filter(pl.col("author") == self.run.author).select(self.run.id_col, "name")
+
+    def _unlabelled(self, pool: pl.DataFrame) -> pl.DataFrame:
+        return pool.join(
+            self._labelled(), on=[self.run.id_col, "name"], how="anti", maintain_order="left"
+        )
+
+
+def label_queue(run: ReviewRun, size: int = 20) -> list[QueueEntry]:
+    """The queue chosen afresh (what LabelQueue keeps between requests)."""
+    return LabelQueue(run, size).entries()
+
+
+def _short(left: pl.DataFrame, n_uncertain: int, size: int) -> bool:
+    uncertain = int((left["why"] == UNCERTAIN).sum())
+    return uncertain < n_uncertain or left.height - uncertain < size - n_uncertain
+
+
+def _choose(run: ReviewRun, labelled: pl.DataFrame, pool: int) -> pl.DataFrame:
+    id_col = run.id_col
+    items = (
+        run.results.items.filter(pl.col("confidence").is_not_null())
+        .select(
+            pl.col(id_col).cast(pl.String),
+            "scorer",
+            "index",
+            run.item_label_name().alias("name"),
+            "question",
+            "answer",
+            "confidence",
+        )
+        .join(labelled.lazy(), on=[id_col, "name"], how="anti")
+    )
+    n_uncertain = max(1, round(pool * UNCERTAIN_SHARE))
+    uncertain = (
+        items.with_columns((pl.col("confidence") - THRESHOLD).abs().alias("_distance"))
+        .sort("_distance", id_col, "index")
+        .head(n_uncertain)
+        .drop("_distance")
+        .with_columns(pl.lit(UNCERTAIN).alias("why"))
+        .collect()
+    )
+    bin_of = (pl.col("confidence") * BINS).floor().clip(0, BINS - 1).cast(pl.Int32)
+    per_bin = -(-(pool - n_uncertain) // BINS)
+    stratified = (
+        items.with_columns(
+            bin_of.alias("_bin"), pl.concat_str(id_col, "name").hash(seed=0).alias("_hash")
+        )
+        .group_by("_bin")
+        .agg(pl.all().top_k_by("_hash", per_bin, reverse=True))
+        .explode(pl.all().exclude("_bin"))
+        .with_columns(pl.col("_hash").rank("ordinal").over("_bin").alias("_turn"))
+        .sort("_turn", "_bin")
+        .with_columns(
+            pl.format("confidence {}–{}", pl.col("_bin") / BINS, (pl.col("_bin") + 1) / BINS).alias(
+                "why"
+            )
+        )
+        .drop("_bin", "_hash", "_turn")
+        .collect()
+    )
+    return pl.concat([uncertain, stratified])
+
+
+def _entry(row: dict[str, object], id_col: str) -> QueueEntry:
+    return QueueEntry(
+        sample_id=str(row[id_col]),
+        scorer=str(row["scorer"]),
+        index=int(row["index"]),  # type: ignore[call-overload]
+        name=str(row["name"]),
+        question=None if row["question"] is None else str(row["question"]),
+        answer=None if row["answer"] is None else str(row["answer"]),
+        confidence=float(row["confidence"]),  # type: ignore[arg-type]
+        why=str(row["why"]),
+    )

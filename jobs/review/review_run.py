@@ -1,0 +1,158 @@
+"""What `rayscore review` knows of the run it shows: its lazy tables (pipeline.results), which
+scorers have checklist items, the columns a sample is grouped and searched by, the names a
+label may take, and where labels are saved."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import fsspec
+import polars as pl
+
+from pipeline.annotations.labels_store import LabelsStore
+from pipeline.results import RunResults, open_run
+from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
+from pipeline.storage.storage_options import polars_storage_options
+from scorers.registry import hooks_named, parse_scorer
+from scorers.usage import ERROR_COLUMN
+
+
+@dataclass(frozen=True)
+class ItemScorer:
+    """A scorer whose kind has items: its column in scores/, the struct field listing them and
+    the prefix of its item records' names ("quality" -> "quality.item_2")."""
+
+    key: str
+    name: str
+    list_field: str
+
+    def item_name(self, index: int) -> str:
+        return f"{self.name}.item_{index}"
+
+
+@dataclass
+class ReviewRun:
+    results: RunResults
+    compare: RunResults | None
+    store: LabelsStore
+    author: str
+    storage_options: dict[str, Any]
+
+    @property
+    def id_col(self) -> str:
+        return str(self.results.manifest["spec"]["input"]["id_column"])
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.results.manifest["spec"]
+        return spec
+
+    @cached_property
+    def columns(self) -> dict[str, pl.DataType]:
+        """scores/' columns, read once from the Parquet footers."""
+        return dict(self.results.samples.collect_schema())
+
+    def score_keys(self) -> list[str]:
+        """Scorers whose struct in scores/ has a primary score."""
+        keys = []
+        for scorer in self.results.manifest.get("scorers", []):
+            dtype = self.columns.get(scorer["key"])
+            if isinstance(dtype, pl.Struct) and "primary_score" in {f.name for f in dtype.fields}:
+                keys.append(str(scorer["key"]))
+        return keys
+
+    def item_scorers(self) -> list[ItemScorer]:
+        found = []
+        for scorer in self.results.manifest.get("scorers", []):
+            items = hooks_named(str(scorer.get("type"))).items
+            if items is not None and scorer["key"] in self.columns:
+                found.append(ItemScorer(scorer["key"], scorer["name"], items.list_field))
+        return found
+
+    def item_label_name(self) -> pl.Expr:
+        """An `items` row's score name ("quality.item_2"), from its scorer key and index."""
+        names = {s.key: s.name for s in self.item_scorers()}
+        prefix = pl.col("scorer").replace_strict(names, default=None, return_dtype=pl.String)
+        return pl.concat_str(prefix, pl.lit(".item_"), pl.col("index").cast(pl.String))
+
+    def group_columns(self) -> list[str]:
+        """Passthrough (label and group) columns: what scores/ carries beside the scores."""
+        scored = {s["key"] for s in self.results.manifest.get("scorers", [])}
+        return [
+            name
+            for name, dtype in self.columns.items()
+            if name not in scored | {self.id_col, ERROR_COLUMN} and dtype == pl.String
+        ]
+
+    def has_errors(self) -> bool:
+        return ERROR_COLUMN in self.columns
+
+    def text_columns(self) -> list[str]:
+        """The input columns the scorers read (prompt, response, reference...)."""
+        columns: dict[str, None] = {}
+        for raw in self.spec.get("definition", {}).get("scorers", []):
+            try:
+                scorer = parse_scorer(raw)
+            except ValueError:  # a plug-in kind this process has not registered
+                continue
+            columns |= {c.name: None for c in scorer.input_columns() if c.kind == "text"}
+        return list(columns)
+
+    def input_texts(self) -> pl.LazyFrame | None:
+        """The input's id and text columns, scanned lazily; None when the input is gone."""
+        uri = self.spec["input"].get("path")
+        if not uri:
+            return None
+        try:
+            fs, path = fsspec.core.url_to_fs(uri, **self.storage_options)
+            if fs.isdir(path):
+                uri = posixpath.join(uri.rstrip("/"), "*.parquet")
+            scan = pl.scan_parquet(
+                uri, storage_options=polars_storage_options(uri, self.storage_options)
+            )
+            present = set(scan.collect_schema().names())
+        except (OSError, pl.exceptions.PolarsError):
+            return None
+        wanted = [c for c in self.text_columns() if c in present and c != self.id_col]
+        return scan.select(pl.col(self.id_col).cast(pl.String), *wanted)
+
+    @cached_property
+    def label_configs(self) -> dict[str, dict[str, Any]]:
+        run_dir = self.store.run_dir
+        if not run_dir.fs.exists(run_dir.join(SCORE_CONFIGS)):
+            return {}
+        configs: dict[str, dict[str, Any]] = run_dir.read_json(SCORE_CONFIGS)
+        return configs
+
+    def verdict_name(self, scorer_key: str) -> str | None:
+        """The yes/no score a reviewer's overall verdict on this scorer labels: a BOOLEAN
+        config of the scorer other than its items (calibration.composite's label, say)."""
+        for name, config in self.label_configs.items():
+            if (
+                config.get("scorer_key") == scorer_key
+                and config.get("data_type") == "BOOLEAN"
+                and config.get("field") != "item_scores"
+            ):
+                return name
+        return None
+
+
+def open_review(
+    uri: str,
+    compare: str | None = None,
+    author: str = "",
+    storage_options: dict[str, Any] | None = None,
+) -> ReviewRun:
+    options = dict(storage_options or {})
+    results = open_run(uri, options)
+    id_col = str(results.manifest["spec"]["input"]["id_column"])
+    return ReviewRun(
+        results=results,
+        compare=open_run(compare, options) if compare else None,
+        store=LabelsStore(RunDirectory(uri, options), id_col),
+        author=author,
+        storage_options=options,
+    )

@@ -1,0 +1,65 @@
+"""A hand-made finished run for the review app's tests: a 3-item checklist over N samples with
+known confidences, a group column, an error, the input's texts and a verdict score config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from finished_runs import item, write_finished_run
+
+N = 120
+QUESTIONS = ("Is it correct?", "Is it concise?", "Is it polite?")
+
+
+def confidence(n: int, index: int) -> float:
+    return ((n * 7 + index * 13) % 100) / 100
+
+
+def items_of(n: int, flip: int | None = None) -> list[dict[str, object]]:
+    made = []
+    for index, question in enumerate(QUESTIONS):
+        p = confidence(n, index)
+        answer = "yes" if p >= 0.5 else "no"
+        if index == flip:
+            answer = "no" if answer == "yes" else "yes"
+        made.append(item(index, question, None if n == 5 and index == 2 else answer, p))
+    return made
+
+
+def make_run(folder: Path, flip_rows: frozenset[int] = frozenset()) -> str:
+    """N samples of a 3-item checklist, a `model` group column, an error on row 5, the
+    input's prompt/response beside it, and a BOOLEAN verdict config (quality.overall)."""
+    uri = write_finished_run(
+        folder, {f"r{n}": items_of(n, 1 if n in flip_rows else None) for n in range(N)}
+    )
+    scores_file = folder / "scores" / "part-00000.parquet"
+    scores = pq.read_table(scores_file)
+    scores = scores.append_column("model", pa.array(["m1", "m2"] * (N // 2)))
+    errors = [("quality: judge timed out" if n == 5 else None) for n in range(N)]
+    pq.write_table(scores.append_column("error", pa.array(errors, pa.string())), scores_file)
+    responses = [f"response {n}" + (" with a RARE word" if n == 42 else "") for n in range(N)]
+    inputs = {"id": [f"r{n}" for n in range(N)], "prompt": [f"prompt {n}" for n in range(N)]}
+    pq.write_table(pa.table({**inputs, "response": responses}), folder / "in.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["spec"]["input"]["path"] = str(folder / "in.parquet")
+    manifest["spec"]["definition"] = {
+        "scorers": [
+            {
+                "type": "checklist",
+                "key": "quality",
+                "input_column": "prompt",
+                "target_column": "response",
+                "checklist": [{"question": q} for q in QUESTIONS],
+            }
+        ]
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    configs = {
+        "quality.item": {"scorer_key": "quality", "field": "item_scores", "data_type": "BOOLEAN"},
+        "quality.overall": {"scorer_key": "quality", "field": None, "data_type": "BOOLEAN"},
+    }
+    (folder / "score_configs.json").write_text(json.dumps(configs))
+    return uri

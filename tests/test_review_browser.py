@@ -1,0 +1,190 @@
+"""`rayscore review` in a real headless browser (Debian's chromium, driven by Playwright) on a
+small demo run judged by the real engine (the small local model) on real Ray: filter the
+samples, open one, label three items with the keyboard and one from the queue; the labels are
+annotation parts on disk that the next run calibrates on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
+
+from jobs.review.review_run import open_review
+from jobs.review.server import ReviewServer
+from pipeline.annotations.labels import AnnotationsSpec, read_annotations
+from pipeline.annotations.labels_store import Label
+from pipeline.annotations.names import check_annotation_names
+from pipeline.runner import run_job
+from pipeline.spec_loader import parse_spec
+
+ROWS = 12
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+
+def demo_spec(data: Path, out: Path, model: Path) -> dict[str, Any]:
+    return {
+        "name": "review-demo",
+        "input": {"path": str(data), "id_column": "id", "passthrough_columns": ["model"]},
+        "output": {"path": str(out)},
+        "judge": {"model": str(model), "engine_kwargs": ENGINE_KWARGS, **NO_LABEL_FLOOR},
+        "definition": {
+            "scorers": [
+                {
+                    "type": "checklist",
+                    "key": "quality",
+                    "input_column": "prompt",
+                    "target_column": "response",
+                    "checklist": [
+                        {"question": "Does the response answer the question?", "weight": 100},
+                        {"question": "Is the response free of factual errors?", "weight": 60},
+                        {"question": "Is the response under ten words long?", "weight": 20},
+                    ],
+                }
+            ]
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, ray_cluster, tiny_model, demo_parquet) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("review")
+    data = tmp / "rows.parquet"
+    pl.read_parquet(demo_parquet).filter(pl.col("response").is_not_null()).head(ROWS).write_parquet(
+        data
+    )
+    spec = demo_spec(data, tmp / "run", tiny_model)
+    run_job(parse_spec(spec))
+    return spec
+
+
+@pytest.fixture()
+def server(demo_run) -> Iterator[ReviewServer]:
+    serving = ReviewServer(open_review(demo_run["output"]["path"], author="tester"))
+    serving.start()
+    try:
+        yield serving
+    finally:
+        serving.stop()
+
+
+@pytest.mark.ray
+@pytest.mark.engine
+def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    run_dir = Path(demo_run["output"]["path"])
+    scores = pl.read_parquet(run_dir / "scores" / "*.parquet")
+    model = scores["model"][0]
+    expected = scores.filter(pl.col("model") == model)["id"].cast(pl.String).to_list()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            stranger = browser.new_page()
+            refused = stranger.goto(f"{server.base_url}/samples")
+            assert refused is not None and refused.status == 403
+
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server.url)
+            assert page.inner_text("#total") == str(ROWS)
+
+            page.select_option("select[name=group]", "model")
+            page.fill("input[name=group_value]", model)
+            page.click("button[type=submit]")
+            page.wait_for_url("**group_value=*")
+            assert page.inner_text("#total") == str(len(expected))
+            assert page.locator("a.sample-link").all_inner_texts() == expected
+
+            page.locator("a.sample-link").first.click()
+            page.wait_for_selector("#sample-id")
+            sample_id = page.inner_text("#sample-id")
+            assert sample_id == expected[0]
+            for key in ("y", "n", "y"):
+                page.keyboard.press(key)
+            page.wait_for_function(
+                "document.querySelectorAll('tr.label-yes, tr.label-no').length === 3"
+            )
+            assert page.locator("tr.item.current").count() == 0  # moved past the last item
+
+            page.goto(f"{server.base_url}/queue")
+            queued = page.locator("tr.item").first
+            queued_sample, queued_name = (
+                queued.get_attribute("data-sample"),
+                queued.get_attribute("data-name"),
+            )
+            with page.expect_navigation():
+                page.keyboard.press("n")
+            assert errors == []
+        finally:
+            browser.close()
+
+    parts = list((run_dir / "annotations").glob("label-*.parquet"))
+    assert len(parts) == 4  # one part per save
+    labels = read_annotations(AnnotationsSpec(path=str(run_dir / "annotations")), "id", [], None)
+    given = {(r["sample_id"], r["name"]): r["human"] for r in labels.to_dicts()}
+    assert given == {
+        (sample_id, "quality.item_0"): "yes",
+        (sample_id, "quality.item_1"): "no",
+        (sample_id, "quality.item_2"): "yes",
+        (queued_sample, queued_name): "no",
+    }
+    assert set(labels["author"]) == {"tester"}
+    # the next run's spec names them, and their names are the run's scores
+    next_spec = {**demo_run, "annotations": {"path": str(run_dir / "annotations")}}
+    check_annotation_names(parse_spec(next_spec))
+
+
+@pytest.mark.ray
+@pytest.mark.engine
+def test_the_next_run_calibrates_on_the_review_labels_and_counts_them(demo_run, tmp_path):
+    """Labels saved as a reviewer saves them (the store), then the same job again with
+    `annotations: {path: RUN/annotations}` and `calibration`: a recalibrated run, no code."""
+    run_dir = Path(demo_run["output"]["path"])
+    review = open_review(str(run_dir), author="bulk")
+    items = review.results.items.select(
+        pl.col("id").cast(pl.String), "index", "confidence"
+    ).collect()
+    median = items["confidence"].median()
+    review.store.append(
+        [
+            Label(row["id"], f"quality.item_{row['index']}", row["confidence"] > median)
+            for row in items.to_dicts()
+        ],
+        author="bulk",
+    )
+    labels = review.store.current()
+    again = {
+        **demo_run,
+        "output": {"path": str(tmp_path / "recalibrated")},
+        "annotations": {"path": str(run_dir / "annotations")},
+        "calibration": {"method": "isotonic", "holdout": 0.3},
+    }
+    result = run_job(parse_spec(again))
+    records = pl.read_parquet(f"{result.run_dir}/scores_long/*.parquet")
+    annotations = records.filter(pl.col("source") == "ANNOTATION")
+    assert annotations.height == labels.height
+    assert set(annotations["author"]) == set(labels["author"])
+    calibration = json.loads((Path(result.run_dir) / "calibration.json").read_text())
+    assert "quality" in calibration["calibrators"]
+    agreement = json.loads((Path(result.run_dir) / "agreement.json").read_text())
+    assert agreement["overall"]["n"] == labels.height
+    scores = pl.read_parquet(f"{result.run_dir}/scores/*.parquet")
+    calibrated = scores.select(pl.col("quality").struct.field("item_scores")).explode("item_scores")
+    assert calibrated.unnest("item_scores")["calibrated_confidence"].is_not_null().all()

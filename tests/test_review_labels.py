@@ -1,0 +1,114 @@
+"""Labels saved by `rayscore review`: one Parquet part per save in RUN/annotations/, read back
+by the reader a job spec's `annotations: {path: ...}` uses."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.annotations.labels import (
+    AnnotationsFileError,
+    AnnotationsSpec,
+    annotation_names,
+    read_annotations,
+)
+from pipeline.annotations.labels_store import Label, LabelsStore
+from pipeline.storage.run_dir import RunDirectory
+
+
+def store_in(folder: Path) -> LabelsStore:
+    return LabelsStore(RunDirectory(str(folder)), "id")
+
+
+def annotations_of(store: LabelsStore) -> dict[tuple[str, str, str], str]:
+    frame = read_annotations(AnnotationsSpec(path=store.uri), "id", [], None)
+    return {(r["author"], r["sample_id"], r["name"]): r["human"] for r in frame.to_dicts()}
+
+
+def test_a_saved_label_is_a_part_the_annotations_reader_reads(tmp_path):
+    store = store_in(tmp_path)
+    path = store.append(
+        [Label("r1", "quality.item_0", True), Label("r1", "quality.overall", False, "too long")],
+        author="ana",
+    )
+    assert Path(path).parent == tmp_path / "annotations"
+    assert [p.name for p in (tmp_path / "annotations").iterdir()] == [Path(path).name]
+    assert annotations_of(store) == {
+        ("ana", "r1", "quality.item_0"): "yes",
+        ("ana", "r1", "quality.overall"): "no",
+    }
+    comments = read_annotations(AnnotationsSpec(path=store.uri), "id", [], None)["comment"]
+    assert comments.to_list() == [None, "too long"]
+    assert annotation_names(AnnotationsSpec(path=store.uri), "id") == [
+        "quality.item_0",
+        "quality.overall",
+    ]
+
+
+def test_a_relabel_keeps_history_and_the_latest_counts_per_author(tmp_path):
+    store = store_in(tmp_path)
+    store.append([Label("r1", "quality.item_0", True)], author="ana")
+    store.append([Label("r1", "quality.item_0", True)], author="ben")
+    time.sleep(0.002)
+    store.append([Label("r1", "quality.item_0", False)], author="ana")
+    assert store.history()["value"].to_list() == ["yes", "yes", "no"]
+    current = {(r["author"], r["value"]) for r in store.current().to_dicts()}
+    assert current == {("ana", "no"), ("ben", "yes")}
+    assert annotations_of(store) == {
+        ("ana", "r1", "quality.item_0"): "no",
+        ("ben", "r1", "quality.item_0"): "yes",
+    }
+
+
+def test_two_reviewers_saving_at_once_lose_no_label(tmp_path):
+    store = store_in(tmp_path)
+    per_writer, writers = 25, 4
+    start = threading.Barrier(writers)
+
+    def label(author: str) -> None:
+        start.wait()
+        for n in range(per_writer):
+            store.append([Label(f"r{n}", "quality.item_0", n % 2 == 0)], author=author)
+
+    threads = [threading.Thread(target=label, args=(f"rev{w}",)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(list((tmp_path / "annotations").glob("label-*.parquet"))) == per_writer * writers
+    assert len(annotations_of(store)) == per_writer * writers
+
+
+def test_a_part_a_killed_writer_left_half_written_is_skipped(tmp_path):
+    store = store_in(tmp_path)
+    store.append([Label("r1", "quality.item_0", True)], author="ana")
+    (tmp_path / "annotations" / "_tmp-crashed.parquet").write_bytes(b"PAR1 cut off")
+    assert store.history().height == 1
+    assert len(annotations_of(store)) == 1
+
+
+def test_no_labels_yet_is_an_empty_table(tmp_path):
+    assert store_in(tmp_path).current().columns == [
+        "id", "name", "value", "author", "comment", "labelled_at"
+    ]  # fmt: skip
+    assert store_in(tmp_path).current().height == 0
+
+
+def test_an_annotations_file_without_timestamps_keeps_every_row(tmp_path):
+    rows = {"id": ["r1", "r1"], "name": ["q.item_0", "q.item_0"], "value": ["yes", "no"]}
+    pq.write_table(pa.table(rows), tmp_path / "labels.parquet")
+    spec = AnnotationsSpec(path=str(tmp_path / "labels.parquet"))
+    assert read_annotations(spec, "id", [], None)["human"].to_list() == ["yes", "no"]
+
+
+def test_a_broken_part_is_named_when_the_labels_are_read(tmp_path):
+    store = store_in(tmp_path)
+    store.append([Label("r1", "quality.item_0", True)], author="ana")
+    (tmp_path / "annotations" / "label-broken.parquet").write_bytes(b"not parquet" * 10)
+    with pytest.raises(AnnotationsFileError, match=r"label-broken\.parquet"):
+        read_annotations(AnnotationsSpec(path=store.uri), "id", [], None)
