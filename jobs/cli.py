@@ -54,13 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start an unfinished run there over instead of resuming it",
     )
     run.add_argument("--address", default=None, help="Ray cluster address (default: local)")
-    run.add_argument(
-        "--from",
-        dest="from_run",
-        default=None,
-        help="an earlier finished run whose judgments are reused where a request is the same "
-        "(the spec's incremental.from)",
-    )
+    _nightly_options(run)
     run.add_argument(
         "--verbose", action="store_true", help="Ray Data's and the engine's own logs too"
     )
@@ -87,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for flag in ("--overwrite", "--restart", "--no-resource-check"):
         submit.add_argument(flag, action="store_true", help=f"passed on to rayscore run {flag}")
+    _nightly_options(submit)
     submit.add_argument(
         "--runtime-env",
         default=None,
@@ -248,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipeline.runner import run_job
 
-    spec = with_incremental_from(load_spec(args.spec), args.from_run)
+    spec = with_incremental_from(load_spec(args.spec, args.output), args.from_run)
     result = run_job(
         spec,
         overwrite=args.overwrite,
@@ -334,6 +329,30 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nightly_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="from_run",
+        default=None,
+        help="an earlier finished run whose judgments are reused where a request is the same "
+        "(the spec's incremental.from)",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="the run directory, instead of the spec's output.path (one spec, a run per night)",
+    )
+
+
+def _nightly_flags(args: argparse.Namespace) -> list[str]:
+    """`--from` and `--output` as given, for the job's own `rayscore run`."""
+    flags = []
+    for flag, value in (("--from", args.from_run), ("--output", args.output)):
+        if value is not None:
+            flags += [flag, value]
+    return flags
+
+
 def _address_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
@@ -344,7 +363,7 @@ def _address_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = with_incremental_from(load_spec(args.spec, args.output), args.from_run)
     flags = [
         flag
         for flag, on in (
@@ -353,7 +372,7 @@ def _submit(args: argparse.Namespace) -> int:
             ("--no-resource-check", args.no_resource_check),
         )
         if on
-    ]
+    ] + _nightly_flags(args)
     submission = plan_submission(
         spec, args.spec, args.working_dir, flags, runtime_env_file=args.runtime_env, pip=args.pip
     )

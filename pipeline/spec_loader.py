@@ -15,7 +15,9 @@ class SpecError(ValueError):
     """A job spec that cannot be used; the message names the file and the key."""
 
 
-def load_spec(path: str | Path) -> JobSpec:
+def load_spec(path: str | Path, output: str | None = None) -> JobSpec:
+    """The job spec in `path`; with `output`, its output.path replaced (`--output`: one spec,
+    a run directory per night), before the spec is checked."""
     spec_path = Path(path)
     if not spec_path.is_file():
         raise SpecError(f"{spec_path}: spec file not found")
@@ -24,6 +26,8 @@ def load_spec(path: str | Path) -> JobSpec:
         raw = yaml.load(text, Loader=_include_loader(spec_path))
     except yaml.YAMLError as exc:
         raise SpecError(f"{spec_path}: not valid YAML{_yaml_problem(exc)}") from None
+    if output is not None and isinstance(raw, dict):
+        raw["output"] = {**(raw.get("output") or {}), "path": output}
     return parse_spec(raw, source=str(spec_path))
 
 

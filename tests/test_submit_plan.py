@@ -180,3 +180,38 @@ def test_an_explicit_address_wins_over_the_environment(monkeypatch):
     with pytest.raises(ClusterError, match=r"cannot reach the Ray cluster at http://127.0.0.1:1:"):
         Cluster("http://127.0.0.1:1")
     assert os.environ["RAY_ADDRESS"] == "http://127.0.0.1:9"  # put back
+
+
+def test_output_replaces_the_specs_output_path_before_the_spec_is_checked(spec_file):
+    assert load_spec(spec_file, output="/shared/runs/night-07").output.path == (
+        "/shared/runs/night-07"
+    )
+    assert load_spec(spec_file).output.path == "/shared/runs/planned"
+
+
+def test_submit_passes_from_and_output_on_to_the_jobs_own_run(spec_file, tmp_path, monkeypatch):
+    import jobs.cli
+
+    submitted = []
+
+    class FakeCluster:  # records the submission instead of reaching a cluster
+        address = "http://127.0.0.1:8265"
+
+        def __init__(self, address: str | None) -> None:
+            pass
+
+        def submit(self, submission: object) -> str:
+            submitted.append(submission)
+            return "raysubmit_1"
+
+    monkeypatch.setattr(jobs.cli, "Cluster", FakeCluster)
+    monkeypatch.chdir(tmp_path)
+    nightly = ["--from", "/shared/runs/night-06", "--output", "/shared/runs/night-07"]
+    code = jobs.cli.main(
+        ["submit", str(spec_file), "--no-wait", "--working-dir", str(tmp_path), *nightly]
+    )
+    assert code == 0
+    assert submitted[0].entrypoint.endswith(
+        "python -m jobs.cli run specs/job.yaml --from /shared/runs/night-06 "
+        "--output /shared/runs/night-07; fi"
+    )
