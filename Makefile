@@ -78,6 +78,7 @@ REDUCE_ROWS ?= 1000000
 RESUME_ROWS ?= 1000000
 SERVE_REQUESTS ?= 100
 PLAN_ROWS ?= 500
+INCREMENTAL_ROWS ?= 500
 PLAN_PROBE ?= 50
 bench: model
 	$(BIN)/pip install --quiet -e '.[bench]'
@@ -92,11 +93,13 @@ bench: model
 	$(BIN)/python -m bench.resume_scaling --rows $(RESUME_ROWS)
 	$(BIN)/python -m bench.serve_latency --requests $(SERVE_REQUESTS) --batch-samples $(SERVE_REQUESTS)
 	$(BIN)/python -m bench.plan_accuracy --rows $(PLAN_ROWS) --probe $(PLAN_PROBE)
+	$(BIN)/python -m bench.incremental --samples $(INCREMENTAL_ROWS)
 
 bench-full:
 	$(MAKE) bench PREFIX_SAMPLES=500 JUDGE_SAMPLES=2000 PEER_SAMPLES=500 RDL_SAMPLES=500 \
 	  OVERHEAD_ROWS=2000000 REDUCE_ROWS=10000000 RESUME_ROWS=10000000 \
-	  SERVE_REQUESTS=200 PLAN_ROWS=2000 PLAN_PROBE=100
+	  SERVE_REQUESTS=200 PLAN_ROWS=2000 PLAN_PROBE=100 \
+	  INCREMENTAL_ROWS=5000
 
 clean:
 	rm -rf runs models data
