@@ -112,3 +112,15 @@ def test_a_broken_part_is_named_when_the_labels_are_read(tmp_path):
     (tmp_path / "annotations" / "label-broken.parquet").write_bytes(b"not parquet" * 10)
     with pytest.raises(AnnotationsFileError, match=r"label-broken\.parquet"):
         read_annotations(AnnotationsSpec(path=store.uri), "id", [], None)
+
+
+def test_a_run_that_replaces_a_labelled_run_takes_its_labels_over(tmp_path):
+    old, new = tmp_path / "run", tmp_path / "run.new"
+    store_in(old).append([Label("r1", "quality.item_0", True)], author="ana")
+    store_in(new).append([Label("r2", "quality.item_0", False)], author="ben")
+    RunDirectory(str(new)).replace(RunDirectory(str(old)))
+    assert annotations_of(store_in(old)) == {
+        ("ana", "r1", "quality.item_0"): "yes",
+        ("ben", "r2", "quality.item_0"): "no",
+    }
+    assert not new.exists() and not (tmp_path / "run.replaced").exists()

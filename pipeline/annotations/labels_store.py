@@ -25,9 +25,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline.annotations.history import LABELLED_AT, latest_labels
-from pipeline.storage.run_dir import RunDirectory
+from pipeline.storage.run_dir import ANNOTATIONS, RunDirectory
 
-ANNOTATIONS = "annotations"
 YES, NO = "yes", "no"
 
 

@@ -34,6 +34,9 @@ SCORE_CONFIGS = "score_configs.json"
 AGREEMENT = "agreement.json"
 AGREEMENT_TABLE = "agreement.parquet"
 CALIBRATION = "calibration.json"
+# Reviewers' labels (rayscore review): added to a finished run, never made by one, so a run
+# that replaces it (--overwrite) takes them over.
+ANNOTATIONS = "annotations"
 WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
@@ -152,8 +155,22 @@ class RunDirectory:
         aside = f"{target.path}{OLD_SUFFIX}"
         self.remove(aside)  # left by a swap that was cut off after its first move
         self._move(target.path, aside)
+        self._take_over_annotations(aside)
         self._move(self.path, target.path)
         self.fs.rm(aside, recursive=True)
+
+    def _take_over_annotations(self, old_run: str) -> None:
+        """Copy the label parts of `old_run` this run lacks (parts are never rewritten, so a
+        name in both holds the same labels)."""
+        old = posixpath.join(old_run, ANNOTATIONS)
+        if not self.fs.exists(old):
+            return
+        new = self.join(ANNOTATIONS)
+        have = {posixpath.basename(f) for f in self.fs.find(new)} if self.fs.exists(new) else set()
+        missing = [f for f in self.fs.find(old) if posixpath.basename(f) not in have]
+        if missing:
+            self.fs.makedirs(new, exist_ok=True)
+            self.fs.copy(missing, [posixpath.join(new, posixpath.basename(f)) for f in missing])
 
     def _move(self, source: str, dest: str) -> None:
         """Move a folder. On a local disk one rename. An object store copies, then deletes,
