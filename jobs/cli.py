@@ -15,6 +15,7 @@ exit_if_dependencies_missing()
 from jobs.context_report import context_lines  # noqa: E402
 from jobs.judges_command import add_judges_parser, judges_command  # noqa: E402
 from jobs.serve_command import DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_ROWS  # noqa: E402
+from jobs.storage_options_flag import FLAG_HELP as STORAGE_OPTIONS_HELP  # noqa: E402
 from jobs.submit import (  # noqa: E402
     FINAL_STATES,
     Cluster,
@@ -130,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument(
         "--compare", default=None, help="a second run: what changed (as `rayscore diff`)"
     )
+    report.add_argument("--storage-options", default=None, help=STORAGE_OPTIONS_HELP)
 
     diff = commands.add_parser(
         "diff", help="what changed between two finished runs, and whether it is more than noise"
@@ -147,9 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff.add_argument(
         "--variance", default=None, help="a `rayscore variance --json` file: the noise floors"
     )
-    diff.add_argument(
-        "--storage-options", default=None, help="fsspec options for both runs, as JSON"
-    )
+    diff.add_argument("--storage-options", default=None, help=STORAGE_OPTIONS_HELP)
 
     variance = commands.add_parser(
         "variance", help="score a sample of rows twice (and per paraphrase): score spread"
@@ -195,9 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     review.add_argument("--host", default="127.0.0.1", help="address to listen on")
     review.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
     review.add_argument("--author", default=None, help="who labels (default: the OS user)")
-    review.add_argument(
-        "--storage-options", default=None, help="fsspec options for the runs: JSON or a file"
-    )
+    review.add_argument("--storage-options", default=None, help=STORAGE_OPTIONS_HELP)
 
     serve = commands.add_parser(
         "serve",
@@ -465,7 +463,9 @@ def _schema(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from jobs.report import report_command
 
-    return report_command(args.run_dir, html=args.html, compare=args.compare)
+    return report_command(
+        args.run_dir, html=args.html, compare=args.compare, storage_options=args.storage_options
+    )
 
 
 def _diff(args: argparse.Namespace) -> int:

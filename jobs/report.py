@@ -11,6 +11,7 @@ from jobs.diff.command import diff_sections
 from jobs.report_data import NO_ANNOTATIONS, NO_CHECKLIST, ReportData, collect_report
 from jobs.report_label_mass import LABEL_MASS_TITLE, NO_LABEL_MASS
 from jobs.report_tables import PASS_RATE_COLUMNS
+from jobs.storage_options_flag import parse_storage_options
 
 TERMINAL_TABLES = {
     "tbl_rows": 40,
@@ -23,8 +24,10 @@ TERMINAL_TABLES = {
 }
 
 
-def report_command(run_dir: str, html: str | None, compare: str | None) -> int:
-    data = collect_report(run_dir, compare)
+def report_command(
+    run_dir: str, html: str | None, compare: str | None, storage_options: str | None = None
+) -> int:
+    data = collect_report(run_dir, compare, parse_storage_options(storage_options))
     with pl.Config(**TERMINAL_TABLES):
         for title, body in report_sections(data):
             print(f"\n{title}\n{body}")

@@ -34,9 +34,11 @@ class CalibrationPart:
     table: pl.DataFrame | None
 
 
-def calibration_parts(uri: str) -> list[CalibrationPart]:
+def calibration_parts(
+    uri: str, storage_options: dict[str, Any] | None = None
+) -> list[CalibrationPart]:
     """The calibrators' before/after table, then the composite's comparison and weights."""
-    run_dir = RunDirectory(uri)
+    run_dir = RunDirectory(uri, storage_options)
     if not run_dir.fs.exists(run_dir.join(CALIBRATION)):
         return [CalibrationPart("calibration", NO_CALIBRATION, None)]
     calibration: dict[str, Any] = run_dir.read_json(CALIBRATION)

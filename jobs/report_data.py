@@ -55,8 +55,12 @@ class ReportData:
         )
 
 
-def collect_report(uri: str, compare: str | None = None) -> ReportData:
-    run = open_run(uri)
+def collect_report(
+    uri: str, compare: str | None = None, storage_options: dict[str, Any] | None = None
+) -> ReportData:
+    """The report of the run at `uri` (and its diff to `compare`), both read with fsspec's
+    `storage_options`."""
+    run = open_run(uri, storage_options)
     pass_rates = item_pass_rates(run)
     return ReportData(
         uri=uri,
@@ -67,10 +71,10 @@ def collect_report(uri: str, compare: str | None = None) -> ReportData:
         errors=error_counts(run),
         confidence_levels=confidence_level_counts(run),
         histograms=score_histograms(run),
-        labelled=labelled_items(run),
+        labelled=labelled_items(run, storage_options),
         groups=group_scores(run),
         agreement=None if run.agreement is None else run.agreement.collect(),
-        calibration=calibration_parts(uri),
+        calibration=calibration_parts(uri, storage_options),
         label_mass=label_mass_report(run),
-        diff=None if compare is None else diff_runs(run, open_run(compare)),
+        diff=None if compare is None else diff_runs(run, open_run(compare, storage_options)),
     )

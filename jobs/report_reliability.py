@@ -10,6 +10,7 @@ would flatter it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -31,8 +32,11 @@ class LabelledItems:
         return bool(self.frame["calibrated_confidence"].is_not_null().any())
 
 
-def labelled_items(run: RunResults) -> LabelledItems | None:
-    """Checklist items with a human label, or None when the run has none."""
+def labelled_items(
+    run: RunResults, storage_options: dict[str, Any] | None = None
+) -> LabelledItems | None:
+    """Checklist items with a human label, or None when the run has none (its
+    calibration.json read with the run's `storage_options`)."""
     if not has_checklist_items(run):
         return None
     human = (
@@ -57,7 +61,7 @@ def labelled_items(run: RunResults) -> LabelledItems | None:
     frame = human.join(items, on=["sample_id", "name"], how="inner").collect()
     if frame.is_empty():
         return None
-    holdout = _holdout_share(run.uri)
+    holdout = _holdout_share(run.uri, storage_options)
     if holdout is None:
         return LabelledItems(frame, f"all {frame.height} labelled items (no {CALIBRATION})")
     held_out = frame.filter(pl.Series(in_holdout(frame["sample_id"].to_list(), holdout)))
@@ -67,8 +71,8 @@ def labelled_items(run: RunResults) -> LabelledItems | None:
     )
 
 
-def _holdout_share(uri: str) -> float | None:
-    run_dir = RunDirectory(uri)
+def _holdout_share(uri: str, storage_options: dict[str, Any] | None) -> float | None:
+    run_dir = RunDirectory(uri, storage_options)
     if not run_dir.fs.exists(run_dir.join(CALIBRATION)):
         return None
     holdout = run_dir.read_json(CALIBRATION).get("holdout")

@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from finished_runs import item, write_finished_run
 
+from scorers.checklist.fields import SCORE_TYPE
+
 N = 120
 QUESTIONS = ("Is it correct?", "Is it concise?", "Is it polite?")
 
@@ -62,4 +64,44 @@ def make_run(folder: Path, flip_rows: frozenset[int] = frozenset()) -> str:
         "quality.overall": {"scorer_key": "quality", "field": None, "data_type": "BOOLEAN"},
     }
     (folder / "score_configs.json").write_text(json.dumps(configs))
+    return uri
+
+
+JUDGED_QUESTIONS = ("Is it correct?", "Is it concise?")
+RIVAL_ANSWERS = {"d2": (1, 0.1), "d5": (1, 0.3), "d7": (0, 0.6)}  # id -> (item, confidence)
+
+
+def make_two_judge_run(folder: Path) -> str:
+    """Ten samples judged twice: `small_says` by judge `small` (every answer yes, confidence
+    0.9) and `large_says` by judge `large`, which asks the same questions in the other order
+    and says no where RIVAL_ANSWERS has it (confidence as given, else 0.9)."""
+
+    def answer(sample: str, index: int) -> tuple[str, float]:
+        flipped = RIVAL_ANSWERS.get(sample)
+        return ("no", flipped[1]) if flipped and flipped[0] == index else ("yes", 0.9)
+
+    ids = [f"d{n}" for n in range(10)]
+    rival = []
+    for sample in ids:
+        reordered = [(i, q) for i, q in enumerate(JUDGED_QUESTIONS)][::-1]
+        made = [item(k, q, *answer(sample, i)) for k, (i, q) in enumerate(reordered)]
+        rival.append({"primary_score": 0.5, "pass_rate": 0.5, "item_scores": made})
+    uri = write_finished_run(
+        folder, {s: [item(i, q, "yes", 0.9) for i, q in enumerate(JUDGED_QUESTIONS)] for s in ids}
+    )
+    scores_file = folder / "scores" / "part-00000.parquet"
+    scores = pq.read_table(scores_file).rename_columns(["id", "small_says"])
+    pq.write_table(scores.append_column("large_says", pa.array(rival, SCORE_TYPE)), scores_file)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["scorers"] = [
+        {"key": key, "type": "checklist", "name": key, "purpose": "eval"}
+        for key in ("small_says", "large_says")
+    ]
+    manifest["spec"]["definition"] = {
+        "scorers": [
+            {"type": "checklist", "key": key, "judge": judge, "target_column": "response"}
+            for key, judge in (("small_says", "small"), ("large_says", "large"))
+        ]
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     return uri

@@ -14,8 +14,8 @@ from review_runs import QUESTIONS, N, confidence, items_of, make_run
 from jobs.cli import main
 from jobs.review.access import COOKIE
 from jobs.review.app import create_app
-from jobs.review.command import parse_options
 from jobs.review.review_run import open_review
+from jobs.storage_options_flag import parse_storage_options
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
 
 TOKEN = "secret-token"
@@ -214,11 +214,11 @@ def test_compare_marks_and_filters_the_samples_that_changed(tmp_path, run_dir):
 
 
 def test_storage_options_are_json_or_a_file_holding_it(tmp_path):
-    assert parse_options('{"anon": true}') == {"anon": True}
+    assert parse_storage_options('{"anon": true}') == {"anon": True}
     (tmp_path / "o.json").write_text('{"endpoint_url": "http://x"}')
-    assert parse_options(str(tmp_path / "o.json")) == {"endpoint_url": "http://x"}
+    assert parse_storage_options(str(tmp_path / "o.json")) == {"endpoint_url": "http://x"}
     with pytest.raises(ValueError, match="--storage-options"):
-        parse_options("{nope")
+        parse_storage_options("{nope")
 
 
 def test_review_of_a_folder_that_is_no_finished_run_is_a_clear_error(tmp_path, capsys):

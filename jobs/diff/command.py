@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -13,6 +12,7 @@ from jobs.diff.drift import CALIBRATION_TITLE
 from jobs.diff.noise import noise_floors
 from jobs.diff.run_diff import RunDiff, diff_runs, regressions
 from jobs.diff.view import diff_view
+from jobs.storage_options_flag import parse_storage_options
 from pipeline.results import open_run
 
 TABLES = {
@@ -34,7 +34,7 @@ def diff_command(
     variance: str | None = None,
     storage_options: str | None = None,
 ) -> int:
-    options = _storage_options(storage_options)
+    options = parse_storage_options(storage_options)
     floors = None if variance is None else noise_floors(variance)
     diff = diff_runs(open_run(run_a, options), open_run(run_b, options), floors)
     with pl.Config(**TABLES):
@@ -63,15 +63,3 @@ def diff_sections(diff: RunDiff, variance: str | None = None) -> list[tuple[str,
     if diff.calibration is not None:
         sections.append((CALIBRATION_TITLE, diff.calibration))
     return sections
-
-
-def _storage_options(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        options = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--storage-options: not JSON: {error}") from error
-    if not isinstance(options, dict):
-        raise ValueError(f"--storage-options: a JSON object is needed, got {text!r}")
-    return options

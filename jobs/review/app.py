@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from jobs.review.access import require_token
+from jobs.review.judge_disagreement import has_several_judges
 from jobs.review.label_queue import LabelQueue
 from jobs.review.overview import overview
 from jobs.review.review_run import ReviewRun
@@ -60,7 +61,15 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
         def link(**changes: Any) -> str:
             return "/samples?" + urlencode({**params, **changes})
 
-        return page(request, "samples.html", page=result, params=params, link=link, CHANGED=CHANGED)
+        return page(
+            request,
+            "samples.html",
+            page=result,
+            params=params,
+            link=link,
+            CHANGED=CHANGED,
+            several_judges=has_several_judges(run),
+        )
 
     @app.get("/samples/{sample_id:path}", response_class=HTMLResponse)
     def sample(request: Request, sample_id: str) -> HTMLResponse:
@@ -129,4 +138,5 @@ def _samples_query(params: dict[str, str]) -> SamplesQuery:
         group_value=params.get("group_value"),
         search=params.get("q"),
         changed=params.get("changed") == "1",
+        disagree=params.get("disagree") == "1",
     )

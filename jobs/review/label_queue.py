@@ -1,13 +1,14 @@
 """The label queue: the checklist items whose labels teach the calibration most, that this
 reviewer has not labelled yet. Half are the uncertain ones (raw confidence nearest the answer
-threshold, where a calibrator is least sure which side a label falls), the rest a stratified
-share: round-robin across confidence bins, so the reliability curve is covered end to end.
-Within a bin the order is a hash of (sample, item): stable across requests, unrelated to row
-order.
+threshold, where a calibrator is least sure which side a label falls); in a run with several
+judges a quarter are items the judges answered differently (widest confidence spread first,
+jobs.review.judge_disagreement); the rest a stratified share: round-robin across confidence
+bins, so the reliability curve is covered end to end. Within a bin the order is a hash of
+(sample, item): stable across requests, unrelated to row order.
 
-Choosing reads every item of the run once; the choice is kept as two pools (uncertain, and
-spread over the bins; an item may be in both), each POOL_FACTOR times its share of the queue,
-that each request only thins of what was labelled since; they are chosen again when either
+Choosing reads every item of the run once; the choice is kept as pools (uncertain, disagreeing
+and spread over the bins; an item may be in several), each POOL_FACTOR times its share of the
+queue, that each request only thins of what was labelled since; they are chosen again when one
 runs low."""
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from jobs.review.judge_disagreement import SPREAD, disagreeing_items, has_several_judges
 from jobs.review.review_run import ReviewRun
 
 THRESHOLD = 0.5  # P(yes) at which an item's answer turns from no to yes
 BINS = 10  # confidence bins the stratified share spreads over (the reliability curve's)
 UNCERTAIN_SHARE = 0.5  # of the queue
 POOL_FACTOR = 20
+DISAGREE_SHARE = 0.25  # of the queue, in a run with several judges
 UNCERTAIN = "uncertain"
+DISAGREE = "judges disagree"
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class QueueEntry:
     question: str | None
     answer: str | None
     confidence: float
-    why: str  # "uncertain", or the confidence bin it covers
+    why: str  # "uncertain", "judges disagree", or the confidence bin it covers
 
 
 class LabelQueue:
@@ -43,26 +47,34 @@ class LabelQueue:
         self.run = run
         self.size = size
         self.pool: pl.DataFrame | None = None
+        self.wanted: dict[str, int] = {}  # per pool: what the queue takes of it, as chosen
         self.lock = threading.Lock()
 
     def entries(self) -> list[QueueEntry]:
-        """The next `size` items to label, uncertain ones first."""
+        """The next `size` items to label: uncertain ones, then disagreeing, then the bins."""
         if not self.run.item_scorers():
             return []
-        n_uncertain = max(1, round(self.size * UNCERTAIN_SHARE))
         with self.lock:
             left = self._unlabelled(self.pool) if self.pool is not None else None
-            if left is None or _short(left, n_uncertain, self.size):
+            if left is None or _short(left, self.wanted, self.size):
                 self.pool = _choose(self.run, self._labelled(), self.size * POOL_FACTOR)
+                self.wanted = _wanted(self.pool, self.size, has_several_judges(self.run))
                 left = self.pool
         key = [self.run.id_col, "name"]
-        uncertain = left.filter(pl.col("why") == UNCERTAIN).head(n_uncertain)
+        taken = left.clear()
+        for why in (UNCERTAIN, DISAGREE):
+            picked = (
+                left.filter(pl.col("why") == why)
+                .join(taken.select(key), on=key, how="anti", maintain_order="left")
+                .head(self.wanted.get(why, 0))
+            )
+            taken = pl.concat([taken, picked])
         spread = (
-            left.filter(pl.col("why") != UNCERTAIN)
-            .join(uncertain.select(key), on=key, how="anti", maintain_order="left")
-            .head(self.size - uncertain.height)
+            left.filter(~pl.col("why").is_in([UNCERTAIN, DISAGREE]))
+            .join(taken.select(key), on=key, how="anti", maintain_order="left")
+            .head(self.size - taken.height)
         )
-        return [_entry(row, self.run.id_col) for row in pl.concat([uncertain, spread]).to_dicts()]
+        return [_entry(row, self.run.id_col) for row in pl.concat([taken, spread]).to_dicts()]
 
     def _labelled(self) -> pl.DataFrame:
         current = self.run.store.current()
@@ -79,24 +91,38 @@ def label_queue(run: ReviewRun, size: int = 20) -> list[QueueEntry]:
     return LabelQueue(run, size).entries()
 
 
-def _short(left: pl.DataFrame, n_uncertain: int, size: int) -> bool:
-    uncertain = int((left["why"] == UNCERTAIN).sum())
-    return uncertain < n_uncertain or left.height - uncertain < size - n_uncertain
+def _wanted(pool: pl.DataFrame, size: int, several_judges: bool) -> dict[str, int]:
+    """How many the queue takes of the uncertain and the disagreeing pools: their share, or
+    all a pool holds when it was chosen short (a run with few disagreements)."""
+    shares = {UNCERTAIN: UNCERTAIN_SHARE, DISAGREE: DISAGREE_SHARE if several_judges else 0.0}
+    held = pool["why"].value_counts()
+    counts = dict(zip(held["why"].to_list(), held["count"].to_list(), strict=True))
+    return {
+        why: min(max(1, round(size * share)) if share else 0, counts.get(why, 0))
+        for why, share in shares.items()
+    }
+
+
+def _short(left: pl.DataFrame, wanted: dict[str, int], size: int) -> bool:
+    held = {why: int((left["why"] == why).sum()) for why in wanted}
+    spread = left.height - sum(held.values())
+    return any(held[why] < n for why, n in wanted.items()) or spread < size - sum(wanted.values())
 
 
 def _choose(run: ReviewRun, labelled: pl.DataFrame, pool: int) -> pl.DataFrame:
     id_col = run.id_col
+    columns = [
+        pl.col(id_col).cast(pl.String),
+        "scorer",
+        "index",
+        run.item_label_name().alias("name"),
+        "question",
+        "answer",
+        "confidence",
+    ]
     items = (
         run.results.items.filter(pl.col("confidence").is_not_null())
-        .select(
-            pl.col(id_col).cast(pl.String),
-            "scorer",
-            "index",
-            run.item_label_name().alias("name"),
-            "question",
-            "answer",
-            "confidence",
-        )
+        .select(columns)
         .join(labelled.lazy(), on=[id_col, "name"], how="anti")
     )
     n_uncertain = max(1, round(pool * UNCERTAIN_SHARE))
@@ -127,7 +153,20 @@ def _choose(run: ReviewRun, labelled: pl.DataFrame, pool: int) -> pl.DataFrame:
         .drop("_bin", "_hash", "_turn")
         .collect()
     )
-    return pl.concat([uncertain, stratified])
+    disagree = (
+        disagreeing_items(run)
+        .filter(pl.col("confidence").is_not_null())
+        .select(*columns, SPREAD)
+        .join(labelled.lazy(), on=[id_col, "name"], how="anti")
+        .sort(SPREAD, id_col, "index", descending=[True, False, False])
+        .head(round(pool * DISAGREE_SHARE))
+        .drop(SPREAD)
+        .with_columns(pl.lit(DISAGREE).alias("why"))
+        .collect()
+        if has_several_judges(run)
+        else uncertain.clear()
+    )
+    return pl.concat([uncertain, disagree, stratified])
 
 
 def _entry(row: dict[str, object], id_col: str) -> QueueEntry:

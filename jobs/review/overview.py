@@ -99,7 +99,7 @@ def _reliability_panel(run: ReviewRun) -> Panel | None:
     """Human "yes" against the judge's raw confidence: the run's annotations, and the labels
     given here (every reviewer's latest)."""
     curves: dict[str, pl.DataFrame] = {}
-    annotated = labelled_items(run.results)
+    annotated = labelled_items(run.results, run.storage_options)
     if annotated is not None:
         curves["run's annotations"] = reliability_bins(annotated.frame, "confidence")
     reviewed = _reviewed_items(run)

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from jobs.review.judge_disagreement import disagreeing_samples, has_several_judges
 from jobs.review.review_run import ReviewRun
 from scorers.usage import ERROR_COLUMN
 
@@ -40,6 +41,7 @@ class SamplesQuery:
     group_value: str | None = None  # ... and the value it must have
     search: str | None = None  # text the sample's text columns contain (any case)
     changed: bool = False  # only samples that changed since the --compare run
+    disagree: bool = False  # only samples where the judges answered some question differently
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,12 @@ def _table(run: ReviewRun, query: SamplesQuery) -> pl.LazyFrame:
     if query.search:
         table = table.join(
             _matching_ids(run, query.search), on=run.id_col, how="semi", maintain_order="left"
+        )
+    if query.disagree:
+        if not has_several_judges(run):
+            raise BadQuery("disagree: every checklist item of this run is answered by one judge")
+        table = table.join(
+            disagreeing_samples(run), on=run.id_col, how="semi", maintain_order="left"
         )
     if run.compare is not None:
         table = table.join(
