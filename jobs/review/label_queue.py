@@ -4,7 +4,7 @@ answer threshold, where a calibrator is least sure which side a label falls); in
 several judges a quarter are items the judges answered differently (widest confidence spread
 first, jobs.review.judge_disagreement); the rest are a stratified sample over ten confidence
 bins, each bin's share of the labels growing with its share of the items as n^(2/3): the
-allocation that minimises the expected calibration error, where a bin's error weighs by its
+allocation that minimises the expected calibration error when a bin's error weighs by its
 items and shrinks as 1/sqrt(its labels) (proportional allocation would starve the sparse
 bins, an even one the dense bins that most of the error lies in). The share counts the labels
 a bin already has, so labelling moves the queue to the bins still short. Within a bin the
@@ -171,8 +171,7 @@ def _stratified(
         pl.col(id_col).cast(pl.String), run.item_label_name().alias("name"), bin_of.alias("_bin")
     )
     weights = judged.group_by("_bin").agg(
-        (pl.len().cast(pl.Float64) ** ALLOCATION_POWER).alias("_weight"),
-        pl.len().alias("_items"),
+        (pl.len().cast(pl.Float64) ** ALLOCATION_POWER).alias("_weight")
     )
     held = (
         judged.join(labelled.lazy(), on=[id_col, "name"], how="semi")
@@ -203,7 +202,7 @@ def _stratified(
                 ((pl.col("_bin") + 1) / BINS).round(2),
             ).alias("why")
         )
-        .drop("_bin", "_hash", "_weight", "_items", "_held", "_turn")
+        .drop("_bin", "_hash", "_weight", "_held", "_turn")
         .collect()
     )
 
