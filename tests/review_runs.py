@@ -4,6 +4,7 @@ known confidences, a group column, an error, the input's texts and a verdict sco
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,10 +21,12 @@ def confidence(n: int, index: int) -> float:
     return ((n * 7 + index * 13) % 100) / 100
 
 
-def items_of(n: int, flip: int | None = None) -> list[dict[str, object]]:
+def items_of(
+    n: int, flip: int | None = None, confidence_of: Callable[[int, int], float] = confidence
+) -> list[dict[str, object]]:
     made = []
     for index, question in enumerate(QUESTIONS):
-        p = confidence(n, index)
+        p = confidence_of(n, index)
         answer = "yes" if p >= 0.5 else "no"
         if index == flip:
             answer = "no" if answer == "yes" else "yes"
@@ -31,11 +34,17 @@ def items_of(n: int, flip: int | None = None) -> list[dict[str, object]]:
     return made
 
 
-def make_run(folder: Path, flip_rows: frozenset[int] = frozenset()) -> str:
-    """N samples of a 3-item checklist, a `model` group column, an error on row 5, the
-    input's prompt/response beside it, and a BOOLEAN verdict config (quality.overall)."""
+def make_run(
+    folder: Path,
+    flip_rows: frozenset[int] = frozenset(),
+    confidence_of: Callable[[int, int], float] = confidence,
+) -> str:
+    """N samples of a 3-item checklist (item confidences `confidence_of(sample, index)`), a
+    `model` group column, an error on row 5, the input's prompt/response beside it, and a
+    BOOLEAN verdict config (quality.overall)."""
     uri = write_finished_run(
-        folder, {f"r{n}": items_of(n, 1 if n in flip_rows else None) for n in range(N)}
+        folder,
+        {f"r{n}": items_of(n, 1 if n in flip_rows else None, confidence_of) for n in range(N)},
     )
     scores_file = folder / "scores" / "part-00000.parquet"
     scores = pq.read_table(scores_file)

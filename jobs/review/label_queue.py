@@ -1,10 +1,16 @@
 """The label queue: the checklist items whose labels teach the calibration most, that this
-reviewer has not labelled yet. Half are the uncertain ones (raw confidence nearest the answer
-threshold, where a calibrator is least sure which side a label falls); in a run with several
-judges a quarter are items the judges answered differently (widest confidence spread first,
-jobs.review.judge_disagreement); the rest a stratified share: round-robin across confidence
-bins, so the reliability curve is covered end to end. Within a bin the order is a hash of
-(sample, item): stable across requests, unrelated to row order.
+reviewer has not labelled yet. A tenth are the uncertain ones (raw confidence nearest the
+answer threshold, where a calibrator is least sure which side a label falls); in a run with
+several judges a quarter are items the judges answered differently (widest confidence spread
+first, jobs.review.judge_disagreement); the rest are a stratified sample over ten confidence
+bins, each bin's share of the labels growing with its share of the items as n^(2/3): the
+allocation that minimises the expected calibration error when a bin's error weighs by its
+items and shrinks as 1/sqrt(its labels) (proportional allocation would starve the sparse
+bins, an even one the dense bins that most of the error lies in). The share counts the labels
+a bin already has, so labelling moves the queue to the bins still short. Within a bin the
+order is a hash of (sample, item): stable across requests, unrelated to row order; across
+bins it is the highest-averages (Sainte-Laguë) order, so any prefix of the queue keeps the
+allocation.
 
 Choosing reads every item of the run once; the choice is kept as pools (uncertain, disagreeing
 and spread over the bins; an item may be in several), each POOL_FACTOR times its share of the
@@ -23,7 +29,9 @@ from jobs.review.review_run import ReviewRun
 
 THRESHOLD = 0.5  # P(yes) at which an item's answer turns from no to yes
 BINS = 10  # confidence bins the stratified share spreads over (the reliability curve's)
-UNCERTAIN_SHARE = 0.5  # of the queue
+UNCERTAIN_SHARE = 0.1  # of the queue
+ALLOCATION_POWER = 2 / 3  # a bin's share of the labels grows as (its items)^ALLOCATION_POWER
+ORDER_SEED = 0  # of the hash that orders the items within a bin
 POOL_FACTOR = 20
 DISAGREE_SHARE = 0.25  # of the queue, in a run with several judges
 UNCERTAIN = "uncertain"
@@ -134,25 +142,7 @@ def _choose(run: ReviewRun, labelled: pl.DataFrame, pool: int) -> pl.DataFrame:
         .with_columns(pl.lit(UNCERTAIN).alias("why"))
         .collect()
     )
-    bin_of = (pl.col("confidence") * BINS).floor().clip(0, BINS - 1).cast(pl.Int32)
-    per_bin = -(-(pool - n_uncertain) // BINS)
-    stratified = (
-        items.with_columns(
-            bin_of.alias("_bin"), pl.concat_str(id_col, "name").hash(seed=0).alias("_hash")
-        )
-        .group_by("_bin")
-        .agg(pl.all().top_k_by("_hash", per_bin, reverse=True))
-        .explode(pl.all().exclude("_bin"))
-        .with_columns(pl.col("_hash").rank("ordinal").over("_bin").alias("_turn"))
-        .sort("_turn", "_bin")
-        .with_columns(
-            pl.format("confidence {}–{}", pl.col("_bin") / BINS, (pl.col("_bin") + 1) / BINS).alias(
-                "why"
-            )
-        )
-        .drop("_bin", "_hash", "_turn")
-        .collect()
-    )
+    stratified = _stratified(run, items, labelled, pool - n_uncertain)
     disagree = (
         disagreeing_items(run)
         .filter(pl.col("confidence").is_not_null())
@@ -167,6 +157,54 @@ def _choose(run: ReviewRun, labelled: pl.DataFrame, pool: int) -> pl.DataFrame:
         else uncertain.clear()
     )
     return pl.concat([uncertain, disagree, stratified])
+
+
+def _stratified(
+    run: ReviewRun, unlabelled: pl.LazyFrame, labelled: pl.DataFrame, count: int
+) -> pl.DataFrame:
+    """`count` unlabelled items over the confidence bins: a bin's turns come at
+    (labels it holds + k - 1/2) / its allocation weight, for its k-th item in hash order, and
+    the earliest turns are taken, so the labels (given and queued) follow the weights."""
+    id_col = run.id_col
+    bin_of = (pl.col("confidence") * BINS).floor().clip(0, BINS - 1).cast(pl.Int32)
+    judged = run.results.items.filter(pl.col("confidence").is_not_null()).select(
+        pl.col(id_col).cast(pl.String), run.item_label_name().alias("name"), bin_of.alias("_bin")
+    )
+    weights = judged.group_by("_bin").agg(
+        (pl.len().cast(pl.Float64) ** ALLOCATION_POWER).alias("_weight")
+    )
+    held = (
+        judged.join(labelled.lazy(), on=[id_col, "name"], how="semi")
+        .group_by("_bin")
+        .agg(pl.len().alias("_held"))
+    )
+    return (
+        unlabelled.with_columns(
+            bin_of.alias("_bin"), pl.concat_str(id_col, "name").hash(seed=ORDER_SEED).alias("_hash")
+        )
+        .group_by("_bin")
+        .agg(pl.all().top_k_by("_hash", count, reverse=True))
+        .explode(pl.all().exclude("_bin"))
+        .join(weights, on="_bin")
+        .join(held, on="_bin", how="left")
+        .with_columns(
+            (
+                (pl.col("_held").fill_null(0) + pl.col("_hash").rank("ordinal").over("_bin") - 0.5)
+                / pl.col("_weight")
+            ).alias("_turn")
+        )
+        .sort("_turn", "_bin")
+        .head(count)
+        .with_columns(
+            pl.format(
+                "confidence {}–{}",
+                (pl.col("_bin") / BINS).round(2),
+                ((pl.col("_bin") + 1) / BINS).round(2),
+            ).alias("why")
+        )
+        .drop("_bin", "_hash", "_weight", "_held", "_turn")
+        .collect()
+    )
 
 
 def _entry(row: dict[str, object], id_col: str) -> QueueEntry:
