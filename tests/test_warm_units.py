@@ -134,3 +134,21 @@ def test_judges_up_refuses_a_time_out_of_zero_before_joining(monkeypatch, capsys
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     assert main(["judges", "up", "spec.yaml", "--idle-timeout-s", "0"]) == 2
     assert "idle-timeout-s: 0" in capsys.readouterr().err
+
+
+def test_find_warm_matches_the_given_fingerprint_without_hashing_the_model(monkeypatch):
+    """The run's fingerprint, worked out once by check_job, is passed in: no model files
+    hashed again on the driver."""
+    from pipeline.warm import registry
+
+    def no_hashing(judge: Any) -> str:
+        raise AssertionError("find_warm worked out the fingerprint again")
+
+    names = [actor_name(FP, 0), actor_name(OTHER, 0)]
+    stale = warm_info(actor_name(FP, 1)) | {"fingerprint": FP[:16] + "0" * 48}
+    monkeypatch.setattr(registry, "judge_fingerprint", no_hashing)
+    monkeypatch.setattr(registry, "warm_names", lambda: [*names, actor_name(FP, 1)])
+    monkeypatch.setattr(
+        registry, "infos", lambda asked: [*(warm_info(n) for n in asked[:1]), stale]
+    )
+    assert [i["name"] for i in registry.find_warm(FP)] == [actor_name(FP, 0)]

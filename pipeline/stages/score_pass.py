@@ -247,7 +247,7 @@ def _judged(
             )
         )
         node_columns[name] = NODE_COLUMN.format(n)
-        found = find_warm(judge)
+        found = find_warm(run.judge_fingerprints[name])
         if found:
             warm[name] = found
             print(warm_line(name, found), file=sys.stderr, flush=True)

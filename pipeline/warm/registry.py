@@ -48,13 +48,12 @@ def infos(names: Sequence[str]) -> list[dict[str, Any]]:
     return found
 
 
-def find_warm(judge: JudgeSpec) -> list[dict[str, Any]]:
-    """The info of every warm actor whose judge has `judge`'s fingerprint (the whole of it,
-    not only the name's prefix)."""
+def find_warm(fingerprint: str) -> list[dict[str, Any]]:
+    """The info of every warm actor whose judge has this fingerprint (the whole of it, not
+    only the name's prefix): the run's, worked out once up front (Run.judge_fingerprints)."""
     names = warm_names()
-    if not names:  # most runs: no fingerprint to work out
+    if not names:
         return []
-    fingerprint = judge_fingerprint(judge)
     return [i for i in infos(names_for(fingerprint, names)) if i["fingerprint"] == fingerprint]
 
 
