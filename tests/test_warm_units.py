@@ -149,6 +149,100 @@ def test_find_warm_matches_the_given_fingerprint_without_hashing_the_model(monke
     monkeypatch.setattr(registry, "judge_fingerprint", no_hashing)
     monkeypatch.setattr(registry, "warm_names", lambda: [*names, actor_name(FP, 1)])
     monkeypatch.setattr(
-        registry, "infos", lambda asked: [*(warm_info(n) for n in asked[:1]), stale]
+        registry,
+        "infos",
+        lambda asked: registry.Asked([*(warm_info(n) for n in asked[:1]), stale], []),
     )
     assert [i["name"] for i in registry.find_warm(FP)] == [actor_name(FP, 0)]
+
+
+class FakeInfoHandle:
+    """A stand-in for a warm actor's handle whose info() answers, is busy, or has died
+    (`ray.get` on it is faked too); it records the concurrency group each call asked for."""
+
+    def __init__(self, name: str, state: str) -> None:
+        self.name, self.state, self.groups = name, state, []
+        self.info = self
+
+    def options(self, concurrency_group: str) -> FakeInfoHandle:
+        self.groups.append(concurrency_group)
+        return self
+
+    def remote(self) -> FakeInfoHandle:
+        return self
+
+
+@pytest.fixture
+def fake_cluster(monkeypatch) -> dict[str, FakeInfoHandle]:
+    import ray
+
+    handles = {
+        actor_name(FP, 0): FakeInfoHandle(actor_name(FP, 0), "answers"),
+        actor_name(FP, 1): FakeInfoHandle(actor_name(FP, 1), "busy"),
+        actor_name(FP, 2): FakeInfoHandle(actor_name(FP, 2), "dead"),
+    }
+
+    def get_actor(name: str, namespace: str) -> FakeInfoHandle:
+        if name not in handles:
+            raise ValueError(f"Failed to look up actor with name '{name}'")
+        return handles[name]
+
+    def get(answer: FakeInfoHandle, timeout: float) -> dict[str, Any]:
+        if answer.state == "busy":
+            raise ray.exceptions.GetTimeoutError("Get timed out")
+        if answer.state == "dead":
+            raise ray.exceptions.ActorDiedError()
+        return warm_info(answer.name)
+
+    monkeypatch.setattr(ray, "get_actor", get_actor)
+    monkeypatch.setattr(ray, "get", get)
+    return handles
+
+
+def test_info_is_asked_in_its_own_group_and_a_busy_actor_is_not_taken_for_dead(fake_cluster):
+    from pipeline.warm.actor import INFO_GROUP
+    from pipeline.warm.registry import infos
+
+    asked = infos([*fake_cluster, actor_name(FP, 3)])  # the last stopped since listed
+    assert [i["name"] for i in asked.answered] == [actor_name(FP, 0)]
+    assert asked.not_answering == [actor_name(FP, 1)]  # alive: not left out like the dead one
+    assert all(h.groups == [INFO_GROUP] for h in fake_cluster.values())
+
+
+def test_a_run_starts_no_engine_beside_a_warm_actor_that_does_not_answer(fake_cluster, monkeypatch):
+    from pipeline.warm import registry
+
+    monkeypatch.setattr(registry, "warm_names", lambda: sorted(fake_cluster))
+    with pytest.raises(registry.WarmJudgesNotAnswering, match=f"{actor_name(FP, 1)} .*alive"):
+        registry.find_warm(FP)
+
+
+def test_warm_actors_start_with_an_info_group_beside_the_judge_calls(monkeypatch):
+    import ray
+
+    from pipeline.warm import registry
+    from pipeline.warm.actor import INFO_GROUP, MAX_CONCURRENT_CALLS
+
+    options: dict[str, Any] = {}
+
+    class FakeRemoteClass:
+        def options(self, **given: Any) -> FakeRemoteClass:
+            options.update(given)
+            return self
+
+        def remote(self, *args: Any) -> FakeInfoHandle:
+            return FakeInfoHandle("judge-new-0", "answers")
+
+    class FakeJudge:
+        concurrency = 1
+
+        def actor_options(self) -> dict[str, Any]:
+            return {"num_gpus": 1}
+
+    monkeypatch.setattr(ray, "remote", lambda cls: FakeRemoteClass())
+    monkeypatch.setattr(ray, "get", lambda answers: answers)
+    monkeypatch.setattr(registry, "warm_names", lambda: [])
+    monkeypatch.setattr(registry, "judge_fingerprint", lambda judge: FP)
+    registry.start_warm(FakeJudge(), None)  # type: ignore[arg-type]
+    assert options["max_concurrency"] == MAX_CONCURRENT_CALLS
+    assert options["concurrency_groups"] == {INFO_GROUP: 1}

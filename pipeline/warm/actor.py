@@ -25,6 +25,15 @@ from scorers.truncation import CutTexts
 
 # Calls one warm actor serves at once: two per client of a few runs' pools.
 MAX_CONCURRENT_CALLS = 16
+# info() runs in a concurrency group of its own, so an actor busy with MAX_CONCURRENT_CALLS
+# judge calls still answers it at once (a run looking for warm judges, `judges list`).
+INFO_GROUP = "info"
+CONCURRENCY_GROUPS = {INFO_GROUP: 1}
+
+
+def ask_info(handle: Any) -> Any:
+    """`handle.info.remote()` in the info group: the ObjectRef of the actor's info()."""
+    return handle.info.options(concurrency_group=INFO_GROUP).remote()
 
 
 class WarmJudgeActor:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pipeline.warm.actor import ask_info
 from pipeline.warm.names import NAMESPACE
 from scorers.judge.generation import Generated, GenerationRequest
 from scorers.judge.labels import LabelSet
@@ -51,7 +52,7 @@ class WarmJudgeClient:
         import ray
 
         handles = [ray.get_actor(name, namespace=NAMESPACE) for name in names]
-        return cls(handles, ray.get([h.info.remote() for h in handles]), ray.get)
+        return cls(handles, ray.get([ask_info(h) for h in handles]), ray.get)
 
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         results: list[JudgeResult] = self._call("judge", list(prompts), label_set)
