@@ -31,9 +31,11 @@ INFO_GROUP = "info"
 CONCURRENCY_GROUPS = {INFO_GROUP: 1}
 
 
-def ask_info(handle: Any) -> Any:
-    """`handle.info.remote()` in the info group: the ObjectRef of the actor's info()."""
-    return handle.info.options(concurrency_group=INFO_GROUP).remote()
+def ask_info(handle: Any, touch: bool = False) -> Any:
+    """The ObjectRef of the actor's info(), asked in the info group; with `touch`, of its
+    touch(): a run that will call it restarts its idle time."""
+    method = handle.touch if touch else handle.info
+    return method.options(concurrency_group=INFO_GROUP).remote()
 
 
 class WarmJudgeActor:
@@ -68,6 +70,11 @@ class WarmJudgeActor:
             "truncates": isinstance(self.engine, TextTruncator),
         }
 
+    def touch(self) -> dict[str, Any]:
+        """info(), with the idle time started again (WarmJudgeClosing once it is ending)."""
+        self.idle.touch()
+        return self.info()
+
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         with self.idle.call():
             return self.engine.judge(prompts, label_set)
@@ -90,6 +97,6 @@ class WarmJudgeActor:
         import ray
 
         assert self.idle.timeout_s is not None
-        while not self.idle.expired():
+        while not self.idle.close_if_expired():
             time.sleep(min(1.0, self.idle.timeout_s / 4))
         ray.kill(ray.get_runtime_context().current_actor, no_restart=True)

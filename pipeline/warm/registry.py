@@ -50,14 +50,15 @@ class WarmJudgesNotAnswering(ValueError):
     beside them, on GPUs they may hold. (A ValueError: rayscore prints it as a refusal.)"""
 
 
-def infos(names: Sequence[str], timeout_s: float = INFO_TIMEOUT_S) -> Asked:
-    """Each named warm actor's info(), asked in its own concurrency group (actor.INFO_GROUP)."""
+def infos(names: Sequence[str], timeout_s: float = INFO_TIMEOUT_S, touch: bool = False) -> Asked:
+    """Each named warm actor's info(), asked in its own concurrency group (actor.INFO_GROUP);
+    with `touch`, each one's idle time starts again (one that is closing counts as gone)."""
     import ray
 
     asked = {}
     for name in names:
         try:
-            asked[name] = ask_info(ray.get_actor(name, namespace=NAMESPACE))
+            asked[name] = ask_info(ray.get_actor(name, namespace=NAMESPACE), touch)
         except ValueError:
             continue  # stopped since it was listed
     answered, not_answering = [], []
@@ -67,18 +68,19 @@ def infos(names: Sequence[str], timeout_s: float = INFO_TIMEOUT_S) -> Asked:
         except ray.exceptions.GetTimeoutError:
             not_answering.append(name)
         except ray.exceptions.RayError:
-            continue  # died since it was listed
+            continue  # died since it was listed, or is closing (idle time-out)
     return Asked(answered, not_answering)
 
 
 def find_warm(fingerprint: str) -> list[dict[str, Any]]:
     """The info of every warm actor whose judge has this fingerprint (the whole of it, not
     only the name's prefix): the run's, worked out once up front (Run.judge_fingerprints).
+    Each found restarts its idle time, so it does not end before the run connects.
     Raises WarmJudgesNotAnswering if one of its actors is alive but does not answer."""
     names = warm_names()
     if not names:
         return []
-    asked = infos(names_for(fingerprint, names))
+    asked = infos(names_for(fingerprint, names), touch=True)
     if asked.not_answering:
         raise WarmJudgesNotAnswering(
             f"warm judge(s) {', '.join(asked.not_answering)} of this run's judge are alive but "
