@@ -248,7 +248,11 @@ def test_warm_actors_start_with_an_info_group_beside_the_judge_calls(monkeypatch
         def actor_options(self) -> dict[str, Any]:
             return {"num_gpus": 1}
 
-    monkeypatch.setattr(ray, "remote", lambda cls: FakeRemoteClass())
+    def remote(**given: Any) -> Any:
+        options.update(given)
+        return lambda cls: FakeRemoteClass()
+
+    monkeypatch.setattr(ray, "remote", remote)
     monkeypatch.setattr(ray, "get", lambda answers: answers)
     monkeypatch.setattr(registry, "warm_names", lambda: [])
     monkeypatch.setattr(registry, "judge_fingerprint", lambda judge: FP)

@@ -31,6 +31,14 @@ INFO_GROUP = "info"
 CONCURRENCY_GROUPS = {INFO_GROUP: 1}
 
 
+def warm_actor_class() -> Any:
+    """WarmJudgeActor as a Ray actor class with the info group (Ray takes concurrency
+    groups only here, not in `.options()`)."""
+    import ray
+
+    return ray.remote(concurrency_groups=CONCURRENCY_GROUPS)(WarmJudgeActor)
+
+
 def ask_info(handle: Any, touch: bool = False) -> Any:
     """The ObjectRef of the actor's info(), asked in the info group; with `touch`, of its
     touch(): a run that will call it restarts its idle time."""

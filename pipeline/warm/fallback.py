@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.warm.actor import CONCURRENCY_GROUPS, MAX_CONCURRENT_CALLS, WarmJudgeActor, ask_info
+from pipeline.warm.actor import MAX_CONCURRENT_CALLS, ask_info, warm_actor_class
 from pipeline.warm.client import WarmJudgeClient
 from scorers.judge.result import LogprobJudge
 from scorers.judge.spec import JudgeSpec
@@ -68,10 +68,9 @@ def own_engine(judge: JudgeSpec, env: dict[str, str]) -> WarmJudgeClient:
     import ray
 
     actor = (
-        ray.remote(WarmJudgeActor)
+        warm_actor_class()
         .options(
             max_concurrency=MAX_CONCURRENT_CALLS,
-            concurrency_groups=CONCURRENCY_GROUPS,
             **judge.actor_options(),
             runtime_env={"env_vars": env} if env else None,
         )

@@ -13,10 +13,9 @@ from typing import Any
 
 from pipeline.judge_fingerprint import judge_fingerprint
 from pipeline.warm.actor import (
-    CONCURRENCY_GROUPS,
     MAX_CONCURRENT_CALLS,
-    WarmJudgeActor,
     ask_info,
+    warm_actor_class,
 )
 from pipeline.warm.names import NAMESPACE, actor_name, is_warm_judge, names_for
 from scorers.judge.spec import JudgeSpec
@@ -108,13 +107,12 @@ def start_warm(
             already.append(name)
             continue
         actor = (
-            ray.remote(WarmJudgeActor)
+            warm_actor_class()
             .options(
                 name=name,
                 namespace=NAMESPACE,
                 lifetime="detached",
                 max_concurrency=MAX_CONCURRENT_CALLS,
-                concurrency_groups=CONCURRENCY_GROUPS,
                 **judge.actor_options(),
                 runtime_env={"env_vars": dict(env)} if env else None,
             )
