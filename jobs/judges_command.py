@@ -94,9 +94,13 @@ def _list() -> int:
 
     from pipeline.warm.registry import infos, warm_names
 
-    found = infos(warm_names())
+    asked = infos(warm_names())
+    for name in asked.not_answering:
+        print(f"{name}: alive but not answering (loading its engine, or stuck)")
+    found = asked.answered
     if not found:
-        print("no warm judges on this cluster (`rayscore judges up SPEC` starts them)")
+        if not asked.not_answering:
+            print("no warm judges on this cluster (`rayscore judges up SPEC` starts them)")
         return 0
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=400, fmt_str_lengths=200):
         print(warm_table(found))

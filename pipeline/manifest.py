@@ -116,7 +116,8 @@ def build_manifest(
             "endpoints": dict(endpoints or {}),  # judge name -> how its endpoint is read
             "nodes": work.nodes,  # judge name -> Ray node ids its actors ran on, this attempt
             "timings_s": judge_timings(work.clocks),
-            **warm_manifest(work.warm),  # judges that warm actors answered for (rayscore judges)
+            # judges that warm actors answered for (rayscore judges), and any gone under it
+            **warm_manifest(work.warm, work.warm_fallbacks),
             # judge name -> what decides its answers (pipeline.judge_fingerprint): a later
             # incremental run reuses these judgments only with the same
             "fingerprints": dict(run.judge_fingerprints),

@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from pipeline.incremental.reuse import JudgmentReuse
 from pipeline.row_errors import RowErrors
-from pipeline.warm.client import WarmJudgeClient
+from pipeline.warm.client import connect
+from pipeline.warm.fallback import ColdFallback
 from scorers.judge.build import build_judge
 from scorers.judge.generation import Generated, GeneratingJudge
 from scorers.judge.labels import LabelSet
@@ -190,7 +191,8 @@ class ScoringStage:
     asks the engine only what the rows' earlier judgments do not answer, and adds the
     rows' judgments (reuse.column) for the run to record.
     With `warm` (names of warm judge actors, pipeline.warm) it starts no engine: its judge
-    forwards every call to them, and its clock's engine start is only that connection.
+    forwards every call to them, and its clock's engine start is only that connection. If
+    they are gone, before it connects or later, `cold_fallback` starts an engine of its own.
     """
 
     def __init__(
@@ -201,9 +203,10 @@ class ScoringStage:
         node_column: str | None = None,
         warm: Sequence[str] = (),
         reuse: JudgmentReuse | None = None,
+        cold_fallback: ColdFallback | None = None,
     ) -> None:
         started = time.time()
-        self.judge = WarmJudgeClient.connect(warm) if warm else build_judge(judge)
+        self.judge = connect(warm, cold_fallback) if warm else build_judge(judge)
         self.clock = (started, time.time())
         self.batch_size = judge.batch_size
         self.scorers = list(scorers)

@@ -37,6 +37,7 @@ from pipeline.stages.read_shards import SHARD_COLUMN, read_dataset, shards_to_re
 from pipeline.stages.write_parts import PartWriter, write_block
 from pipeline.storage.parts import list_parts
 from pipeline.storage.shard_plan import plan_shards
+from pipeline.warm.fallback import ColdFallback, noted_fallbacks, start_fallback_log
 from pipeline.warm.registry import find_warm
 from pipeline.warm.use import THIN_CLIENT_OPTIONS, warm_line
 from scorers.judge.engine_fit import reported_in
@@ -59,6 +60,7 @@ class JudgeWork:
     # judge name -> [first engine start, first engine ready, last call finished], epoch s
     clocks: dict[str, list[float]] = field(default_factory=dict)
     warm: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # judge -> warm infos
+    warm_fallbacks: dict[str, list[str]] = field(default_factory=dict)  # judge -> why cold
 
 
 # Per judge, a column of the node id that judged each row, between its actors and the write.
@@ -141,7 +143,7 @@ def _score_pass(
     if plan.per_row or not plan.judged:  # without a judge: shapes the rows
         rows = scored_per_row(rows, plan, input_columns, extra_columns=carried)
     shard_rows = max(s.rows for s in shards)
-    rows, node_columns, warm = _judged(rows, run, verbose, shard_rows, carried)
+    rows, node_columns, warm, fallback_log = _judged(rows, run, verbose, shard_rows, carried)
     writer = PartWriter(
         **{
             **writer.__dict__,
@@ -193,6 +195,7 @@ def _score_pass(
         nodes={judge: sorted(ids) for judge, ids in sorted(nodes.items())},
         clocks=dict(sorted(clocks.items())),
         warm=warm,
+        warm_fallbacks=noted_fallbacks(fallback_log),
     )
 
 
@@ -212,17 +215,18 @@ def _cause(exc: BaseException, wanted: type[BaseException]) -> BaseException | N
 
 def _judged(
     rows: Any, run: Run, verbose: bool, shard_rows: int, carried: list[str]
-) -> tuple[Any, dict[str, str], dict[str, list[dict[str, Any]]]]:
+) -> tuple[Any, dict[str, str], dict[str, list[dict[str, Any]]], Any]:
     """Rows through every judge's actor pool; kept columns + scorer structs + error, and per
     judge a column of the node ids that judged them (returned: judge name -> column), and
-    the warm actors that judged for a judge (pipeline.warm; judge name -> their infos).
+    the warm actors that judged for a judge (pipeline.warm; judge name -> their infos), and
+    the log of thin clients that fell back to engines of their own (None: no judge warm).
     Without judged scorers, the per-row stage has already made the rows what they become.
     Each actor call brings about a shard's rows (whole judge batches; see ScoringStage)."""
     import ray
 
     plan = run.plan
     if not plan.judged:
-        return rows, {}, {}
+        return rows, {}, {}, None
     by_judge = plan.judge_groups
     env = dict(run.judge_env)  # API keys; the engine quiets its own logs (VllmJudge)
     if verbose:
@@ -230,6 +234,7 @@ def _judged(
     scored = [s.key for s in plan.per_row]
     node_columns: dict[str, str] = {}
     warm: dict[str, list[dict[str, Any]]] = {}
+    fallback_log = None
     groups = list(by_judge.items())
     for n, (name, scorers) in enumerate(groups):
         judge = plan.judges[name]
@@ -247,10 +252,11 @@ def _judged(
             )
         )
         node_columns[name] = NODE_COLUMN.format(n)
-        found = find_warm(judge)
+        found = find_warm(run.judge_fingerprints[name])
         if found:
             warm[name] = found
             print(warm_line(name, found), file=sys.stderr, flush=True)
+            fallback_log = start_fallback_log() if fallback_log is None else fallback_log
         rows = rows.map_batches(
             ScoringStage,
             fn_constructor_kwargs={
@@ -259,6 +265,7 @@ def _judged(
                 "keep_columns": keep,
                 "node_column": node_columns[name],
                 "warm": [info["name"] for info in found],
+                "cold_fallback": ColdFallback(judge, name, fallback_log, env) if found else None,
                 "reuse": JudgmentReuse(
                     run.judge_fingerprints.get(name) or judge_fingerprint(judge),
                     JUDGMENTS_COLUMN.format(n),
@@ -281,7 +288,7 @@ def _judged(
             runtime_env={"env_vars": env} if env and not found else None,
         )
         scored.extend(s.key for s in scorers)
-    return rows, node_columns, warm
+    return rows, node_columns, warm, fallback_log
 
 
 def _call_rows(run: Run, shard_rows: int, batch_size: int | None = None) -> int:

@@ -25,6 +25,25 @@ from scorers.truncation import CutTexts
 
 # Calls one warm actor serves at once: two per client of a few runs' pools.
 MAX_CONCURRENT_CALLS = 16
+# info() runs in a concurrency group of its own, so an actor busy with MAX_CONCURRENT_CALLS
+# judge calls still answers it at once (a run looking for warm judges, `judges list`).
+INFO_GROUP = "info"
+CONCURRENCY_GROUPS = {INFO_GROUP: 1}
+
+
+def warm_actor_class() -> Any:
+    """WarmJudgeActor as a Ray actor class with the info group (Ray takes concurrency
+    groups only here, not in `.options()`)."""
+    import ray
+
+    return ray.remote(concurrency_groups=CONCURRENCY_GROUPS)(WarmJudgeActor)
+
+
+def ask_info(handle: Any, touch: bool = False) -> Any:
+    """The ObjectRef of the actor's info(), asked in the info group; with `touch`, of its
+    touch(): a run that will call it restarts its idle time."""
+    method = handle.touch if touch else handle.info
+    return method.options(concurrency_group=INFO_GROUP).remote()
 
 
 class WarmJudgeActor:
@@ -59,6 +78,11 @@ class WarmJudgeActor:
             "truncates": isinstance(self.engine, TextTruncator),
         }
 
+    def touch(self) -> dict[str, Any]:
+        """info(), with the idle time started again (WarmJudgeClosing once it is ending)."""
+        self.idle.touch()
+        return self.info()
+
     def judge(self, prompts: Sequence[str], label_set: LabelSet) -> list[JudgeResult]:
         with self.idle.call():
             return self.engine.judge(prompts, label_set)
@@ -81,6 +105,6 @@ class WarmJudgeActor:
         import ray
 
         assert self.idle.timeout_s is not None
-        while not self.idle.expired():
+        while not self.idle.close_if_expired():
             time.sleep(min(1.0, self.idle.timeout_s / 4))
         ray.kill(ray.get_runtime_context().current_actor, no_restart=True)

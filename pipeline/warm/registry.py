@@ -8,10 +8,15 @@ here needs Ray connected (pipeline.runner.connect_ray).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.judge_fingerprint import judge_fingerprint
-from pipeline.warm.actor import MAX_CONCURRENT_CALLS, WarmJudgeActor
+from pipeline.warm.actor import (
+    MAX_CONCURRENT_CALLS,
+    ask_info,
+    warm_actor_class,
+)
 from pipeline.warm.names import NAMESPACE, actor_name, is_warm_judge, names_for
 from scorers.judge.spec import JudgeSpec
 
@@ -29,33 +34,60 @@ def warm_names() -> list[str]:
     )
 
 
-def infos(names: Sequence[str]) -> list[dict[str, Any]]:
-    """Each named warm actor's info(); one that is gone or does not answer is left out."""
+@dataclass(frozen=True)
+class Asked:
+    """What the named warm actors said to info(): the answers, and the names of those alive
+    that gave none within the time-out (loading their engine, or stuck). Those gone since they
+    were listed are in neither."""
+
+    answered: list[dict[str, Any]]
+    not_answering: list[str]
+
+
+class WarmJudgesNotAnswering(ValueError):
+    """Warm actors of the run's judge are alive but silent: a second engine is not started
+    beside them, on GPUs they may hold. (A ValueError: rayscore prints it as a refusal.)"""
+
+
+def infos(names: Sequence[str], timeout_s: float = INFO_TIMEOUT_S, touch: bool = False) -> Asked:
+    """Each named warm actor's info(), asked in its own concurrency group (actor.INFO_GROUP);
+    with `touch`, each one's idle time starts again (one that is closing counts as gone)."""
     import ray
 
-    asked = []
+    asked = {}
     for name in names:
         try:
-            asked.append(ray.get_actor(name, namespace=NAMESPACE).info.remote())
+            asked[name] = ask_info(ray.get_actor(name, namespace=NAMESPACE), touch)
         except ValueError:
             continue  # stopped since it was listed
-    found = []
-    for answer in asked:
+    answered, not_answering = [], []
+    for name, answer in asked.items():
         try:
-            found.append(ray.get(answer, timeout=INFO_TIMEOUT_S))
+            answered.append(ray.get(answer, timeout=timeout_s))
+        except ray.exceptions.GetTimeoutError:
+            not_answering.append(name)
         except ray.exceptions.RayError:
-            continue  # died, or not ready
-    return found
+            continue  # died since it was listed, or is closing (idle time-out)
+    return Asked(answered, not_answering)
 
 
-def find_warm(judge: JudgeSpec) -> list[dict[str, Any]]:
-    """The info of every warm actor whose judge has `judge`'s fingerprint (the whole of it,
-    not only the name's prefix)."""
+def find_warm(fingerprint: str) -> list[dict[str, Any]]:
+    """The info of every warm actor whose judge has this fingerprint (the whole of it, not
+    only the name's prefix): the run's, worked out once up front (Run.judge_fingerprints).
+    Each found restarts its idle time, so it does not end before the run connects.
+    Raises WarmJudgesNotAnswering if one of its actors is alive but does not answer."""
     names = warm_names()
-    if not names:  # most runs: no fingerprint to work out
+    if not names:
         return []
-    fingerprint = judge_fingerprint(judge)
-    return [i for i in infos(names_for(fingerprint, names)) if i["fingerprint"] == fingerprint]
+    asked = infos(names_for(fingerprint, names), touch=True)
+    if asked.not_answering:
+        raise WarmJudgesNotAnswering(
+            f"warm judge(s) {', '.join(asked.not_answering)} of this run's judge are alive but "
+            f"did not answer within {INFO_TIMEOUT_S:g} s (still loading their engine, or "
+            "stuck); wait for `rayscore judges up` to finish, or stop them (`rayscore judges "
+            "down SPEC`) to run on an engine of the run's own"
+        )
+    return [i for i in asked.answered if i["fingerprint"] == fingerprint]
 
 
 def start_warm(
@@ -75,7 +107,7 @@ def start_warm(
             already.append(name)
             continue
         actor = (
-            ray.remote(WarmJudgeActor)
+            warm_actor_class()
             .options(
                 name=name,
                 namespace=NAMESPACE,
@@ -86,7 +118,7 @@ def start_warm(
             )
             .remote(judge, name, fingerprint, idle_timeout_s)
         )
-        waits.append(actor.info.remote())
+        waits.append(ask_info(actor))
         started.append(name)
     ray.get(waits)  # an engine that cannot start raises here, with its reason
     return started, already

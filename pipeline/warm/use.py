@@ -21,11 +21,17 @@ def warm_line(judge: str, infos: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def warm_manifest(warm: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
-    """`judge.warm` (judge name -> the warm actors that judged for it) and
+def warm_manifest(
+    warm: Mapping[str, Sequence[Mapping[str, Any]]],
+    fallbacks: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """`judge.warm` (judge name -> the warm actors that judged for it),
     `judge.warm_engines` (actor -> when its engine started and how long that took: the
-    run's own judge clock counts only its connection to them)."""
+    run's own judge clock counts only its connection to them), and `judge.warm_fallbacks`
+    (judge name -> why each of its thin clients that found the warm actors gone started an
+    engine of its own: pipeline.warm.fallback)."""
     return {
+        "warm_fallbacks": {judge: list(why) for judge, why in (fallbacks or {}).items()},
         "warm": {judge: [str(i["name"]) for i in infos] for judge, infos in warm.items()},
         "warm_engines": {
             str(i["name"]): {
