@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.incremental.judgments import PRIOR_COLUMN, recorded_table
-from pipeline.incremental.recording import shard_judgments
+from pipeline.incremental.recording import footer, reuse_counts, shard_judgments
 from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
 from pipeline.stages.finish_rows import Checks, finish_rows
 from pipeline.stages.judge_actor import CLOCK_SUFFIX
@@ -103,7 +103,8 @@ def _write_part(
 ) -> dict[str, Any]:
     name = part_name(shard, piece[writer.id_col])
     if writer.judgments_folder is not None and writer.judgments_columns:
-        write_atomically(judgments, writer.judgments_folder, name, writer.filesystem)
+        counts = footer(reuse_counts(judgments))
+        write_atomically(judgments, writer.judgments_folder, name, writer.filesystem, counts)
     summary = None
     finish = writer.finish
     if finish is not None:
