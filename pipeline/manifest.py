@@ -6,7 +6,7 @@ import hashlib
 import json
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -16,6 +16,7 @@ from pipeline.warm.use import warm_manifest
 
 if TYPE_CHECKING:
     from pipeline.attempt import Run
+    from pipeline.incremental.recording import Recorded
     from pipeline.plan import Plan
     from pipeline.stages.clock import StageClock
     from pipeline.stages.score_pass import JudgeWork
@@ -64,8 +65,10 @@ def build_manifest(
     clock: StageClock,
     endpoints: Mapping[str, str] | None = None,
     incremental: dict[str, Any] | None = None,
+    recorded: Recorded | None = None,
 ) -> dict[str, Any]:
-    """What a run records about itself, from the outputs of its stages."""
+    """What a run records about itself, from the outputs of its stages; `recorded`: what
+    the run's judgments reused from an earlier run (pipeline.incremental.recording)."""
     spec, plan = run.spec, run.plan
     judges = plan.judges
     finished = time.time()
@@ -103,11 +106,7 @@ def build_manifest(
             "rows_judged": work.rows_judged,
         },
         "judge": {
-            "requests": usage["judge_requests"],
-            "requests_this_attempt": work.requests,
-            "prompt_tokens": usage["prompt_tokens"],
-            "cached_prompt_tokens": usage["cached_prompt_tokens"],
-            "computed_prompt_tokens": usage["prompt_tokens"] - usage["cached_prompt_tokens"],
+            **judge_requests(usage, work, recorded),
             "generated_tokens": usage["generated_tokens"],
             # answered in text only, by an endpoint without log-probs: no confidence
             "requests_without_logprobs": usage["requests_without_logprobs"],
@@ -125,8 +124,34 @@ def build_manifest(
         # per judged scorer: rows cut by `truncate`, rows unscored for a too long prompt
         "context": summary["context"],
         "label_mass": label_mass_floors(plan, summary["without_label"]),
-        "cost": judge_cost(plan.used_judges, clock.timings.get("score", 0.0), work.requests),
+        "cost": judge_cost(
+            plan.used_judges,
+            clock.timings.get("score", 0.0),
+            work.requests - work.reused.requests_reused,
+            warm=work.warm,
+        ),
         "timings_s": {"wall": round(finished - clock.started, 3), **clock.timings},
+    }
+
+
+def judge_requests(
+    usage: Mapping[str, int], work: JudgeWork, recorded: Recorded | None
+) -> dict[str, int]:
+    """The judge requests the scores stand for (`requests`: answered, reused ones among
+    them) and those sent to the judge, overall and this attempt; the prompt tokens sent."""
+    reused_requests = recorded.requests_reused if recorded is not None else 0
+    prompt = usage["prompt_tokens"] - (recorded.prompt_tokens_reused if recorded else 0)
+    cached = usage["cached_prompt_tokens"] - (
+        recorded.cached_prompt_tokens_reused if recorded else 0
+    )
+    return {
+        "requests": usage["judge_requests"],
+        "requests_sent": usage["judge_requests"] - reused_requests,
+        "requests_this_attempt": work.requests - work.reused.requests_reused,  # sent
+        "prompt_tokens": prompt,
+        "cached_prompt_tokens": cached,
+        "computed_prompt_tokens": prompt - cached,
+        "reused_prompt_tokens": usage["prompt_tokens"] - prompt,  # of answers reused, not sent
     }
 
 
@@ -150,15 +175,29 @@ def label_mass_floors(plan: Plan, without_label: Mapping[str, int]) -> dict[str,
     }
 
 
-def judge_cost(judges: Mapping[str, JudgeSpec], judge_s: float, requests: int) -> dict[str, Any]:
-    """Judge-actor seconds of this attempt and, with judge.price_per_hour, what they cost."""
-    actor_s = sum(j.concurrency for j in judges.values()) * judge_s
-    priced = [j for j in judges.values() if j.price_per_hour is not None]
+def judge_cost(
+    judges: Mapping[str, JudgeSpec],
+    judge_s: float,
+    requests: int,
+    warm: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, Any]:
+    """Judge-actor seconds of this attempt and, with judge.price_per_hour, what they cost
+    per 1,000 `requests` (those sent to the judges). A judge that warm actors answered for
+    (`warm`: judge name -> them) held no engine in this run: its actors' seconds are its thin
+    clients' (client_only_actor_s), not priced; with one, there is no price per 1,000."""
+    warm = warm or {}
+    held = {name: j for name, j in judges.items() if name not in warm}
+    actor_s = sum(j.concurrency for j in held.values()) * judge_s
+    client_only = {name: round(len(warm[name]) * judge_s, 3) for name in judges if name in warm}
+    cost: dict[str, Any] = {"judge_actor_s": round(actor_s, 3)}
+    if client_only:
+        cost["client_only_actor_s"] = client_only
+    priced = [j for j in held.values() if j.price_per_hour is not None]
     if not priced:
-        return {"judge_actor_s": round(actor_s, 3), "total": None, "per_1000_judgments": None}
+        return {**cost, "total": None, "per_1000_judgments": None}
     total = sum(j.concurrency * judge_s / 3600 * (j.price_per_hour or 0.0) for j in priced)
-    per_1000 = total / requests * 1000 if requests else None
-    return {"judge_actor_s": round(actor_s, 3), "total": total, "per_1000_judgments": per_1000}
+    per_1000 = total / requests * 1000 if requests and not client_only else None
+    return {**cost, "total": total, "per_1000_judgments": per_1000}
 
 
 def sha256_json(payload: Any) -> str:

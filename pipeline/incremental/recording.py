@@ -40,9 +40,14 @@ class Recorded:
 
     requests_reused: int = 0
     rows_reused: int = 0  # rows with at least one reused judgment
+    prompt_tokens_reused: int = 0  # the reused judgments' prompts: not sent to the judge
+    cached_prompt_tokens_reused: int = 0
 
     def __add__(self, other: Recorded) -> Recorded:
         return Recorded(*(a + b for a, b in zip(_values(self), _values(other), strict=True)))
+
+
+RECORDED_FIELDS = tuple(Recorded.__dataclass_fields__)
 
 
 def _values(recorded: Recorded) -> list[int]:
@@ -52,8 +57,14 @@ def _values(recorded: Recorded) -> list[int]:
 def reuse_counts(judgments: pa.Table) -> Recorded:
     """What one part's judgments (the recorded table: id + JUDGMENT_TYPE) reused."""
     reused = judgments.filter(pc.field("reused"))
-    rows = int(pc.count_distinct(reused[ID]).as_py()) if reused.num_rows else 0
-    return Recorded(requests_reused=reused.num_rows, rows_reused=rows)
+    if not reused.num_rows:
+        return Recorded()
+    return Recorded(
+        requests_reused=reused.num_rows,
+        rows_reused=int(pc.count_distinct(reused[ID]).as_py()),
+        prompt_tokens_reused=int(pc.sum(reused["prompt_tokens"]).as_py() or 0),
+        cached_prompt_tokens_reused=int(pc.sum(reused["cached_tokens"]).as_py() or 0),
+    )
 
 
 def footer(recorded: Recorded) -> dict[str, Any]:
@@ -99,4 +110,5 @@ def _part_counts(part: Part, filesystem: Any) -> Recorded:
     if SUMMARY_KEY in metadata:
         return Recorded(**json.loads(metadata[SUMMARY_KEY]))
     dataset = pads.dataset(part.path, filesystem=filesystem, format="parquet")
-    return reuse_counts(dataset.to_table(columns=[ID, "reused"]))
+    columns = [ID, "reused", "prompt_tokens", "cached_tokens"]
+    return reuse_counts(dataset.to_table(columns=columns))
