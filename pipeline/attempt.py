@@ -17,7 +17,7 @@ from pipeline.annotations.names import check_annotation_names
 from pipeline.calibration import load_stored
 from pipeline.fingerprint import changed_keys, run_fingerprint
 from pipeline.incremental.earlier_run import EarlierRun, check_earlier_run
-from pipeline.judge_fingerprint import judge_fingerprint
+from pipeline.judge_fingerprint import judge_fingerprint, local_engine_versions
 from pipeline.manifest import sha256_json
 from pipeline.plan import Plan, plan_of
 from pipeline.resolve import resolve_spec_paths
@@ -107,7 +107,8 @@ def check_job(
     earlier = None
     if spec.incremental is not None:
         id_type = source.schema.field(spec.input.id_column).type
-        earlier = check_earlier_run(spec.incremental, options, judges, id_type)
+        engine = local_engine_versions(plan.used_judges.values())
+        earlier = check_earlier_run(spec.incremental, options, judges, id_type, engine)
     target = RunDirectory(spec.output.path, options)
     if not overwrite:
         _stop_if_complete(target, spec, fingerprint)

@@ -143,7 +143,7 @@ def _run(
     recorded = clock.run("judgments", commit_judgments, run, parts_folder)
     requests = summary["usage"]["judge_requests"]
     incremental = incremental_block(run, prior, recorded, requests)
-    manifest = build_manifest(run, summary, work, clock, endpoints, incremental)
+    manifest = build_manifest(run, summary, work, clock, endpoints, incremental, recorded)
     run.run_dir.write_json(MANIFEST, manifest)
     run.release()  # finished: its lease goes with the work folder
     run.run_dir.remove(run.run_dir.join(WORK))  # parts and staging: all in scores/ now

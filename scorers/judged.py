@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import pyarrow as pa
 
 from scorers.judge.generation import Generated, GenerationRequest
@@ -34,6 +35,18 @@ class PreparedBatch:
     @property
     def requests(self) -> int:
         return len(self.generation) if self.generation else len(self.prompts)
+
+    def request_offsets(self, rows: int) -> np.ndarray | None:
+        """Where each of `rows` rows' requests start, and where the last ends (rows + 1
+        offsets); None when the scorer does not say which requests are each row's, or its
+        counts are not one per row or do not add up to its requests."""
+        if self.requests_per_row is None:
+            return None
+        counts = np.asarray(self.requests_per_row, np.int64)
+        if len(counts) != rows or (counts < 0).any() or counts.sum() != self.requests:
+            return None
+        offsets: np.ndarray = np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
+        return offsets
 
 
 @dataclass(frozen=True)

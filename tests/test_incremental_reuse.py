@@ -3,7 +3,11 @@ request keys, the lookup among a row's earlier judgments, and the merge in reque
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pyarrow as pa
+import pytest
 from fake_judge import FakeJudge
 
 from pipeline.incremental.judgments import PRIOR_COLUMN, RESULT_FIELDS, prior_by_row
@@ -13,6 +17,8 @@ from pipeline.stages.judge_actor import score_table
 from scorers.checklist.scorer import ChecklistScorer
 from scorers.checklist.spec import ChecklistItem, ChecklistScorerSpec
 from scorers.judge.labels import YES_NO, LabelSet
+from scorers.judge.result import JudgeResult
+from scorers.judged import PreparedBatch, ScoredBatch
 
 REUSE = JudgmentReuse(fingerprint="judge-a", column="judgments")
 
@@ -98,3 +104,42 @@ def test_failed_requests_are_not_recorded_so_they_are_judged_again():
     score_table(batch, [checklist("Q1?")], judge, ["id"], reuse=REUSE)
     asked = [p for call in judge.calls for p in call]
     assert len(asked) == 1 and "boom" in asked[0]
+
+
+class MiscountingChecklist:
+    """A FAKE scorer: the checklist's requests, with per-row counts that do not add up to
+    them (one short, or one row too many), as judge_actor._request_ranges allows."""
+
+    def __init__(self, scorer: ChecklistScorer, counts: list[int]) -> None:
+        self.inner, self.counts = scorer, counts
+        self.key = scorer.key
+
+    def prepare(self, table: pa.Table) -> PreparedBatch:
+        return replace(self.inner.prepare(table), requests_per_row=self.counts)
+
+    def finish(self, prepared: PreparedBatch, results: Sequence[JudgeResult]) -> ScoredBatch:
+        return self.inner.finish(prepared, results)
+
+
+@pytest.mark.parametrize("counts", [[1, 1], [2, 1, 1]], ids=["short", "a-row-too-many"])
+def test_a_scorer_whose_counts_do_not_add_up_is_judged_in_full_and_not_recorded(counts):
+    night1 = score_table(rows(["x", "y"]), [checklist("Q1?", "Q2?")], FakeJudge(), ["id"],
+                         reuse=REUSE)  # fmt: skip
+    scorer = MiscountingChecklist(checklist("Q1?", "Q2?"), counts)
+    judge = FakeJudge()
+    batch = with_prior(rows(["x", "y"]), recorded_prior(night1))
+    out = score_table(batch, [scorer], judge, ["id"], rows_per_call=1, reuse=REUSE)
+    assert sum(len(call) for call in judge.calls) == 4  # all asked
+    assert out["judgments"].to_pylist() == [[], []]
+    fresh = score_table(rows(["x", "y"]), [checklist("Q1?", "Q2?")], FakeJudge(), ["id"])
+    assert out["quality"].to_pylist() == fresh["quality"].to_pylist()
+
+
+def test_request_offsets_are_none_unless_the_counts_add_up_row_for_row():
+    ready = PreparedBatch(prompts=["a", "b", "c"], label_set=YES_NO, plan=None,
+                          requests_per_row=[2, 0, 1])  # fmt: skip
+    assert ready.request_offsets(3).tolist() == [0, 2, 2, 3]
+    assert ready.request_offsets(2) is None
+    assert replace(ready, requests_per_row=[2, 2, -1]).request_offsets(3) is None
+    assert replace(ready, requests_per_row=[1, 1, 0]).request_offsets(3) is None
+    assert replace(ready, requests_per_row=None).request_offsets(3) is None

@@ -38,9 +38,11 @@ def check_earlier_run(
     output_options: dict[str, Any],
     fingerprints: Mapping[str, str],
     id_type: pa.DataType | None = None,
+    engine: Mapping[str, str] | None = None,
 ) -> EarlierRun:
     """The earlier run, read only; `fingerprints`: this run's judges' (name -> fingerprint),
-    `id_type`: the type of this input's id column."""
+    `id_type`: the type of this input's id column, `engine`: the package versions this
+    run's judge engines run on (pipeline.manifest.engine_versions; none without one)."""
     uri = incremental.from_
     options = incremental.storage_options
     run_dir = RunDirectory(uri, output_options if options is None else options)
@@ -55,7 +57,9 @@ def check_earlier_run(
         uri=uri,
         run_dir=run_dir,
         run_id=manifest.get("run_id"),
-        nothing_reused_because=_nothing_reusable(run_dir, manifest, fingerprints, id_type),
+        nothing_reused_because=_nothing_reusable(
+            run_dir, manifest, fingerprints, id_type, engine or {}
+        ),
     )
 
 
@@ -64,6 +68,7 @@ def _nothing_reusable(
     manifest: dict[str, Any],
     fingerprints: Mapping[str, str],
     id_type: pa.DataType | None,
+    engine: Mapping[str, str],
 ) -> str | None:
     folder = run_dir.join(JUDGMENTS)
     files = run_dir.fs.find(folder) if run_dir.fs.exists(folder) else []
@@ -72,6 +77,12 @@ def _nothing_reusable(
         return (
             f"the earlier run has no {JUDGMENTS}/ (it was made before rayscore recorded "
             "its judgments)"
+        )
+    moved = _versions_moved(manifest.get("versions") or {}, engine)
+    if moved:
+        return (
+            f"the judge engine's packages differ from the earlier run's ({moved}): "
+            "everything is judged again"
         )
     earlier = set((manifest.get("judge") or {}).get("fingerprints", {}).values())
     if fingerprints and not earlier & set(fingerprints.values()):
@@ -83,6 +94,15 @@ def _nothing_reusable(
     if id_type is not None and _id_kind(earlier_id) != _id_kind(id_type):
         return f"the earlier run's ids are {earlier_id}, this input's {id_type}: no row matches"
     return None
+
+
+def _versions_moved(earlier: Mapping[str, str], engine: Mapping[str, str]) -> str:
+    """The engine packages whose version is not the earlier run's, as "torch 2.4 -> 2.5"."""
+    return ", ".join(
+        f"{name} {earlier.get(name, 'none')} -> {version}"
+        for name, version in engine.items()
+        if earlier.get(name) != version
+    )
 
 
 def _id_kind(id_type: pa.DataType) -> pa.DataType:

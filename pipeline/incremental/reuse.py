@@ -4,7 +4,8 @@ scorer reads exactly what a fresh run would give it. Every judgment of the batch
 reused, is handed on for the run to record.
 
 A request is keyed (reusable and recorded) when it is a log-prob request of a scorer that says
-which requests are each row's; constrained generations are judged every time.
+which requests are each row's, with counts that add up (PreparedBatch.request_offsets, as the
+judge stage splits calls by); constrained generations are judged every time.
 """
 
 from __future__ import annotations
@@ -42,15 +43,14 @@ class JudgmentReuse:
         prior_keys = prior.field("key")
         keyed: list[_Keyed | None] = []
         for ready in prepared:
-            if ready.generation or ready.requests_per_row is None:
-                keyed.append(None)
+            offsets = ready.request_offsets(batch.num_rows)
+            if ready.generation or offsets is None:
+                keyed.append(None)  # judged in full, nothing recorded
                 continue
             keys = request_keys(self.fingerprint, ready.label_set, ready.prompts)
             found = pc.index_in(keys, value_set=prior_keys)
             hit = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            rows = np.repeat(
-                np.arange(len(ready.requests_per_row)), np.asarray(ready.requests_per_row)
-            )
+            rows = np.repeat(np.arange(batch.num_rows), np.diff(offsets))
             keyed.append(_Keyed(keys, hit, rows))
         return Lookup(list(prepared), keyed, prior, batch.num_rows)
 
@@ -78,7 +78,7 @@ class Lookup:
                 out.append(ready)
                 continue
             miss = np.flatnonzero(keyed.hit < 0)
-            counts = np.bincount(keyed.row[miss], minlength=len(ready.requests_per_row or ()))
+            counts = np.bincount(keyed.row[miss], minlength=self.rows)
             out.append(
                 replace(
                     ready,

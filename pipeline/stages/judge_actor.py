@@ -94,14 +94,13 @@ def _request_ranges(
 ) -> list[list[tuple[int, int]]]:
     """Per judge call, each prepared batch's range of requests."""
     whole = [[(0, ready.requests) for ready in prepared]]
-    counts = [ready.requests_per_row for ready in prepared]
-    if rows_per_call is None or not prepared or any(c is None for c in counts):
+    first = prepared[0].requests_per_row if prepared else None
+    if rows_per_call is None or first is None:
         return whole
-    offsets = [np.concatenate([[0], np.cumsum(np.asarray(c, np.int64))]) for c in counts]
-    rows = len(offsets[0]) - 1
-    if any(
-        len(o) - 1 != rows or o[-1] != r.requests for o, r in zip(offsets, prepared, strict=True)
-    ):
+    rows = len(first)
+    found = [ready.request_offsets(rows) for ready in prepared]
+    offsets = [o for o in found if o is not None]
+    if len(offsets) != len(prepared):
         return whole  # a scorer whose counts do not add up: asked as it prepared them
     return [
         [(int(o[start]), int(o[min(start + rows_per_call, rows)])) for o in offsets]

@@ -26,7 +26,7 @@ from typing import Any
 from pipeline.attempt import Run
 from pipeline.incremental.judgments import JUDGMENTS_COLUMN, PRIOR_COLUMN
 from pipeline.incremental.prior import PriorJudgments
-from pipeline.incremental.recording import JUDGMENTS_WORK
+from pipeline.incremental.recording import JUDGMENTS_WORK, RECORDED_FIELDS, Recorded
 from pipeline.incremental.reuse import JudgmentReuse
 from pipeline.judge_fingerprint import judge_fingerprint
 from pipeline.plan import Plan
@@ -56,6 +56,8 @@ class JudgeWork:
     prompt_tokens: int
     cached_prompt_tokens: int
     generated_tokens: int
+    # of the requests above, those an earlier run's judgments answered (not sent to the judge)
+    reused: Recorded = field(default_factory=Recorded)
     nodes: dict[str, list[str]] = field(default_factory=dict)  # judge name -> node ids
     # judge name -> [first engine start, first engine ready, last call finished], epoch s
     clocks: dict[str, list[float]] = field(default_factory=dict)
@@ -161,11 +163,15 @@ def _score_pass(
     )
     progress = Progress(run.source.num_rows - reused)
     totals = dict.fromkeys(USAGE_FIELDS, 0)
+    reused_requests = Recorded()
     nodes: dict[str, set[str]] = {}
     clocks: dict[str, list[float]] = {}
     try:
         for ack in acks.iter_rows():
-            progress.update(ack["rows"], ack["errored"], ack["judge_requests"])
+            in_part = Recorded(**{name: ack.get(name) or 0 for name in RECORDED_FIELDS})
+            reused_requests += in_part
+            sent = (ack["judge_requests"] or 0) - in_part.requests_reused
+            progress.update(ack["rows"], ack["errored"], sent)
             for name in totals:
                 totals[name] += ack.get(name) or 0
             for judge, ids in json.loads(ack.get("judge_nodes") or "{}").items():
@@ -192,6 +198,7 @@ def _score_pass(
         prompt_tokens=totals["prompt_tokens"],
         cached_prompt_tokens=totals["cached_prompt_tokens"],
         generated_tokens=totals["generated_tokens"],
+        reused=reused_requests,
         nodes={judge: sorted(ids) for judge, ids in sorted(nodes.items())},
         clocks=dict(sorted(clocks.items())),
         warm=warm,

@@ -7,7 +7,8 @@ step, without one) is finished and written as its final parts, one per shard it 
 
 Without `finish` (a run whose calibration or whole-dataset scorers need every judged row
 first) the rows are written as they are, for a second pass to finish. What comes back to the
-driver is a one-row ack per part: rows, errors, judge usage and the nodes that judged.
+driver is a one-row ack per part: rows, errors, judge usage (what of it an earlier run's
+judgments answered among it: pipeline.incremental.recording.Recorded) and the nodes that judged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.incremental.judgments import PRIOR_COLUMN, recorded_table
-from pipeline.incremental.recording import shard_judgments
+from pipeline.incremental.recording import (
+    RECORDED_FIELDS,
+    Recorded,
+    footer,
+    reuse_counts,
+    shard_judgments,
+)
 from pipeline.stages.cross_sample import CrossSampleResult, attach_cross_sample
 from pipeline.stages.finish_rows import Checks, finish_rows
 from pipeline.stages.judge_actor import CLOCK_SUFFIX
@@ -36,6 +43,7 @@ ACK_SCHEMA = pa.schema(
         ("rows", pa.int64()),
         ("errored", pa.int64()),
         *((name, pa.int64()) for name in USAGE_FIELDS),
+        *((name, pa.int64()) for name in RECORDED_FIELDS),
         ("judge_nodes", pa.string()),
         ("judge_clock", pa.string()),
     ]
@@ -102,8 +110,11 @@ def _write_part(
     piece: pa.Table, shard: int | None, writer: PartWriter, nodes: str, judgments: pa.Table
 ) -> dict[str, Any]:
     name = part_name(shard, piece[writer.id_col])
+    reused = Recorded()
     if writer.judgments_folder is not None and writer.judgments_columns:
-        write_atomically(judgments, writer.judgments_folder, name, writer.filesystem)
+        reused = reuse_counts(judgments)
+        folder = writer.judgments_folder
+        write_atomically(judgments, folder, name, writer.filesystem, footer(reused))
     summary = None
     finish = writer.finish
     if finish is not None:
@@ -114,6 +125,7 @@ def _write_part(
         "rows": piece.num_rows,
         "errored": piece.num_rows - piece[ERROR_COLUMN].null_count,
         **usage_totals(piece, writer.judged_keys),
+        **footer(reused),
         "judge_nodes": nodes,
     }
 
