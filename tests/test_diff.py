@@ -17,7 +17,7 @@ from jobs.cli import main
 from jobs.diff import diff_runs, regressions
 from jobs.diff.intervals import mean_change_interval
 from jobs.diff.noise import noise_floors
-from jobs.diff.pairing import item_pairs, paired_items
+from jobs.diff.pairing import compared_item_indices, item_pairs, items_changed, paired_items
 from pipeline.results import open_run
 
 GOOD, SHORT, POLITE = "Is it good?", "Is it short?", "Is it polite?"
@@ -299,3 +299,28 @@ def test_the_diff_does_not_depend_on_how_scores_are_split_and_flips_sign_with_th
     backwards = diff_runs(open_run(b), open_run(a)).table
     assert backwards["change"].to_list() == [-c for c in whole["change"].to_list()]
     assert backwards["flipped"].equals(whole["flipped"])
+
+
+def test_the_review_app_helpers_pair_items_within_the_sample(tmp_path):
+    """What `rayscore review --compare` needs: s1's items reordered (same answers) is no
+    change; s2's answer flipped and s3 (in B only) are."""
+    a = write_finished_run(
+        tmp_path / "a",
+        {
+            "s1": [item(0, "Q", "yes", 0.9), item(1, GOOD, "no", 0.2)],
+            "s2": [item(0, GOOD, "yes", 0.9)],
+        },
+    )
+    b = write_finished_run(
+        tmp_path / "b",
+        {
+            "s1": [item(0, GOOD, "no", 0.2), item(1, "Q", "yes", 0.9)],
+            "s2": [item(0, GOOD, "no", 0.2)],
+            "s3": [item(0, GOOD, "yes", 0.9)],
+        },
+        run_id="run-2",
+    )
+    assert compared_item_indices(open_run(a), open_run(b), "s1") == {"quality": {0: 1, 1: 0}}
+    changed = items_changed(open_run(a), open_run(b)).sort("sample_id")
+    assert changed.rows() == [("s1", False), ("s2", True), ("s3", True)]
+    assert items_changed(open_run(a), open_run(b), ["s1"]).rows() == [("s1", False)]

@@ -218,3 +218,23 @@ def _named_as_paired(pairs: pl.DataFrame, side: str, other: str) -> pl.DataFrame
         )
         .drop(*names.values())
     )
+
+
+def compared_item_indices(
+    a: RunResults, b: RunResults, sample_id: str
+) -> dict[str, dict[int, int]]:
+    """One sample's paired items (paired_items): scorer key -> {index in A: index in B}."""
+    pairs = paired_items(a, b, [sample_id]).filter(pl.col("in_a") & pl.col("in_b"))
+    indices: dict[str, dict[int, int]] = {}
+    for scorer, index_a, index_b in pairs.select("scorer", "index_a", "index_b").iter_rows():
+        indices.setdefault(scorer, {})[index_a] = index_b
+    return indices
+
+
+def items_changed(
+    a: RunResults, b: RunResults, sample_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """sample_id, changed: whether a checklist item of the sample is in one run only or
+    answered differently (paired_items), for every sample with items in either run."""
+    differs = (pl.col("in_a") != pl.col("in_b")) | pl.col("answer_a").ne_missing(pl.col("answer_b"))
+    return paired_items(a, b, sample_ids).group_by("sample_id").agg(differs.any().alias("changed"))
