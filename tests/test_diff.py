@@ -17,7 +17,7 @@ from jobs.cli import main
 from jobs.diff import diff_runs, regressions
 from jobs.diff.intervals import mean_change_interval
 from jobs.diff.noise import noise_floors
-from jobs.diff.pairing import item_matches
+from jobs.diff.pairing import compared_item_indices, item_pairs, items_changed, paired_items
 from pipeline.results import open_run
 
 GOOD, SHORT, POLITE = "Is it good?", "Is it short?", "Is it polite?"
@@ -220,22 +220,62 @@ def test_each_kind_is_compared_on_its_primary_field(tmp_path):
     assert by_scorer["quality"]["change"] == 0.0
 
 
-def test_per_row_checklists_pair_a_reworded_item_only_when_it_is_alone_at_its_index():
-    def questions(rows: list[tuple[int, str]]) -> pl.DataFrame:
+def test_items_pair_within_each_sample_by_text_then_alone_at_their_index():
+    def questions(rows: list[tuple[str, int, str]]) -> pl.DataFrame:
         return pl.DataFrame(
             {
+                "sample_id": [s for s, _, _ in rows],
                 "scorer": ["q"] * len(rows),
-                "index": [i for i, _ in rows],
-                "question": [t for _, t in rows],
+                "index": [i for _, i, _ in rows],
+                "question": [t for _, _, t in rows],
             },
-            schema={"scorer": pl.String, "index": pl.Int32, "question": pl.String},
+            schema_overrides={"index": pl.Int32},
         )
 
-    a = questions([(0, "same"), (1, "old"), (2, "x1"), (2, "x2")])
-    b = questions([(0, "same"), (1, "new"), (2, "y1")])
-    matches = item_matches(a, b).sort("index_a", "index_b", "question_a", nulls_last=True)
-    pairs = list(matches.select("question_a", "question_b").iter_rows())
-    assert pairs == [("same", "same"), ("old", "new"), ("x1", None), ("x2", None), (None, "y1")]
+    a = questions(
+        [("s1", 0, "same"), ("s1", 1, "old"), ("s1", 2, "x1"), ("s2", 0, "x2"), ("s2", 1, "same")]
+    )
+    b = questions([("s1", 0, "same"), ("s1", 1, "new"), ("s1", 2, "y1"), ("s2", 0, "same")])
+    pairs = item_pairs(a, b).sort("sample_id", "index_a", "index_b", nulls_last=True)
+    got = pairs.select("sample_id", "index_a", "question_a", "index_b", "question_b").rows()
+    assert got == [
+        ("s1", 0, "same", 0, "same"),
+        ("s1", 1, "old", 1, "new"),  # reworded: the only one left at index 1 on both sides
+        ("s1", 2, "x1", 2, "y1"),
+        ("s2", 0, "x2", None, None),  # B's index 0 holds "same", paired by text
+        ("s2", 1, "same", 0, "same"),
+    ]
+
+
+def test_repeated_question_text_pairs_by_occurrence_within_a_sample():
+    def questions(texts: list[str]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"sample_id": "s1", "scorer": "q", "index": [0, 1, 2], "question": texts}
+        )
+
+    a, b = questions(["Q", "R", "Q"]), questions(["Q", "Q", "R"])
+    pairs = item_pairs(a, b).sort("index_a")
+    assert pairs.select("index_a", "index_b").rows() == [(0, 0), (1, 2), (2, 1)]
+    assert (pairs["question_a"] == pairs["question_b"]).all()
+
+
+def test_a_question_at_different_indices_in_different_samples_is_no_change(tmp_path):
+    """The reviewer's repro: s1 asks Q first, s2 second; both runs identical."""
+    answers = {
+        "s1": [item(0, "Q", "yes", 0.9), item(1, GOOD, "no", 0.2)],
+        "s2": [item(0, GOOD, "yes", 0.9), item(1, "Q", "no", 0.2), item(2, "Q", "yes", 0.9)],
+    }
+    a = write_finished_run(tmp_path / "a", answers)
+    b = write_finished_run(tmp_path / "b", answers, run_id="run-2")
+    table = diff_runs(open_run(a), open_run(b)).table
+    assert table["only_a"].sum() == 0 and table["only_b"].sum() == 0
+    assert table["change"].to_list() == [0.0] * table.height
+    assert table["flipped"].drop_nulls().to_list() == [0.0] * (table.height - 1)
+    assert not table["reworded"].any()
+    assert table["rows_both"].sum() == 2 + 5  # both samples' primary scores and their 5 items
+    pairs = paired_items(open_run(a), open_run(b), ["s2"])
+    assert pairs.select("index_a", "index_b").sort("index_a").rows() == [(0, 0), (1, 1), (2, 2)]
+    assert pairs["in_a"].all() and pairs["in_b"].all()
 
 
 def test_a_run_that_is_not_finished_is_named(two_runs, tmp_path, capsys):
@@ -259,3 +299,28 @@ def test_the_diff_does_not_depend_on_how_scores_are_split_and_flips_sign_with_th
     backwards = diff_runs(open_run(b), open_run(a)).table
     assert backwards["change"].to_list() == [-c for c in whole["change"].to_list()]
     assert backwards["flipped"].equals(whole["flipped"])
+
+
+def test_the_review_app_helpers_pair_items_within_the_sample(tmp_path):
+    """What `rayscore review --compare` needs: s1's items reordered (same answers) is no
+    change; s2's answer flipped and s3 (in B only) are."""
+    a = write_finished_run(
+        tmp_path / "a",
+        {
+            "s1": [item(0, "Q", "yes", 0.9), item(1, GOOD, "no", 0.2)],
+            "s2": [item(0, GOOD, "yes", 0.9)],
+        },
+    )
+    b = write_finished_run(
+        tmp_path / "b",
+        {
+            "s1": [item(0, GOOD, "no", 0.2), item(1, "Q", "yes", 0.9)],
+            "s2": [item(0, GOOD, "no", 0.2)],
+            "s3": [item(0, GOOD, "yes", 0.9)],
+        },
+        run_id="run-2",
+    )
+    assert compared_item_indices(open_run(a), open_run(b), "s1") == {"quality": {0: 1, 1: 0}}
+    changed = items_changed(open_run(a), open_run(b)).sort("sample_id")
+    assert changed.rows() == [("s1", False), ("s2", True), ("s3", True)]
+    assert items_changed(open_run(a), open_run(b), ["s1"]).rows() == [("s1", False)]

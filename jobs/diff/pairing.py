@@ -1,13 +1,16 @@
 """Two runs' scores side by side, one row per score that either run has: a scorer's primary
 score per sample (its kind's PRIMARY_FIELD), and a checklist item's answer per sample.
 
-Samples are joined on the input's id. Items are joined on the id and the item's question
-text; an item whose question is in one run only is paired with the other run's item at the
-same index when that one's question is also in one run only, and marked `reworded`.
+Samples are joined on the input's id. Items are paired within each sample (item_pairs): on
+their question text (a repeated text by its occurrence), the rest by index where each run has
+one item left there (a reworded question, marked `reworded`). The review app pairs --compare
+items the same way (paired_items).
 An item's score is its answer (yes 1.0, no 0.0, unscored null), so a mean is its pass rate.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -96,8 +99,9 @@ def _paired_primary(a: RunResults, b: RunResults) -> pl.DataFrame:
     )
 
 
-def _items(run: RunResults) -> pl.LazyFrame:
-    """sample_id, scorer, index, question, answer, confidence, score per item of the run."""
+def _items(run: RunResults, sample_ids: Sequence[str] | None = None) -> pl.LazyFrame:
+    """sample_id, scorer, index, question, answer, confidence, score per item of the run (of
+    the samples in `sample_ids` when given)."""
     names = run.items.collect_schema().names()
     if "question" not in names:
         return pl.LazyFrame(
@@ -113,7 +117,7 @@ def _items(run: RunResults) -> pl.LazyFrame:
         )
     answer = pl.col("answer")
     score = pl.when(answer == "yes").then(1.0).when(answer == "no").then(0.0)
-    return run.items.select(
+    items = run.items.select(
         pl.col(_id_column(run)).cast(pl.String).alias("sample_id"),
         "scorer",
         pl.col("index").cast(pl.Int32),
@@ -122,63 +126,115 @@ def _items(run: RunResults) -> pl.LazyFrame:
         "confidence",
         score.alias("score"),
     )
+    return items if sample_ids is None else items.filter(pl.col("sample_id").is_in(sample_ids))
 
 
-def item_matches(questions_a: pl.DataFrame, questions_b: pl.DataFrame) -> pl.DataFrame:
-    """Which item of A is which of B: scorer, index_a, question_a, index_b, question_b (from
-    each run's distinct scorer x index x question); an item of one run only has nulls for the
-    other."""
-    same = questions_a.join(questions_b, on=["scorer", "question"], how="full", suffix="_b")
-    same = same.with_columns(
-        pl.coalesce("scorer", "scorer_b").alias("scorer"),
-        pl.when(pl.col("index").is_not_null()).then(pl.col("question")).alias("question_a"),
-        pl.when(pl.col("index_b").is_not_null()).then(pl.col("question_b")).alias("question_b"),
-    ).select("scorer", pl.col("index").alias("index_a"), "question_a", "index_b", "question_b")
-    matched = same.filter(pl.col("index_a").is_not_null() & pl.col("index_b").is_not_null())
-    only_a = _alone_at_index(same.filter(pl.col("index_b").is_null()), "a")
-    only_b = _alone_at_index(same.filter(pl.col("index_a").is_null()), "b")
-    reworded = only_a.join(only_b, left_on=["scorer", "index_a"], right_on=["scorer", "index_b"])
-    reworded = reworded.with_columns(pl.col("index_a").alias("index_b"))
-    paired_a = reworded.select("scorer", "index_a", "question_a")
-    paired_b = reworded.select("scorer", "index_b", "question_b")
+def item_pairs(items_a: pl.DataFrame, items_b: pl.DataFrame) -> pl.DataFrame:
+    """Which item of A is which of B, sample by sample. Each side has one row per sample x
+    item: sample_id, scorer, index, question and any value columns; the result has sample_id,
+    scorer and, suffixed _a and _b, every other column of each side (nulls for an item the
+    other side lacks).
+
+    Within a sample and scorer, items pair on their question text, the n-th repeat of a text
+    with the n-th (by index); the rest pair by index where each side has one item left there
+    (a reworded question)."""
+    side_a, side_b = _one_side(items_a, "a"), _one_side(items_b, "b")
+    same_text = ["sample_id", "scorer", "text", "occurrence"]
+    matched = side_a.join(side_b, on=same_text, how="inner").drop("text", "occurrence")
+    rest_a = _alone_at_index(side_a.join(matched, on="row_a", how="anti"), "a")
+    rest_b = _alone_at_index(side_b.join(matched, on="row_b", how="anti"), "b")
+    reworded = rest_a.join(rest_b, on=["sample_id", "scorer", "position"], how="inner")
+    paired = pl.concat([matched, reworded.drop("position")], how="diagonal_relaxed")
     unpaired = [
-        same.filter(pl.col("index_b").is_null()).join(
-            paired_a, on=["scorer", "index_a", "question_a"], how="anti"
-        ),
-        same.filter(pl.col("index_a").is_null()).join(
-            paired_b, on=["scorer", "index_b", "question_b"], how="anti"
-        ),
+        side_a.join(paired, on="row_a", how="anti"),
+        side_b.join(paired, on="row_b", how="anti"),
     ]
-    return pl.concat([matched, reworded.select(same.columns), *unpaired])
+    every = pl.concat([paired, *unpaired], how="diagonal_relaxed")
+    return every.drop("row_a", "row_b", "text", "occurrence", strict=False)
 
 
-def _alone_at_index(unmatched: pl.DataFrame, side: str) -> pl.DataFrame:
-    """The unmatched questions of one side that are the only one at their scorer x index."""
-    index, question = f"index_{side}", f"question_{side}"
-    return unmatched.select("scorer", index, question).filter(pl.len().over("scorer", index) == 1)
+def _one_side(items: pl.DataFrame, side: str) -> pl.DataFrame:
+    """The side's columns suffixed, with its question as `text`, which repeat of that text in
+    its sample the item is (`occurrence`) and a row number to find it again."""
+    values = [c for c in items.columns if c not in ("sample_id", "scorer")]
+    return items.with_columns(
+        pl.col("question").alias("text"),
+        pl.col("index").rank("ordinal").over("sample_id", "scorer", "question").alias("occurrence"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(f"row_{side}"),
+    ).rename({c: f"{c}_{side}" for c in values})
+
+
+def _alone_at_index(rest: pl.DataFrame, side: str) -> pl.DataFrame:
+    """The unmatched items of one side that are its only unmatched one at their sample x
+    scorer x index, with that index as `position`."""
+    index = pl.col(f"index_{side}")
+    return (
+        rest.drop("text", "occurrence")
+        .filter(pl.len().over("sample_id", "scorer", index) == 1)
+        .with_columns(index.alias("position"))
+    )
+
+
+def paired_items(
+    a: RunResults, b: RunResults, sample_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Each sample's checklist items of run A beside the same item of run B (item_pairs):
+    sample_id, scorer, index_a/_b, question_a/_b, answer_a/_b, confidence_a/_b, score_a/_b,
+    in_a, in_b; only the samples in `sample_ids` when given."""
+    pairs = item_pairs(_items(a, sample_ids).collect(), _items(b, sample_ids).collect())
+    return pairs.with_columns(
+        pl.col("index_a").is_not_null().alias("in_a"),
+        pl.col("index_b").is_not_null().alias("in_b"),
+    )
 
 
 def _paired_items(a: RunResults, b: RunResults) -> pl.DataFrame:
-    items_a, items_b = _items(a).collect(), _items(b).collect()
-    keys = ["scorer", "index", "question"]
-    matches = item_matches(items_a.select(keys).unique(), items_b.select(keys).unique())
-    side_a = items_a.rename({"index": "index_a", "question": "question_a"}).join(
-        matches, on=["scorer", "index_a", "question_a"], how="inner"
+    """paired_items, an item of one run only named as its pair is named in the other run's
+    samples (so that it counts in that pair's only_a/only_b), where that pair is the one."""
+    pairs = paired_items(a, b)
+    return _named_as_paired(_named_as_paired(pairs, "a", "b"), "b", "a").with_columns(
+        pl.coalesce("index_b", "index_a").alias("item")
     )
-    side_b = items_b.rename({"index": "index_b", "question": "question_b"}).join(
-        matches, on=["scorer", "index_b", "question_b"], how="inner"
+
+
+def _named_as_paired(pairs: pl.DataFrame, side: str, other: str) -> pl.DataFrame:
+    """For the items of `side` only: the other side's index and question from the one pair
+    (over all samples) with the same scorer, index and question on `side`."""
+    own = ["scorer", f"index_{side}", f"question_{side}"]
+    names = {f"index_{other}": "other_index", f"question_{other}": "other_question"}
+    labels = (
+        pairs.filter(pl.col("in_a") & pl.col("in_b"))
+        .select(*own, *names)
+        .unique()
+        .filter(pl.len().over(own) == 1)
+        .rename(names)
     )
-    pair = ["sample_id", "scorer", "index_a", "index_b", "question_a", "question_b"]
-    value_columns = ["score", "answer", "confidence"]
-    joined = side_a.select(*pair, *value_columns, pl.lit(True).alias("in_a")).join(
-        side_b.select(*pair, *value_columns, pl.lit(True).alias("in_b")),
-        on=pair,
-        how="full",
-        coalesce=True,
-        nulls_equal=True,
-        suffix="_b",
+    alone = pl.col(f"in_{side}") & ~pl.col(f"in_{other}")
+    return (
+        pairs.join(labels, on=own, how="left")
+        .with_columns(
+            pl.when(alone).then(pl.col(new)).otherwise(pl.col(old)).alias(old)
+            for old, new in names.items()
+        )
+        .drop(*names.values())
     )
-    return joined.rename({c: f"{c}_a" for c in value_columns}).with_columns(
-        pl.coalesce("index_b", "index_a").alias("item"),
-        pl.col("in_a", "in_b").fill_null(False),
-    )
+
+
+def compared_item_indices(
+    a: RunResults, b: RunResults, sample_id: str
+) -> dict[str, dict[int, int]]:
+    """One sample's paired items (paired_items): scorer key -> {index in A: index in B}."""
+    pairs = paired_items(a, b, [sample_id]).filter(pl.col("in_a") & pl.col("in_b"))
+    indices: dict[str, dict[int, int]] = {}
+    for scorer, index_a, index_b in pairs.select("scorer", "index_a", "index_b").iter_rows():
+        indices.setdefault(scorer, {})[index_a] = index_b
+    return indices
+
+
+def items_changed(
+    a: RunResults, b: RunResults, sample_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """sample_id, changed: whether a checklist item of the sample is in one run only or
+    answered differently (paired_items), for every sample with items in either run."""
+    differs = (pl.col("in_a") != pl.col("in_b")) | pl.col("answer_a").ne_missing(pl.col("answer_b"))
+    return paired_items(a, b, sample_ids).group_by("sample_id").agg(differs.any().alias("changed"))
