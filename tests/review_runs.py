@@ -38,14 +38,18 @@ def make_run(
     folder: Path,
     flip_rows: frozenset[int] = frozenset(),
     confidence_of: Callable[[int, int], float] = confidence,
+    reordered: bool = False,
 ) -> str:
     """N samples of a 3-item checklist (item confidences `confidence_of(sample, index)`), a
     `model` group column, an error on row 5, the input's prompt/response beside it, and a
-    BOOLEAN verdict config (quality.overall)."""
-    uri = write_finished_run(
-        folder,
-        {f"r{n}": items_of(n, 1 if n in flip_rows else None, confidence_of) for n in range(N)},
-    )
+    BOOLEAN verdict config (quality.overall). `reordered`: each sample's items in reverse
+    order (the same questions and answers at other indices)."""
+
+    def items(n: int) -> list[dict[str, object]]:
+        made = items_of(n, 1 if n in flip_rows else None, confidence_of)
+        return [{**i, "index": k} for k, i in enumerate(reversed(made))] if reordered else made
+
+    uri = write_finished_run(folder, {f"r{n}": items(n) for n in range(N)})
     scores_file = folder / "scores" / "part-00000.parquet"
     scores = pq.read_table(scores_file)
     scores = scores.append_column("model", pa.array(["m1", "m2"] * (N // 2)))

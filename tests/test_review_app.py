@@ -213,6 +213,12 @@ def test_compare_marks_and_filters_the_samples_that_changed(tmp_path, run_dir):
     assert "RUN2" in client.get("/samples/r3").text
 
 
+def test_compare_pairs_items_on_their_question_not_their_index(tmp_path, run_dir):
+    before = Path(make_run(tmp_path / "before", flip_rows=frozenset({3}), reordered=True))
+    client = client_for(run_dir, compare=before)
+    assert sample_ids(client.get("/samples?changed=1").text) == ["r3"]
+
+
 def test_storage_options_are_json_or_a_file_holding_it(tmp_path):
     assert parse_storage_options('{"anon": true}') == {"anon": True}
     (tmp_path / "o.json").write_text('{"endpoint_url": "http://x"}')

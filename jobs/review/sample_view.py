@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from jobs.diff.pairing import compared_item_indices
 from jobs.review.review_run import ItemScorer, ReviewRun
 from pipeline.results import RunResults
 from scorers.usage import ERROR_COLUMN
@@ -62,8 +63,11 @@ def sample_view(run: ReviewRun, sample_id: str) -> SampleView:
     other = _row(run.compare, run.id_col, sample_id) if run.compare is not None else None
     shown = [*run.group_columns(), *([ERROR_COLUMN] if run.has_errors() else [])]
     items = {s.key: s for s in run.item_scorers()}
+    # RUN2's item for each of this sample's items: paired on question text, as rayscore diff
+    # pairs them (an item moved or added shifts the indices)
+    pairs = compared_item_indices(run.results, run.compare, sample_id) if run.compare else {}
     scorers = [
-        _scorer_view(run, key, row, other, items.get(key))
+        _scorer_view(run, key, row, other, items.get(key), pairs.get(key))
         for key in dict.fromkeys([*run.score_keys(), *items])
     ]
     mine = run.store.current().filter(
@@ -101,6 +105,7 @@ def _scorer_view(
     row: dict[str, Any],
     other: dict[str, Any] | None,
     items: ItemScorer | None,
+    pairs: dict[int, int] | None = None,
 ) -> ScorerView:
     struct = row.get(key) or {}
     compared = (other or {}).get(key) or {}
@@ -108,7 +113,8 @@ def _scorer_view(
     if items is not None:
         theirs = {i["index"]: i for i in compared.get(items.list_field) or []}
         for item in struct.get(items.list_field) or []:
-            before = theirs.get(item["index"])
+            index = item["index"] if pairs is None else pairs.get(item["index"])
+            before = theirs.get(index) if index is not None else None
             compared_view = (
                 _item_view(items, before, compared[items.list_field]) if before else None
             )

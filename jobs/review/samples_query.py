@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from jobs.diff.pairing import items_changed
 from jobs.review.judge_disagreement import disagreeing_samples, has_several_judges
 from jobs.review.review_run import ReviewRun
 from scorers.usage import ERROR_COLUMN
@@ -180,25 +181,24 @@ def _matching_ids(run: ReviewRun, text: str) -> pl.LazyFrame:
 
 
 def _changes(run: ReviewRun) -> pl.LazyFrame:
-    """Per sample of this run: whether RUN2 scored it differently (a score or an answer)."""
+    """Per sample of this run: whether RUN2 scored it differently (a score, or an item in one
+    run only or answered differently, items paired as rayscore diff pairs them)."""
     assert run.compare is not None
     other = run.compare.samples.collect_schema().names()
     keys = [key for key in run.score_keys() if key in other]
-    item_keys = [s for s in run.item_scorers() if s.key in other]
 
     def scores(frame: pl.LazyFrame, suffix: str) -> pl.LazyFrame:
         columns = [pl.col(run.id_col).cast(pl.String)]
         columns += [pl.col(k).struct.field("primary_score").alias(k + suffix) for k in keys]
-        columns += [
-            _answers(run, s.key, s.list_field).alias(s.key + suffix + ANSWERS) for s in item_keys
-        ]
         return frame.select(columns)
 
+    items = items_changed(run.results, run.compare).lazy()
+    items = items.select(pl.col("sample_id").cast(pl.String).alias(run.id_col), "changed")
     differs = [pl.col(k + "_a").ne_missing(pl.col(k + "_b")) for k in keys]
-    differs += [
-        pl.col(s.key + "_a" + ANSWERS).ne_missing(pl.col(s.key + "_b" + ANSWERS)) for s in item_keys
-    ]
-    joined = scores(run.results.samples, "_a").join(
-        scores(run.compare.samples, "_b"), on=run.id_col, how="left"
+    differs.append(pl.col("changed").fill_null(False))
+    joined = (
+        scores(run.results.samples, "_a")
+        .join(scores(run.compare.samples, "_b"), on=run.id_col, how="left")
+        .join(items, on=run.id_col, how="left")
     )
-    return joined.select(run.id_col, pl.any_horizontal(differs or [pl.lit(False)]).alias(CHANGED))
+    return joined.select(run.id_col, pl.any_horizontal(differs).alias(CHANGED))
