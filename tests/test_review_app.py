@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from review_runs import QUESTIONS, N, confidence, items_of, make_run
 
 from jobs.cli import main
-from jobs.review.access import COOKIE
+from jobs.review.access import cookie_name
 from jobs.review.app import create_app
 from jobs.review.review_run import open_review
 from jobs.storage_options_flag import parse_storage_options
@@ -30,7 +30,7 @@ def run_dir(tmp_path: Path) -> Path:
 def client_for(run_dir: Path, compare: Path | None = None, author: str = "ana") -> TestClient:
     run = open_review(str(run_dir), str(compare) if compare else None, author)
     client = TestClient(create_app(run, TOKEN))
-    client.cookies.set(COOKIE, TOKEN)
+    client.cookies.set(cookie_name(None), TOKEN)
     return client
 
 
@@ -54,15 +54,20 @@ def test_every_request_without_the_token_is_refused(run_dir):
     assert post.status_code == 403
     assert not (run_dir / "annotations").exists()
     assert client.get("/samples?token=wrong").status_code == 403
-    client.cookies.set(COOKIE, "wrong")
+    client.cookies.set(cookie_name(None), "wrong")
     assert client.get("/samples").status_code == 403
+    assert client.get("/samples?token=%C3%A9t%C3%A9").status_code == 403  # not ASCII: refused
+
+
+def test_each_port_has_a_cookie_of_its_own():
+    assert cookie_name(8888) != cookie_name(8889)
 
 
 def test_the_token_once_in_the_url_then_the_cookie_lets_requests_in(run_dir):
     client = TestClient(create_app(open_review(str(run_dir), author="ana"), TOKEN))
     first = client.get(f"/samples?token={TOKEN}")
     assert first.status_code == 200
-    assert first.cookies.get(COOKIE) == TOKEN
+    assert first.cookies.get(cookie_name(None)) == TOKEN
     assert client.get("/samples/r3").status_code == 200  # the cookie alone
 
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from review_runs import RIVAL_ANSWERS, make_run, make_two_judge_run
 
-from jobs.review.access import COOKIE
+from jobs.review.access import cookie_name
 from jobs.review.app import create_app
 from jobs.review.judge_disagreement import disagreeing_items, judges_of
 from jobs.review.label_queue import DISAGREE, LabelQueue, label_queue
@@ -29,7 +29,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 def client_for(run_dir: Path, author: str = "ana") -> TestClient:
     client = TestClient(create_app(open_review(str(run_dir), author=author), TOKEN))
-    client.cookies.set(COOKIE, TOKEN)
+    client.cookies.set(cookie_name(None), TOKEN)
     return client
 
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from finished_runs import item, write_finished_run
 from test_s3_storage import BUCKET, options, s3, s3_endpoint  # noqa: F401 (a fixture)
 
-from jobs.review.access import COOKIE
+from jobs.review.access import cookie_name
 from jobs.review.app import create_app
 from jobs.review.review_run import open_review
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
@@ -22,7 +22,7 @@ def test_a_run_on_s3_is_reviewed_and_labelled_there(s3_endpoint, tmp_path):  # n
     s3(s3_endpoint).put(local, uri.removeprefix("s3://"), recursive=True)
     run = open_review(uri, author="ana", storage_options=options(s3_endpoint))
     client = TestClient(create_app(run, "t"))
-    client.cookies.set(COOKIE, "t")
+    client.cookies.set(cookie_name(None), "t")
     assert '<span id="total">6</span>' in client.get("/samples").text
     for value in (True, False):  # a relabel: both kept, the latest counts
         saved = client.post(

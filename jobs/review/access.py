@@ -11,7 +11,12 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
 TOKEN_PARAM = "token"
-COOKIE = "rayscore_review_token"
+
+
+# Cookies are shared between a host's ports: each review's cookie is named for its port, so
+# a second review on the same host leaves the first one's open tabs working.
+def cookie_name(port: int | None) -> str:
+    return f"rayscore_review_token_{port}" if port else "rayscore_review_token"
 
 
 def new_token() -> str:
@@ -23,15 +28,19 @@ def require_token(app: FastAPI, token: str) -> None:
     async def gate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        given = request.query_params.get(TOKEN_PARAM)
-        if given is not None and secrets.compare_digest(given, token):
+        cookie = cookie_name(request.url.port)
+        if _matches(request.query_params.get(TOKEN_PARAM), token):
             response = await call_next(request)
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(cookie, token, httponly=True, samesite="strict")
             return response
-        cookie = request.cookies.get(COOKIE)
-        if cookie is not None and secrets.compare_digest(cookie, token):
+        if _matches(request.cookies.get(cookie), token):
             return await call_next(request)
         return PlainTextResponse(
             "403: this review needs its token: open the URL `rayscore review` printed",
             status_code=403,
         )
+
+
+def _matches(given: str | None, token: str) -> bool:
+    """In constant time, and as bytes: a token that is not ASCII is refused, not an error."""
+    return given is not None and secrets.compare_digest(given.encode(), token.encode())
