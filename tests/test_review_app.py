@@ -280,3 +280,15 @@ def test_the_overview_shows_the_reliability_of_the_labels_given_in_review(run_di
             for n in range(N)
         )
         assert total(client.get(link).text) == inside
+
+
+def test_a_boolean_scorer_is_a_score_in_the_table_and_its_filter(tmp_path):
+    from finished_runs import item, write_finished_run
+
+    answers = {f"r{n}": [item(0, QUESTIONS[0], "yes", 0.9)] for n in range(4)}
+    verdicts = [{"value": v, "confidence": 0.9} for v in (True, False, True, False)]
+    run = write_finished_run(
+        tmp_path / "bool", answers, other_scorers={"correct": ("boolean", verdicts)}
+    )
+    client = client_for(Path(run))
+    assert sample_ids(client.get("/samples?scorer=correct&score_min=1").text) == ["r0", "r2"]

@@ -63,6 +63,16 @@ def primary_fields(run: RunResults) -> dict[str, tuple[str, pl.DataType]]:
     return fields
 
 
+def primary_scores(run: RunResults) -> dict[str, pl.Expr]:
+    """Scorer key -> its primary score as a number (a boolean's 1.0/0.0), for the scorers whose
+    primary field is a number or a boolean (not a label)."""
+    return {
+        key: _as_score(pl.col(key).struct.field(field), dtype)
+        for key, (field, dtype) in primary_fields(run).items()
+        if dtype != pl.String
+    }
+
+
 def _primary_scores(run: RunResults) -> pl.LazyFrame:
     """sample_id, scorer, score, answer: one row per sample x scorer. A numeric primary field
     is the score; a text one (a label) the answer; a boolean one both (1.0/0.0, true/false)."""

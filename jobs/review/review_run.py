@@ -12,6 +12,7 @@ from typing import Any
 import fsspec
 import polars as pl
 
+from jobs.diff.pairing import primary_fields, primary_scores
 from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
 from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
@@ -55,14 +56,18 @@ class ReviewRun:
         """scores/' columns, read once from the Parquet footers."""
         return dict(self.results.samples.collect_schema())
 
+    @cached_property
+    def primary_scores(self) -> dict[str, pl.Expr]:
+        """Scorer key -> its primary score (its kind's primary field) as a number, as rayscore
+        diff compares it."""
+        return primary_scores(self.results)
+
     def score_keys(self) -> list[str]:
-        """Scorers whose struct in scores/ has a primary score."""
-        keys = []
-        for scorer in self.results.manifest.get("scorers", []):
-            dtype = self.columns.get(scorer["key"])
-            if isinstance(dtype, pl.Struct) and "primary_score" in {f.name for f in dtype.fields}:
-                keys.append(str(scorer["key"]))
-        return keys
+        """Scorers with a primary score that is a number (or a boolean)."""
+        return list(self.primary_scores)
+
+    def primary_field(self, key: str) -> str:
+        return primary_fields(self.results)[key][0]
 
     def item_scorers(self) -> list[ItemScorer]:
         found = []

@@ -109,6 +109,7 @@ def _scorer_view(
 ) -> ScorerView:
     struct = row.get(key) or {}
     compared = (other or {}).get(key) or {}
+    field = run.primary_field(key) if key in run.primary_scores else None
     views = []
     if items is not None:
         theirs = {i["index"]: i for i in compared.get(items.list_field) or []}
@@ -123,8 +124,8 @@ def _scorer_view(
             )
     return ScorerView(
         key=key,
-        primary_score=struct.get("primary_score"),
-        compared_score=compared.get("primary_score"),
+        primary_score=_number(struct.get(field)) if field else None,
+        compared_score=_number(compared.get(field)) if field else None,
         unscored_reason=struct.get("unscored_reason"),
         verdict_name=run.verdict_name(key),
         items=views,
@@ -151,3 +152,8 @@ def _item_view(scorer: ItemScorer, item: dict[str, Any], every: list[dict[str, A
         unscored_reason=item.get("unscored_reason"),
         points_lost=lost,
     )
+
+
+def _number(value: Any) -> float | None:
+    """A primary score as the page shows it: a boolean's 1.0/0.0, as rayscore diff reads it."""
+    return None if value is None else float(value)

@@ -96,7 +96,7 @@ def _table(run: ReviewRun, query: SamplesQuery) -> pl.LazyFrame:
 
 def _view_columns(run: ReviewRun) -> list[pl.Expr]:
     columns = [pl.col(run.id_col).cast(pl.String), *map(pl.col, run.group_columns())]
-    columns += [pl.col(key).struct.field("primary_score").alias(key) for key in run.score_keys()]
+    columns += [score.alias(key) for key, score in run.primary_scores.items()]
     columns += [_answers(run, scorer.key, scorer.list_field) for scorer in run.item_scorers()]
     if run.has_errors():
         columns.append(pl.col(ERROR_COLUMN))
@@ -115,7 +115,7 @@ def _filters(run: ReviewRun, query: SamplesQuery) -> list[pl.Expr]:
     if query.score_min is not None or query.score_max is not None:
         if scorer not in run.score_keys():
             raise BadQuery(f"scorer: {scorer!r} has no primary score; scored: {run.score_keys()}")
-        score = pl.col(str(scorer)).struct.field("primary_score")
+        score = run.primary_scores[str(scorer)]
         if query.score_min is not None:
             filters.append(score >= query.score_min)
         if query.score_max is not None:
@@ -189,7 +189,7 @@ def _changes(run: ReviewRun) -> pl.LazyFrame:
 
     def scores(frame: pl.LazyFrame, suffix: str) -> pl.LazyFrame:
         columns = [pl.col(run.id_col).cast(pl.String)]
-        columns += [pl.col(k).struct.field("primary_score").alias(k + suffix) for k in keys]
+        columns += [run.primary_scores[k].alias(k + suffix) for k in keys]
         return frame.select(columns)
 
     items = items_changed(run.results, run.compare).lazy()
