@@ -292,3 +292,21 @@ def test_a_boolean_scorer_is_a_score_in_the_table_and_its_filter(tmp_path):
     )
     client = client_for(Path(run))
     assert sample_ids(client.get("/samples?scorer=correct&score_min=1").text) == ["r0", "r2"]
+
+
+def test_reviewers_sharing_a_server_each_label_under_their_own_name(run_dir):
+    client = client_for(run_dir, author="ana")
+    assert client.get("/samples?author=ben").status_code == 200  # ben's browser, from now on
+    saved = client.post(
+        "/labels", json={"sample_id": "r1", "labels": [{"name": "quality.item_0", "value": True}]}
+    )
+    assert saved.status_code == 200
+    other = client_for(run_dir, author="ana")  # another browser: the server's --author
+    other.post(
+        "/labels", json={"sample_id": "r1", "labels": [{"name": "quality.item_0", "value": False}]}
+    )
+    labels = read_annotations(AnnotationsSpec(path=str(run_dir / "annotations")), "id", [], None)
+    assert sorted(zip(labels["author"], labels["human"], strict=True)) == [
+        ("ana", "no"),
+        ("ben", "yes"),
+    ]

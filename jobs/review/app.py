@@ -24,6 +24,10 @@ from pipeline.annotations.labels_store import Label
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 QUEUE_SIZE = 50
+# Who labels, per browser: `?author=NAME` on any page, kept in a cookie; else --author. Several
+# reviewers sharing one server (--host) each keep their own labels.
+AUTHOR_PARAM = "author"
+AUTHOR_COOKIE = "rayscore_review_author"
 
 
 class LabelIn(BaseModel):
@@ -42,9 +46,17 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
     require_token(app, token)
     labelling_queue = LabelQueue(run, QUEUE_SIZE)
 
+    def reviewer(request: Request) -> str:
+        given = request.query_params.get(AUTHOR_PARAM) or request.cookies.get(AUTHOR_COOKIE)
+        return given.strip() if given and given.strip() else run.author
+
     def page(request: Request, template: str, **context: Any) -> HTMLResponse:
-        context |= {"run": run, "author": run.author}
-        return TEMPLATES.TemplateResponse(request, template, context)
+        author = reviewer(request)
+        context |= {"run": run, "author": author}
+        response = TEMPLATES.TemplateResponse(request, template, context)
+        if request.query_params.get(AUTHOR_PARAM):
+            response.set_cookie(AUTHOR_COOKIE, author, httponly=True, samesite="strict")
+        return response
 
     @app.get("/")
     def home() -> RedirectResponse:
@@ -74,16 +86,16 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
     @app.get("/samples/{sample_id:path}", response_class=HTMLResponse)
     def sample(request: Request, sample_id: str) -> HTMLResponse:
         try:
-            view = sample_view(run, sample_id)
+            view = sample_view(run, sample_id, reviewer(request))
         except NoSuchSample:
             raise HTTPException(404, f"no sample with {run.id_col} {sample_id!r}") from None
         return page(request, "sample.html", sample=view)
 
     @app.get("/queue", response_class=HTMLResponse)
     def queue(request: Request, offset: int = 0) -> HTMLResponse:
-        entries = labelling_queue.entries()
+        entries = labelling_queue.entries(reviewer(request))
         entry = entries[offset] if 0 <= offset < len(entries) else None
-        view = sample_view(run, entry.sample_id) if entry is not None else None
+        view = sample_view(run, entry.sample_id, reviewer(request)) if entry is not None else None
         return page(
             request, "queue.html", entry=entry, sample=view, offset=offset, left=len(entries)
         )
@@ -93,9 +105,10 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
         return page(request, "overview.html", panels=overview(run))
 
     @app.post("/labels")
-    def save_labels(given: LabelsIn) -> dict[str, Any]:
+    def save_labels(given: LabelsIn, request: Request) -> dict[str, Any]:
+        author = reviewer(request)
         try:
-            view = sample_view(run, given.sample_id)
+            view = sample_view(run, given.sample_id, author)
         except NoSuchSample:
             raise HTTPException(404, f"no sample with {run.id_col} {given.sample_id!r}") from None
         allowed = {item.name for s in view.scorers for item in s.items}
@@ -106,7 +119,7 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
                 400, f"name: {unknown} label no score of this sample; it has {sorted(allowed)}"
             )
         labels = [Label(given.sample_id, x.name, x.value, given.comment) for x in given.labels]
-        part = run.store.append(labels, run.author)
+        part = run.store.append(labels, author)
         return {"saved": len(labels), "part": part}
 
     return app

@@ -58,14 +58,16 @@ class LabelQueue:
         self.wanted: dict[str, int] = {}  # per pool: what the queue takes of it, as chosen
         self.lock = threading.Lock()
 
-    def entries(self) -> list[QueueEntry]:
-        """The next `size` items to label: uncertain ones, then disagreeing, then the bins."""
+    def entries(self, author: str | None = None) -> list[QueueEntry]:
+        """The next `size` items for `author` (default: --author) to label: uncertain ones,
+        then disagreeing, then the bins; each reviewer has a queue of their own."""
         if not self.run.item_scorers():
             return []
+        author = author or self.run.author
         with self.lock:
-            left = self._unlabelled(self.pool) if self.pool is not None else None
+            left = self._unlabelled(self.pool, author) if self.pool is not None else None
             if left is None or _short(left, self.wanted, self.size):
-                self.pool = _choose(self.run, self._labelled(), self.size * POOL_FACTOR)
+                self.pool = _choose(self.run, self._labelled(author), self.size * POOL_FACTOR)
                 self.wanted = _wanted(self.pool, self.size, has_several_judges(self.run))
                 left = self.pool
         key = [self.run.id_col, "name"]
@@ -84,13 +86,13 @@ class LabelQueue:
         )
         return [_entry(row, self.run.id_col) for row in pl.concat([taken, spread]).to_dicts()]
 
-    def _labelled(self) -> pl.DataFrame:
+    def _labelled(self, author: str) -> pl.DataFrame:
         current = self.run.store.current()
-        return current.filter(pl.col("author") == self.run.author).select(self.run.id_col, "name")
+        return current.filter(pl.col("author") == author).select(self.run.id_col, "name")
 
-    def _unlabelled(self, pool: pl.DataFrame) -> pl.DataFrame:
+    def _unlabelled(self, pool: pl.DataFrame, author: str) -> pl.DataFrame:
         return pool.join(
-            self._labelled(), on=[self.run.id_col, "name"], how="anti", maintain_order="left"
+            self._labelled(author), on=[self.run.id_col, "name"], how="anti", maintain_order="left"
         )
 
 

@@ -56,7 +56,8 @@ class SampleView:
     comment: str | None  # this reviewer's latest comment on the sample
 
 
-def sample_view(run: ReviewRun, sample_id: str) -> SampleView:
+def sample_view(run: ReviewRun, sample_id: str, author: str | None = None) -> SampleView:
+    """One sample's page; the labels shown as given are `author`'s (default: --author)."""
     row = _row(run.results, run.id_col, sample_id)
     if row is None:
         raise NoSuchSample(sample_id)
@@ -71,7 +72,7 @@ def sample_view(run: ReviewRun, sample_id: str) -> SampleView:
         for key in dict.fromkeys([*run.score_keys(), *items])
     ]
     mine = run.store.current().filter(
-        (pl.col(run.id_col) == sample_id) & (pl.col("author") == run.author)
+        (pl.col(run.id_col) == sample_id) & (pl.col("author") == (author or run.author))
     )
     comments = mine["comment"].drop_nulls()
     return SampleView(
