@@ -113,6 +113,8 @@ def build_manifest(
             "uri": spec.input.path,
             "files": len(run.source.files),
             "rows": run.source.num_rows,
+            # what was judged, so a reader of the run can tell the input changed since
+            "file_sizes": {path: info["size"] for path, info in run.fingerprint["input"].items()},
         },
         "rows": {
             "in": run.source.num_rows,

@@ -60,6 +60,8 @@ def make_run(
     pq.write_table(pa.table({**inputs, "response": responses}), folder / "in.parquet")
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["spec"]["input"]["path"] = str(folder / "in.parquet")
+    input_file = folder / "in.parquet"
+    manifest["input"] = {"file_sizes": {str(input_file): input_file.stat().st_size}}
     manifest["spec"]["definition"] = {
         "scorers": [
             {

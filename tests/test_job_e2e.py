@@ -100,7 +100,7 @@ def test_metrics_json_matches_polars_recomputation(first_run):
         assert metrics[name]["count"] == 38 and metrics[name]["skipped"] == 2
 
 
-def test_manifest_records_versions_model_tokens_and_timings(first_run):
+def test_manifest_records_versions_model_tokens_and_timings(first_run, demo_parquet):
     _, result = first_run
     manifest = json.loads(Path(result.run_dir, "manifest.json").read_text())
     assert manifest["judge"]["requests"] == 38 * 2
@@ -113,6 +113,7 @@ def test_manifest_records_versions_model_tokens_and_timings(first_run):
     assert "config.json" in manifest["model"]["files_sha256"]
     assert manifest["spec"]["judge"]["model"] == manifest["model"]["path"]
     assert manifest["timings_s"]["wall"] > 0
+    assert manifest["input"]["file_sizes"] == {str(demo_parquet): demo_parquet.stat().st_size}
 
 
 def test_the_same_job_twice_gives_identical_scores(first_run, tiny_model, demo_parquet):

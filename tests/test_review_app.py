@@ -310,3 +310,12 @@ def test_reviewers_sharing_a_server_each_label_under_their_own_name(run_dir):
         ("ana", "no"),
         ("ben", "yes"),
     ]
+
+
+def test_pages_warn_when_the_input_changed_since_the_run(run_dir):
+    client = client_for(run_dir)
+    assert "changed since this run" not in client.get("/samples/r1").text
+    with open(run_dir / "in.parquet", "ab") as grown:
+        grown.write(b"edited since")
+    warned = client_for(run_dir).get("/samples/r1").text
+    assert "changed since this run (1 of 1 files gone or of another size)" in warned

@@ -106,6 +106,28 @@ class ReviewRun:
             columns |= {c.name: None for c in scorer.input_columns() if c.kind == "text"}
         return list(columns)
 
+    @cached_property
+    def input_changed(self) -> str | None:
+        """Why the input's texts shown may not be what the judge read: its files now differ
+        from those the run recorded (added, removed, another size); None when they match or
+        the run recorded none."""
+        judged: dict[str, int] | None = self.results.manifest.get("input", {}).get("file_sizes")
+        uri = self.spec["input"].get("path")
+        if judged is None or not uri:
+            return None
+        try:
+            fs, _ = fsspec.core.url_to_fs(uri, **self.storage_options)
+            now = {path: fs.info(path)["size"] for path in judged if fs.exists(path)}
+        except OSError as exc:
+            return f"the input {uri} cannot be read now ({exc})"
+        moved = sorted(path for path, size in judged.items() if now.get(path) != size)
+        if not moved:
+            return None
+        return (
+            f"the input {uri} changed since this run ({len(moved)} of {len(judged)} files "
+            "gone or of another size): its texts here are today's, not what the judge read"
+        )
+
     def input_texts(self) -> pl.LazyFrame | None:
         """The input's id and text columns, scanned lazily; None when the input is gone."""
         uri = self.spec["input"].get("path")
