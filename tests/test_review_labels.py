@@ -124,3 +124,22 @@ def test_a_run_that_replaces_a_labelled_run_takes_its_labels_over(tmp_path):
         ("ben", "r2", "quality.item_0"): "no",
     }
     assert not new.exists() and not (tmp_path / "run.replaced").exists()
+
+
+def test_each_part_is_read_once_however_often_the_labels_are_read(tmp_path, monkeypatch):
+    import pipeline.annotations.labels_store as labels_store
+
+    store = store_in(tmp_path)
+    store.append([Label("r1", "quality.item_0", True)], author="ana")
+    reads = []
+    read_table = labels_store.pq.read_table
+
+    def counted(path, **options):
+        reads.append(path)
+        return read_table(path, **options)
+
+    monkeypatch.setattr(labels_store.pq, "read_table", counted)
+    assert store.current().height == 1
+    store.append([Label("r2", "quality.item_0", False)], author="ana")
+    assert store.current().height == 2 and store.current().height == 2
+    assert len(reads) == 2  # the first part once, the second once

@@ -88,7 +88,10 @@ def sample_view(run: ReviewRun, sample_id: str, author: str | None = None) -> Sa
 def _row(results: RunResults | None, id_col: str, sample_id: str) -> dict[str, Any] | None:
     if results is None:
         return None
-    rows = results.samples.filter(pl.col(id_col).cast(pl.String) == sample_id).head(1).collect()
+    # compared in the id column's own type, so the scan skips row groups by their statistics
+    dtype = results.samples.collect_schema()[id_col]
+    wanted = pl.lit(sample_id).cast(dtype, strict=False) if dtype != pl.String else sample_id
+    rows = results.samples.filter(pl.col(id_col) == wanted).head(1).collect()
     return rows.to_dicts()[0] if rows.height else None
 
 

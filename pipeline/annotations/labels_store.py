@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import getpass
 import posixpath
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline.annotations.history import LABELLED_AT, latest_labels
@@ -62,6 +62,9 @@ class LabelsStore:
         self.run_dir = run_dir
         self.id_col = id_col
         self.folder = run_dir.join(ANNOTATIONS)
+        # parts already read (never rewritten): each read lists the folder, reads only the new
+        self._read: dict[str, pa.Table] = {}
+        self._lock = threading.Lock()
 
     @property
     def uri(self) -> str:
@@ -98,19 +101,29 @@ class LabelsStore:
 
     def history(self) -> pl.DataFrame:
         """Every label ever saved, oldest first."""
+        schema = labels_schema(self.id_col)
         fs = self.run_dir.fs
         if not fs.exists(self.folder):
-            return pl.from_arrow(labels_schema(self.id_col).empty_table())  # type: ignore[return-value]
-        dataset = pads.dataset(
-            self.folder,
-            format="parquet",
-            filesystem=self.run_dir.arrow_fs,
-            schema=labels_schema(self.id_col),
-        )
-        frame = pl.from_arrow(dataset.to_table())
+            return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
+        with self._lock:
+            parts = sorted(
+                p for p in fs.ls(self.folder, detail=False) if _is_part(posixpath.basename(p))
+            )
+            new = [p for p in parts if p not in self._read]
+            for part in new:
+                self._read[part] = pq.read_table(
+                    part, filesystem=self.run_dir.arrow_fs, schema=schema
+                )
+            tables = [self._read[p] for p in parts]
+        frame = pl.from_arrow(pa.concat_tables([schema.empty_table(), *tables]))
         assert isinstance(frame, pl.DataFrame)
         return frame.sort(LABELLED_AT, maintain_order=True)
 
     def current(self) -> pl.DataFrame:
         """The labels that count: the latest per (author, sample, name)."""
         return latest_labels(self.history(), self.id_col)
+
+
+def _is_part(name: str) -> bool:
+    """A saved part; not one being written ("_tmp-...") nor a hidden file."""
+    return name.endswith(".parquet") and not name.startswith(("_", "."))
