@@ -14,7 +14,7 @@ TESTS = Path(__file__).resolve().parent
 
 
 def run_cluster_script(script: str, *args: str, env: dict[str, str] | None = None) -> Any:
-    """The script's last stdout line, parsed as JSON."""
+    """The script's report: its last stdout line that is a JSON object."""
     from test_resume import stop_session
 
     proc = subprocess.Popen(
@@ -31,6 +31,7 @@ def run_cluster_script(script: str, *args: str, env: dict[str, str] | None = Non
     finally:
         if proc.poll() is None:
             stop_session(proc.pid)
-    lines = out.strip().splitlines()
-    assert lines, err[-3000:]
-    return json.loads(lines[-1])
+    # Ray may print a killed node's raylet log to stdout after the report: the last JSON line
+    reports = [line for line in out.strip().splitlines() if line.startswith("{")]
+    assert reports, err[-3000:]
+    return json.loads(reports[-1])
