@@ -88,10 +88,6 @@ class Lookup:
             )
         return out
 
-    @property
-    def reused(self) -> int:
-        return sum(int((k.hit >= 0).sum()) for k in self.keyed if k is not None)
-
     def merged(self, judged: Sequence[list[Any]]) -> list[list[Any]]:
         """Each prepared batch's results in request order: earlier judgments where they
         answer, the judge's (`judged`: results of `misses`) elsewhere."""

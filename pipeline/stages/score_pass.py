@@ -28,7 +28,6 @@ from pipeline.incremental.judgments import JUDGMENTS_COLUMN, PRIOR_COLUMN
 from pipeline.incremental.prior import PriorJudgments
 from pipeline.incremental.recording import JUDGMENTS_WORK, RECORDED_FIELDS, Recorded
 from pipeline.incremental.reuse import JudgmentReuse
-from pipeline.judge_fingerprint import judge_fingerprint
 from pipeline.plan import Plan
 from pipeline.progress import Progress
 from pipeline.stages.judge_actor import CLOCK_SUFFIX, JudgeKeepsFailing, ScoringStage
@@ -259,7 +258,8 @@ def _judged(
             )
         )
         node_columns[name] = NODE_COLUMN.format(n)
-        found = find_warm(run.judge_fingerprints[name])
+        fingerprint = run.judge_fingerprints[name]  # check_job's: the model hashed once
+        found = find_warm(fingerprint)
         if found:
             warm[name] = found
             print(warm_line(name, found), file=sys.stderr, flush=True)
@@ -273,10 +273,7 @@ def _judged(
                 "node_column": node_columns[name],
                 "warm": [info["name"] for info in found],
                 "cold_fallback": ColdFallback(judge, name, fallback_log, env) if found else None,
-                "reuse": JudgmentReuse(
-                    run.judge_fingerprints.get(name) or judge_fingerprint(judge),
-                    JUDGMENTS_COLUMN.format(n),
-                ),
+                "reuse": JudgmentReuse(fingerprint, JUDGMENTS_COLUMN.format(n)),
             },
             batch_size=_call_rows(run, shard_rows, judge.batch_size),
             batch_format="pyarrow",
