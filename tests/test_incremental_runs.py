@@ -5,9 +5,6 @@ and a killed incremental run resumes."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 from conftest import NO_LABEL_FLOOR
-from test_resume import stop_session
+from test_resume import run_killed_after_first_part
 from test_s3_storage import BUCKET, options, s3_endpoint  # noqa: F401 (a fixture)
 
 from pipeline.runner import RunResult, run_job
@@ -206,22 +203,7 @@ def test_a_killed_incremental_run_resumes(nights, tiny_model):
     path = folder / "run2-killed.yaml"
     path.write_text(yaml.safe_dump(spec))
     parts = folder / "run2-killed" / ".rayscore" / "scored" / "scores"
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "jobs.cli", "run", str(path)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and driver.poll() is None:
-            if list(parts.glob("part-*.parquet")):
-                break
-            time.sleep(0.05)
-    finally:
-        stop_session(driver.pid)
-        driver.wait()
+    run_killed_after_first_part(path, parts)
     assert list(parts.glob("part-*.parquet")), "no part was written before the driver was killed"
     assert (folder / "run2-killed" / ".rayscore" / "prior" / "_matched.json").exists()
 

@@ -52,6 +52,27 @@ def write_job(tmp_path: Path, model: Path, data: Path, out: str, question: str) 
     return path
 
 
+def run_killed_after_first_part(spec: Path, parts: Path) -> None:
+    """`rayscore run SPEC` as a driver in a session of its own, killed (with the local Ray
+    cluster it started) once a part is in `parts`, or after 240 s."""
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "run", str(spec)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and driver.poll() is None:
+            if list(parts.glob("part-*.parquet")):
+                break
+            time.sleep(0.05)
+    finally:
+        stop_session(driver.pid)
+        driver.wait()
+
+
 def stop_session(pid: int) -> None:
     """Kill the process group `pid` leads and whatever it started in its session (the local
     Ray cluster a driver starts lives there too)."""
@@ -85,22 +106,7 @@ def test_a_killed_driver_resumes_exactly_once(tmp_path, ray_cluster, tiny_model,
 
     spec = write_job(tmp_path, tiny_model, demo_parquet, "run", question)
     parts = tmp_path / "run" / ".rayscore" / "scored" / "scores"
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "jobs.cli", "run", str(spec)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and driver.poll() is None:
-            if len(list(parts.glob("part-*.parquet"))) >= 1:
-                break
-            time.sleep(0.05)
-    finally:
-        stop_session(driver.pid)
-        driver.wait()
+    run_killed_after_first_part(spec, parts)
     committed = len(list(parts.glob("part-*.parquet")))
     assert committed >= 1, "no part was written before the driver was killed"
     assert not (tmp_path / "run" / "manifest.json").exists()
