@@ -18,6 +18,7 @@ from jobs.diff.drift import calibration_drift
 from jobs.diff.intervals import SEED, mean_change_interval
 from jobs.diff.noise import FLOOR_SCHEMA
 from jobs.diff.pairing import paired_scores
+from jobs.report_tables import scorer_names
 from pipeline.results import RunResults
 
 DIFF_SCHEMA = pl.Schema(
@@ -64,7 +65,7 @@ def diff_runs(
     paired = paired_scores(a, b)
     table = _with_intervals(_summaries(paired), seed)
     table = table.with_columns(
-        pl.col("scorer").replace({**_names(a), **_names(b)}),
+        pl.col("scorer").replace({**scorer_names(a.manifest), **scorer_names(b.manifest)}),
         pl.coalesce("question_b", "question_a").alias("question"),
         (
             pl.col("question_a").is_not_null()
@@ -97,10 +98,6 @@ def regressions(diff: RunDiff, threshold: float) -> pl.DataFrame:
     return diff.table.filter(
         pl.col("exceeds_noise") & (pl.col("change") < 0) & (beyond > threshold)
     )
-
-
-def _names(run: RunResults) -> dict[str, str]:
-    return {s["key"]: s.get("name") or s["key"] for s in run.manifest.get("scorers", [])}
 
 
 def _summaries(paired: pl.DataFrame) -> pl.DataFrame:

@@ -17,9 +17,9 @@ from jobs.review.access import require_token
 from jobs.review.judge_disagreement import has_several_judges
 from jobs.review.label_queue import LabelQueue
 from jobs.review.overview import overview
-from jobs.review.review_run import ReviewRun
+from jobs.review.review_run import CHANGED, ReviewRun
 from jobs.review.sample_view import NoSuchSample, sample_view
-from jobs.review.samples_query import CHANGED, BadQuery, SamplesQuery, samples_page
+from jobs.review.samples_query import BadQuery, SamplesQuery, samples_page
 from pipeline.annotations.labels_store import Label
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")

@@ -64,10 +64,11 @@ class LabelQueue:
         if not self.run.item_scorers():
             return []
         author = author or self.run.author
+        labelled = self._labelled(author)  # every label part read once per request
         with self.lock:
-            left = self._unlabelled(self.pool, author) if self.pool is not None else None
+            left = self._unlabelled(self.pool, labelled) if self.pool is not None else None
             if left is None or _short(left, self.wanted, self.size):
-                self.pool = _choose(self.run, self._labelled(author), self.size * POOL_FACTOR)
+                self.pool = _choose(self.run, labelled, self.size * POOL_FACTOR)
                 self.wanted = _wanted(self.pool, self.size, has_several_judges(self.run))
                 left = self.pool
         key = [self.run.id_col, "name"]
@@ -90,10 +91,8 @@ class LabelQueue:
         current = self.run.store.current()
         return current.filter(pl.col("author") == author).select(self.run.id_col, "name")
 
-    def _unlabelled(self, pool: pl.DataFrame, author: str) -> pl.DataFrame:
-        return pool.join(
-            self._labelled(author), on=[self.run.id_col, "name"], how="anti", maintain_order="left"
-        )
+    def _unlabelled(self, pool: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
+        return pool.join(labelled, on=[self.run.id_col, "name"], how="anti", maintain_order="left")
 
 
 def label_queue(run: ReviewRun, size: int = 20) -> list[QueueEntry]:

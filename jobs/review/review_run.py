@@ -12,13 +12,15 @@ from typing import Any
 import fsspec
 import polars as pl
 
-from jobs.diff.pairing import primary_fields, primary_scores
+from jobs.diff.pairing import items_changed, primary_fields, primary_scores
 from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
 from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
 from pipeline.storage.storage_options import polars_storage_options
 from scorers.registry import hooks_named, parse_scorer
 from scorers.usage import ERROR_COLUMN
+
+CHANGED = "changed"  # with --compare: the sample's scores or answers differ from RUN2's
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,33 @@ class ReviewRun:
 
     def primary_field(self, key: str) -> str:
         return primary_fields(self.results)[key][0]
+
+    @cached_property
+    def changes(self) -> pl.LazyFrame:
+        """Per sample of this run: whether RUN2 scored it differently (a score, or an item in one
+        run only or answered differently, items paired as rayscore diff pairs them); worked out
+        once: both runs are finished."""
+        assert self.compare is not None
+        other = self.compare.samples.collect_schema().names()
+        keys = [key for key in self.score_keys() if key in other]
+
+        def scores(frame: pl.LazyFrame, suffix: str) -> pl.LazyFrame:
+            columns = [pl.col(self.id_col).cast(pl.String)]
+            columns += [self.primary_scores[k].alias(k + suffix) for k in keys]
+            return frame.select(columns)
+
+        items = items_changed(self.results, self.compare).lazy()
+        items = items.select(pl.col("sample_id").cast(pl.String).alias(self.id_col), "changed")
+        differs = [pl.col(k + "_a").ne_missing(pl.col(k + "_b")) for k in keys]
+        differs.append(pl.col("changed").fill_null(False))
+        joined = (
+            scores(self.results.samples, "_a")
+            .join(scores(self.compare.samples, "_b"), on=self.id_col, how="left")
+            .join(items, on=self.id_col, how="left")
+        )
+        return (
+            joined.select(self.id_col, pl.any_horizontal(differs).alias(CHANGED)).collect().lazy()
+        )
 
     def item_scorers(self) -> list[ItemScorer]:
         found = []

@@ -9,13 +9,11 @@ from typing import Any
 
 import polars as pl
 
-from jobs.diff.pairing import items_changed
 from jobs.review.judge_disagreement import disagreeing_samples, has_several_judges
-from jobs.review.review_run import ReviewRun
+from jobs.review.review_run import CHANGED, ReviewRun
 from scorers.usage import ERROR_COLUMN
 
 ANSWERS = ".answers"  # a checklist scorer's item answers in one cell: "y n ? y"
-CHANGED = "changed"  # with --compare: the sample's scores or answers differ from RUN2's
 PER_PAGE = 50
 
 
@@ -83,7 +81,7 @@ def _table(run: ReviewRun, query: SamplesQuery) -> pl.LazyFrame:
         )
     if run.compare is not None:
         table = table.join(
-            _changes(run), on=run.id_col, how="left", maintain_order="left"
+            run.changes, on=run.id_col, how="left", maintain_order="left"
         ).with_columns(
             pl.col(CHANGED).fill_null(True)  # a sample RUN2 lacks is a change
         )
@@ -178,27 +176,3 @@ def _matching_ids(run: ReviewRun, text: str) -> pl.LazyFrame:
         if columns:
             frames.append(containing(texts, columns))
     return pl.concat(frames).unique()
-
-
-def _changes(run: ReviewRun) -> pl.LazyFrame:
-    """Per sample of this run: whether RUN2 scored it differently (a score, or an item in one
-    run only or answered differently, items paired as rayscore diff pairs them)."""
-    assert run.compare is not None
-    other = run.compare.samples.collect_schema().names()
-    keys = [key for key in run.score_keys() if key in other]
-
-    def scores(frame: pl.LazyFrame, suffix: str) -> pl.LazyFrame:
-        columns = [pl.col(run.id_col).cast(pl.String)]
-        columns += [run.primary_scores[k].alias(k + suffix) for k in keys]
-        return frame.select(columns)
-
-    items = items_changed(run.results, run.compare).lazy()
-    items = items.select(pl.col("sample_id").cast(pl.String).alias(run.id_col), "changed")
-    differs = [pl.col(k + "_a").ne_missing(pl.col(k + "_b")) for k in keys]
-    differs.append(pl.col("changed").fill_null(False))
-    joined = (
-        scores(run.results.samples, "_a")
-        .join(scores(run.compare.samples, "_b"), on=run.id_col, how="left")
-        .join(items, on=run.id_col, how="left")
-    )
-    return joined.select(run.id_col, pl.any_horizontal(differs).alias(CHANGED))
