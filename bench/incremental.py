@@ -51,15 +51,7 @@ def night_two_rows(night_one: pa.Table, seed: int) -> pa.Table:
     return pa.concat_tables([old, new])
 
 
-def items(run: JobRun, scorer: str = "quality") -> pl.DataFrame:
-    """id, index, answer, confidence_level, confidence, label_mass: one row per item."""
-    return (
-        pl.read_parquet(run.out / "scores")
-        .select("id", pl.col(scorer).struct.field("item_scores").alias("item"))
-        .explode("item")
-        .unnest("item")
-        .select("id", "index", "answer", "confidence_level", "confidence", "label_mass")
-    )
+COMPARED = ("answer", "confidence_level", "confidence", "label_mass")
 
 
 def compare(
@@ -68,17 +60,16 @@ def compare(
     """The incremental run's items against the full run's (answers the same; confidences
     within the engine's float noise, which the batches a request shares decide), and its
     reused items against night 1's stored values (bit for bit)."""
-    joined = items(incremental).join(items(full), on=["id", "index"], suffix="_full")
+    night2 = incremental.item_confidences(fields=COMPARED)
+    joined = night2.join(full.item_confidences(fields=COMPARED), on=["id", "index"], suffix="_full")
     answers_differ = joined.filter(
         pl.col("answer").ne_missing(pl.col("answer_full"))
         | pl.col("confidence_level").ne_missing(pl.col("confidence_level_full"))
     ).height
     noise = (pl.col("confidence") - pl.col("confidence_full")).abs()
-    reused = (
-        items(incremental)
-        .filter(pl.col("id").is_in(unchanged.implode()), pl.col("index") < len(questions(20)))
-        .join(items(first), on=["id", "index"], suffix="_night1")
-    )
+    reused = night2.filter(
+        pl.col("id").is_in(unchanged.implode()), pl.col("index") < len(questions(20))
+    ).join(first.item_confidences(fields=COMPARED), on=["id", "index"], suffix="_night1")
     reused_differ = reused.filter(
         pl.col("confidence").ne_missing(pl.col("confidence_night1"))
         | pl.col("label_mass").ne_missing(pl.col("label_mass_night1"))
@@ -104,7 +95,8 @@ def main() -> None:
         work = args.keep or Path(tmp)
         night_one = rows(args.samples, args.response_tokens, args.seed)
         pq.write_table(night_one, work / "night1.parquet")
-        pq.write_table(night_two_rows(night_one, args.seed), work / "night2.parquet")
+        night_two_table = night_two_rows(night_one, args.seed)
+        pq.write_table(night_two_table, work / "night2.parquet")
         first = run_job(spec(work / "night1.parquet", work / "night1"), work, "night1")
         night_two = spec(
             work / "night2.parquet",
@@ -117,10 +109,8 @@ def main() -> None:
         )
         incremental = run_job({**night_two, "incremental": {"from": str(first.out)}}, work, "inc")
         full = run_job(night_two, work, "full")
-        old, new = (
-            pl.read_parquet(work / "night1.parquet"),
-            pl.read_parquet(work / "night2.parquet"),
-        )
+        old, new = pl.from_arrow(night_one), pl.from_arrow(night_two_table)
+        assert isinstance(old, pl.DataFrame) and isinstance(new, pl.DataFrame)
         unchanged = old.join(new, on=["id", "response"])["id"]
         checked = compare(incremental, full, first, unchanged)
         # judge.requests counts every request a row's scores answer, reused ones too
@@ -137,7 +127,7 @@ def main() -> None:
             wall_target=WALL_TARGET,
             wall_met=incremental.wall_s / full.wall_s <= WALL_TARGET,
             night1_rows=args.samples,
-            night2_rows=night_one.num_rows + max(1, int(args.samples * NEW_SHARE)),
+            night2_rows=night_two_table.num_rows,
             incremental_requests=judged,
             incremental_wall_s=round(incremental.wall_s, 2),
             incremental_score_s=round(incremental.judge_s, 2),

@@ -32,14 +32,16 @@ class JobRun:
     def requests(self) -> int:
         return int(self.manifest["judge"]["requests"])
 
-    def item_confidences(self, scorer: str = "quality") -> pl.DataFrame:
-        """id, index, confidence: one row per judged item."""
+    def item_confidences(
+        self, scorer: str = "quality", fields: tuple[str, ...] = ("confidence",)
+    ) -> pl.DataFrame:
+        """id, index and the items' `fields`: one row per judged item."""
         return (
             pl.read_parquet(self.out / "scores")
             .select("id", pl.col(scorer).struct.field("item_scores").alias("item"))
             .explode("item")
             .unnest("item")
-            .select("id", "index", "confidence")
+            .select("id", "index", *fields)
             .sort("id", "index")
         )
 
