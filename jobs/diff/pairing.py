@@ -38,9 +38,11 @@ PAIRED_SCHEMA = pl.Schema(
 
 def paired_scores(a: RunResults, b: RunResults) -> pl.DataFrame:
     """PAIRED_SCHEMA rows: every sample x scorer (that has a primary score) and every sample x
-    item of either run."""
+    item of either run, in a fixed order (scorer, item, sample): the means and bootstrap
+    intervals over them then do not depend on the order the runs' files were read in."""
     both = pl.concat([_paired_primary(a, b), _paired_items(a, b)], how="diagonal_relaxed")
-    return both.select(PAIRED_SCHEMA.names()).cast(dict(PAIRED_SCHEMA))
+    paired = both.select(PAIRED_SCHEMA.names()).cast(dict(PAIRED_SCHEMA))
+    return paired.sort("scorer", "item", "sample_id", nulls_last=False)
 
 
 def _id_column(run: RunResults) -> str:
