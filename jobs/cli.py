@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipeline.runner import run_job
 
-    spec = with_incremental_from(load_spec(args.spec, args.output), args.from_run)
+    spec = with_incremental_from(load_spec(args.spec, args.output, args.annotations), args.from_run)
     result = run_job(
         spec,
         overwrite=args.overwrite,
@@ -340,12 +340,23 @@ def _nightly_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the run directory, instead of the spec's output.path (one spec, a run per night)",
     )
+    parser.add_argument(
+        "--annotations",
+        default=None,
+        help="human labels to read instead of the spec's annotations, e.g. RUN/annotations "
+        "(the labels given in rayscore review): the run calibrates on them and counts them",
+    )
 
 
 def _nightly_flags(args: argparse.Namespace) -> list[str]:
-    """`--from` and `--output` as given, for the job's own `rayscore run`."""
+    """`--from`, `--output` and `--annotations` as given, for the job's own `rayscore run`."""
     flags = []
-    for flag, value in (("--from", args.from_run), ("--output", args.output)):
+    given = (
+        ("--from", args.from_run),
+        ("--output", args.output),
+        ("--annotations", args.annotations),
+    )
+    for flag, value in given:
         if value is not None:
             flags += [flag, value]
     return flags
@@ -361,7 +372,7 @@ def _address_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    spec = with_incremental_from(load_spec(args.spec, args.output), args.from_run)
+    spec = with_incremental_from(load_spec(args.spec, args.output, args.annotations), args.from_run)
     flags = [
         flag
         for flag, on in (

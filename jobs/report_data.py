@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from jobs.diff import RunDiff, diff_runs
+from jobs.report_agreement import agreement_table
 from jobs.report_calibration import CalibrationPart, calibration_parts
 from jobs.report_histograms import Histogram, score_histograms
 from jobs.report_label_mass import LabelMass, label_mass_report
@@ -73,7 +74,7 @@ def collect_report(
         histograms=score_histograms(run),
         labelled=labelled_items(run, storage_options),
         groups=group_scores(run),
-        agreement=None if run.agreement is None else run.agreement.collect(),
+        agreement=agreement_table(run, storage_options),
         calibration=calibration_parts(uri, storage_options),
         label_mass=label_mass_report(run),
         diff=None if compare is None else diff_runs(run, open_run(compare, storage_options)),

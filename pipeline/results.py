@@ -19,8 +19,12 @@ from typing import Any
 import fsspec
 import polars as pl
 
+from pipeline.annotations.history import latest_labels
+from pipeline.score_records import ANNOTATION
 from pipeline.storage.run_dir import (
     AGREEMENT_TABLE,
+    ANNOTATIONS,
+    LABEL_PARTS,
     MANIFEST,
     METRICS_TABLE,
     SCORES,
@@ -38,7 +42,7 @@ class RunResults:
     manifest: dict[str, Any]
     samples: pl.LazyFrame  # scores/: one row per input row
     items: pl.LazyFrame  # one row per sample x item (a checklist's), with the scorer's key
-    scores_long: pl.LazyFrame  # score records, EVAL and ANNOTATION
+    scores_long: pl.LazyFrame  # score records, EVAL and ANNOTATION (review labels too)
     metrics: pl.LazyFrame
     agreement: pl.LazyFrame | None  # when the run had annotations
 
@@ -51,8 +55,8 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
         raise FileNotFoundError(f"{uri!r} holds no finished run (no {MANIFEST})")
     manifest = run_dir.read_json(MANIFEST)
 
-    def scan(name: str, glob: bool) -> pl.LazyFrame:
-        path = posixpath.join(uri.rstrip("/"), name, "*.parquet" if glob else "")
+    def scan(name: str, glob: bool, parts: str = "*.parquet") -> pl.LazyFrame:
+        path = posixpath.join(uri.rstrip("/"), name, parts if glob else "")
         options = polars_storage_options(uri, storage_options)
         return pl.scan_parquet(path.rstrip("/"), storage_options=options)
 
@@ -60,15 +64,26 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
     id_col = manifest["spec"]["input"]["id_column"]
     items = _items(samples, id_col, _item_lists(manifest))
     has_agreement = run_dir.fs.exists(run_dir.join(AGREEMENT_TABLE))
+    scores_long = scan(SCORES_LONG, glob=True)
+    if run_dir.fs.glob(run_dir.join(posixpath.join(ANNOTATIONS, LABEL_PARTS))):
+        scores_long = _with_labels(scores_long, scan(ANNOTATIONS, glob=True, parts=LABEL_PARTS))
     return RunResults(
         uri=uri,
         manifest=manifest,
         samples=samples,
         items=items,
-        scores_long=scan(SCORES_LONG, glob=True),
+        scores_long=scores_long,
         metrics=scan(METRICS_TABLE, glob=False),
         agreement=scan(AGREEMENT_TABLE, glob=False) if has_agreement else None,
     )
+
+
+def _with_labels(records: pl.LazyFrame, labels: pl.LazyFrame) -> pl.LazyFrame:
+    """The run's records and the labels reviewers gave it since (RUN/annotations/, records
+    too); of the labels, the latest per (author, sample, name) counts."""
+    is_label = pl.col("source") == ANNOTATION
+    every_label = pl.concat([records.filter(is_label), labels], how="vertical_relaxed")
+    return pl.concat([records.filter(~is_label), latest_labels(every_label, "sample_id")])
 
 
 def _item_lists(manifest: dict[str, Any]) -> dict[str, str]:

@@ -56,6 +56,7 @@ RECORD_SCHEMA = pa.schema(
         ("created_at", pa.string()),
     ]
 )
+EVAL, ANNOTATION = "EVAL", "ANNOTATION"  # a record's source: the judge's, or a human's
 ROW = "row"  # a score's sample: its position in the batch
 # What a record takes from its score rather than from its sample or its scorer.
 SCORE_SCHEMA = pa.schema(
@@ -126,7 +127,7 @@ def score_records(
     for spec in scorers:
         scores = _scores(table[spec.key].combine_chunks(), spec, configs[spec.key])
         scorer = {
-            "source": "EVAL",
+            "source": EVAL,
             "scorer_key": spec.key,
             "purpose": spec.purpose,
             "run_id": run_id,

@@ -15,9 +15,13 @@ class SpecError(ValueError):
     """A job spec that cannot be used; the message names the file and the key."""
 
 
-def load_spec(path: str | Path, output: str | None = None) -> JobSpec:
+def load_spec(
+    path: str | Path, output: str | None = None, annotations: str | None = None
+) -> JobSpec:
     """The job spec in `path`; with `output`, its output.path replaced (`--output`: one spec,
-    a run directory per night), before the spec is checked."""
+    a run directory per night), and with `annotations`, its annotations read from that path
+    instead (`--annotations RUN/annotations`: the labels given in `rayscore review`), before
+    the spec is checked."""
     spec_path = Path(path)
     if not spec_path.is_file():
         raise SpecError(f"{spec_path}: spec file not found")
@@ -28,6 +32,8 @@ def load_spec(path: str | Path, output: str | None = None) -> JobSpec:
         raise SpecError(f"{spec_path}: not valid YAML{_yaml_problem(exc)}") from None
     if output is not None and isinstance(raw, dict):
         raw["output"] = {**(raw.get("output") or {}), "path": output}
+    if annotations is not None and isinstance(raw, dict):
+        raw["annotations"] = {"path": annotations}
     return parse_spec(raw, source=str(spec_path))
 
 

@@ -75,4 +75,15 @@ def write_finished_run(
         ],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    write_item_configs(folder, [SCORER])
     return str(folder)
+
+
+def write_item_configs(folder: Path, checklists: Sequence[str]) -> None:
+    """score_configs.json with the item config of each checklist scorer (the labels a reviewer
+    may give)."""
+    configs = {
+        f"{key}.item": {"scorer_key": key, "field": "item_scores", "data_type": "BOOLEAN"}
+        for key in checklists
+    }
+    (folder / "score_configs.json").write_text(json.dumps(configs))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from finished_runs import item, write_finished_run
+from finished_runs import item, write_finished_run, write_item_configs
 
 from scorers.checklist.fields import SCORE_TYPE
 
@@ -119,4 +119,5 @@ def make_two_judge_run(folder: Path) -> str:
         ]
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    write_item_configs(folder, ["small_says", "large_says"])
     return uri

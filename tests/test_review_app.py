@@ -5,8 +5,10 @@ saved as annotation parts, the label queue and --compare."""
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from review_runs import QUESTIONS, N, confidence, items_of, make_run
@@ -17,6 +19,7 @@ from jobs.review.app import create_app
 from jobs.review.review_run import open_review
 from jobs.storage_options_flag import parse_storage_options
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
+from pipeline.results import open_run
 
 TOKEN = "secret-token"
 
@@ -159,8 +162,13 @@ def test_a_posted_label_is_an_annotation_part_the_next_run_reads(run_dir):
     assert len(list((run_dir / "annotations").glob("label-*.parquet"))) == 1
     labels = read_annotations(AnnotationsSpec(path=str(run_dir / "annotations")), "id", [], None)
     assert labels.select("sample_id", "name", "human", "author", "comment").rows() == [
-        ("r7", "quality.item_0", "yes", "ana", "misses the point"),
-        ("r7", "quality.overall", "no", "ana", "misses the point"),
+        ("r7", "quality.item_0", "true", "ana", "misses the point"),
+        ("r7", "quality.overall", "false", "ana", "misses the point"),
+    ]
+    records = pl.read_parquet(run_dir / "annotations" / "*.parquet")
+    assert records.select("source", "data_type", "value").rows() == [
+        ("ANNOTATION", "BOOLEAN", 1.0),
+        ("ANNOTATION", "BOOLEAN", 0.0),
     ]
     page = client.get("/samples/r7").text
     assert 'class="item label-yes"' in page and "misses the point" in page
@@ -307,8 +315,8 @@ def test_reviewers_sharing_a_server_each_label_under_their_own_name(run_dir):
     )
     labels = read_annotations(AnnotationsSpec(path=str(run_dir / "annotations")), "id", [], None)
     assert sorted(zip(labels["author"], labels["human"], strict=True)) == [
-        ("ana", "no"),
-        ("ben", "yes"),
+        ("ana", "false"),
+        ("ben", "true"),
     ]
 
 
@@ -319,3 +327,39 @@ def test_pages_warn_when_the_input_changed_since_the_run(run_dir):
         grown.write(b"edited since")
     warned = client_for(run_dir).get("/samples/r1").text
     assert "changed since this run (1 of 1 files gone or of another size)" in warned
+
+
+def test_labels_given_since_the_run_are_in_its_score_records_the_latest_per_reviewer(run_dir):
+    client = client_for(run_dir)
+    for value in (True, False):
+        client.post(
+            "/labels",
+            json={"sample_id": "r3", "labels": [{"name": "quality.item_1", "value": value}]},
+        )
+    client_for(run_dir, author="ben").post(
+        "/labels", json={"sample_id": "r3", "labels": [{"name": "quality.item_1", "value": True}]}
+    )
+    records = open_run(str(run_dir)).scores_long.filter(pl.col("source") == "ANNOTATION")
+    assert sorted(records.select("author", "sample_id", "name", "value").collect().rows()) == [
+        ("ana", "r3", "quality.item_1", 0.0),
+        ("ben", "r3", "quality.item_1", 1.0),
+    ]
+
+
+def test_the_queue_page_offers_the_command_that_recalibrates_on_the_labels(run_dir):
+    client = client_for(run_dir)
+    assert 'id="next-run"' not in client.get("/queue").text  # no label yet
+    client.post(
+        "/labels", json={"sample_id": "r1", "labels": [{"name": "quality.item_0", "value": True}]}
+    )
+    page = client.get("/queue").text
+    command = re.search(r'id="next-run-command">([^<]+)<', page)
+    assert command is not None
+    words = shlex.split(command[1].replace("&#39;", "'"))
+    assert words[:2] == ["rayscore", "run"]
+    flags = dict(zip(words[3::2], words[4::2], strict=True))
+    assert flags == {
+        "--annotations": str(run_dir / "annotations"),
+        "--from": str(run_dir),
+        "--output": f"{run_dir}-relabelled",
+    }

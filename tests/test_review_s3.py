@@ -36,6 +36,6 @@ def test_a_run_on_s3_is_reviewed_and_labelled_there(s3_endpoint, tmp_path):  # n
         AnnotationsSpec(path=f"{uri}/annotations"), "id", [], None, options(s3_endpoint)
     )
     assert labels.select("sample_id", "name", "human", "author").rows() == [
-        ("r2", "quality.item_0", "no", "ana")
+        ("r2", "quality.item_0", "false", "ana")
     ]
-    assert run.store.history()["value"].to_list() == ["yes", "no"]
+    assert run.store.history()["string_value"].to_list() == ["true", "false"]

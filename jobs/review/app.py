@@ -16,11 +16,13 @@ from pydantic import BaseModel, Field
 from jobs.review.access import require_token
 from jobs.review.judge_disagreement import has_several_judges
 from jobs.review.label_queue import LabelQueue
+from jobs.review.next_run import calibrates, recalibrate_command
 from jobs.review.overview import overview
 from jobs.review.review_run import CHANGED, ReviewRun
 from jobs.review.sample_view import NoSuchSample, sample_view
 from jobs.review.samples_query import BadQuery, SamplesQuery, samples_page
 from pipeline.annotations.labels_store import Label
+from pipeline.annotations.names import UnknownAnnotationName
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 QUEUE_SIZE = 50
@@ -93,11 +95,22 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
 
     @app.get("/queue", response_class=HTMLResponse)
     def queue(request: Request, offset: int = 0) -> HTMLResponse:
-        entries = labelling_queue.entries(reviewer(request))
+        author = reviewer(request)
+        entries = labelling_queue.entries(author)
         entry = entries[offset] if 0 <= offset < len(entries) else None
-        view = sample_view(run, entry.sample_id, reviewer(request)) if entry is not None else None
+        view = sample_view(run, entry.sample_id, author) if entry is not None else None
+        given = run.store.answers()
         return page(
-            request, "queue.html", entry=entry, sample=view, offset=offset, left=len(entries)
+            request,
+            "queue.html",
+            entry=entry,
+            sample=view,
+            offset=offset,
+            left=len(entries),
+            labels_in_all=given.height,
+            labels_mine=int((given["author"] == author).sum()),
+            next_run=recalibrate_command(run),
+            calibrates=calibrates(run),
         )
 
     @app.get("/overview", response_class=HTMLResponse)
@@ -119,7 +132,10 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
                 400, f"name: {unknown} label no score of this sample; it has {sorted(allowed)}"
             )
         labels = [Label(given.sample_id, x.name, x.value, given.comment) for x in given.labels]
-        part = run.store.append(labels, author)
+        try:
+            part = run.store.append(labels, author)
+        except UnknownAnnotationName as exc:
+            raise HTTPException(400, str(exc)) from None
         return {"saved": len(labels), "part": part}
 
     return app

@@ -88,8 +88,8 @@ class LabelQueue:
         return [_entry(row, self.run.id_col) for row in pl.concat([taken, spread]).to_dicts()]
 
     def _labelled(self, author: str) -> pl.DataFrame:
-        current = self.run.store.current()
-        return current.filter(pl.col("author") == author).select(self.run.id_col, "name")
+        given = self.run.store.answers(author)
+        return given.select(pl.col("sample_id").alias(self.run.id_col), "name")
 
     def _unlabelled(self, pool: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
         return pool.join(labelled, on=[self.run.id_col, "name"], how="anti", maintain_order="left")

@@ -15,6 +15,7 @@ from jobs.report_histograms import score_histograms
 from jobs.report_reliability import labelled_items, reliability_bins
 from jobs.report_tables import COSTLY_ITEMS, item_pass_rates, scorer_names
 from jobs.review.review_run import ReviewRun
+from pipeline.annotations.labels_store import YES
 
 RELIABILITY_BINS = 10  # as the report's
 
@@ -126,8 +127,8 @@ def _reliability_panel(run: ReviewRun) -> Panel | None:
 
 
 def _reviewed_items(run: ReviewRun) -> pl.DataFrame:
-    labels = run.store.current().select(
-        pl.col(run.id_col).alias("sample_id"), "name", (pl.col("value") == "yes").alias("human")
+    labels = run.store.answers().select(
+        "sample_id", "name", (pl.col("answer") == YES).alias("human")
     )
     if not run.item_scorers() or labels.is_empty():
         return labels.with_columns(pl.lit(None, pl.Float64).alias("confidence"))

@@ -13,6 +13,7 @@ import fsspec
 import polars as pl
 
 from jobs.diff.pairing import items_changed, primary_fields, primary_scores
+from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
 from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
@@ -204,11 +205,11 @@ def open_review(
 ) -> ReviewRun:
     options = dict(storage_options or {})
     results = open_run(uri, options)
-    id_col = str(results.manifest["spec"]["input"]["id_column"])
+    run_dir = RunDirectory(uri, options)
     return ReviewRun(
         results=results,
         compare=open_run(compare, options) if compare else None,
-        store=LabelsStore(RunDirectory(uri, options), id_col),
+        store=LabelsStore(run_dir, LabelledRun.of(results, run_dir)),
         author=author,
         storage_options=options,
     )

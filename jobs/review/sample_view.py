@@ -71,16 +71,14 @@ def sample_view(run: ReviewRun, sample_id: str, author: str | None = None) -> Sa
         _scorer_view(run, key, row, other, items.get(key), pairs.get(key))
         for key in dict.fromkeys([*run.score_keys(), *items])
     ]
-    mine = run.store.current().filter(
-        (pl.col(run.id_col) == sample_id) & (pl.col("author") == (author or run.author))
-    )
+    mine = run.store.answers(author or run.author).filter(pl.col("sample_id") == sample_id)
     comments = mine["comment"].drop_nulls()
     return SampleView(
         sample_id=sample_id,
         fields={name: row.get(name) for name in shown},
         texts=_texts(run, sample_id),
         scorers=scorers,
-        labels=dict(zip(mine["name"].to_list(), mine["value"].to_list(), strict=True)),
+        labels=dict(zip(mine["name"].to_list(), mine["answer"].to_list(), strict=True)),
         comment=comments[-1] if len(comments) else None,
     )
 

@@ -1,6 +1,6 @@
-"""Labels appended over time (`rayscore review` never rewrites one): a relabel is a new row
-with a later `labelled_at`, and the latest per (author, sample, name) is the one that counts.
-A table without `labelled_at` (a file made elsewhere) is taken as it is."""
+"""Labels appended over time (`rayscore review` never rewrites one): a relabel is a new record
+with a later `created_at`, and the latest per (author, sample, name) is the one that counts.
+A table without `created_at` (a file made elsewhere) is taken as it is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import polars as pl
 
-LABELLED_AT = "labelled_at"  # UTC timestamp of a label
+LABELLED_AT = "created_at"  # a label's time: ISO 8601 in UTC, as score records carry it
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 

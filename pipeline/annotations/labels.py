@@ -4,10 +4,11 @@ pipeline.annotations.records) and measure how far the judge agrees with them
 
 Annotations name scores the way score records do: "correctness" (a scorer's primary field),
 "quality.pass_rate", "quality.item_0" (a checklist item); pipeline.annotations.names refuses
-any other name. They come from a Parquet table of (id, name, value) rows, with optional
-`author` and `comment` columns (a file, or a folder of parts such as the RUN/annotations/ that
-`rayscore review` appends to, where the latest label per author, sample and name counts), or
-from input columns, one per score name.
+any other name. They come from a Parquet table (a file, or a folder of parts), or from input
+columns, one per score name. The table is either (id, name, value) rows with optional `author`
+and `comment` columns, or score records (RECORD_SCHEMA), whose ANNOTATION records are the
+labels: what `rayscore review` appends to RUN/annotations/. Where the table has `created_at`,
+the latest label per author, sample and name counts.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from pipeline.annotations.history import LABELLED_AT, latest_labels
+from pipeline.score_records import ANNOTATION
 from pipeline.storage.filesystems import arrow_filesystem
 from scorers.agreement import binary_agreement, rank_agreement
 from scorers.score_config import ScoreConfig
@@ -33,6 +35,8 @@ from scorers.strict_model import StrictModel
 TRUE_TEXT = frozenset({"true", "yes", "1", "1.0"})
 FALSE_TEXT = frozenset({"false", "no", "0", "0.0"})
 OPTIONAL_COLUMNS = ("author", "comment")  # of an annotations file, beside id, name, value
+# an annotations file of score records: its ANNOTATION ones are the labels
+RECORD_COLUMNS = ("sample_id", "name", "value", "string_value", "source")
 
 
 class AnnotationsFileError(ValueError):
@@ -69,24 +73,7 @@ def read_annotations(
     `storage_options` (the input's); its optional `author` and `comment` columns are kept, and
     a row without an author gets the path. Labels from input columns are by "columns:<col>"."""
     if spec.path is not None:
-        fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
-        present = _file_columns(spec.path, path, fs)
-        optional = [c for c in (*OPTIONAL_COLUMNS, LABELLED_AT) if c in present]
-        try:
-            table = _dataset(path, fs).to_table(columns=[id_col, "name", "value", *optional])
-        except (OSError, pa.ArrowException) as exc:
-            raise AnnotationsFileError(f"annotations.path {spec.path!r}: {exc}") from exc
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        author = _optional_text(frame, "author").alias("author")
-        frame = latest_labels(frame.with_columns(author), id_col)
-        return frame.select(
-            pl.col(id_col).cast(pl.String).alias("sample_id"),
-            pl.col("name").cast(pl.String),
-            pl.col("value").cast(pl.String).alias("human"),
-            _optional_text(frame, "author").fill_null(spec.path).alias("author"),
-            _optional_text(frame, "comment").alias("comment"),
-        ).drop_nulls("human")
+        return _read_file(spec.path, id_col, storage_options)
     columns = [id_col, *dict.fromkeys(spec.columns.values())]
     table = pq.ParquetDataset(list(input_files), filesystem=filesystem).read(columns=columns)
     wide = pl.from_arrow(table)
@@ -105,6 +92,35 @@ def read_annotations(
     ).drop_nulls("human")
 
 
+def _read_file(uri: str, id_col: str, storage_options: Mapping[str, Any] | None) -> pl.DataFrame:
+    fs, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+    present = _file_columns(uri, path, fs)
+    records = _is_records(present)
+    ids = "sample_id" if records else id_col
+    values = list(RECORD_COLUMNS[2:]) if records else ["value"]
+    optional = [c for c in (*OPTIONAL_COLUMNS, LABELLED_AT) if c in present]
+    try:
+        table = _dataset(path, fs).to_table(
+            columns=[ids, "name", *values, *optional], filter=_annotations_only(records)
+        )
+    except (OSError, pa.ArrowException) as exc:
+        raise AnnotationsFileError(f"annotations.path {uri!r}: {exc}") from exc
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    # a record's value: BOOLEAN "true"/"false" and CATEGORICAL in string_value, else value
+    value = pl.col("value").cast(pl.String)
+    if records:
+        value = pl.coalesce("string_value", value)
+    frame = latest_labels(frame.with_columns(_optional_text(frame, "author").alias("author")), ids)
+    return frame.select(
+        pl.col(ids).cast(pl.String).alias("sample_id"),
+        pl.col("name").cast(pl.String),
+        value.alias("human"),
+        pl.col("author").fill_null(uri),
+        _optional_text(frame, "comment").alias("comment"),
+    ).drop_nulls("human")
+
+
 def annotation_names(
     spec: AnnotationsSpec, id_col: str, storage_options: Mapping[str, Any] | None = None
 ) -> list[str]:
@@ -114,15 +130,26 @@ def annotation_names(
         return list(spec.columns)
     fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
     columns = _file_columns(spec.path, path, fs)
-    missing = [c for c in (id_col, "name", "value") if c not in columns]
+    records = _is_records(columns)
+    needed = RECORD_COLUMNS if records else (id_col, "name", "value")
+    missing = [c for c in needed if c not in columns]
     if missing:
         raise AnnotationsFileError(
             f"annotations.path {spec.path!r}: no column(s) {missing} (id column, name, value "
             f"are needed; author and comment are optional); columns are {columns}"
         )
-    table = _dataset(path, fs).to_table(columns=["name"])
+    table = _dataset(path, fs).to_table(columns=["name"], filter=_annotations_only(records))
     names = pc.unique(pc.cast(table["name"], pa.string()).combine_chunks()).drop_null()
     return sorted(str(name) for name in names.to_pylist())
+
+
+def _is_records(columns: Sequence[str]) -> bool:
+    """Score records (RECORD_SCHEMA, as `rayscore review` saves labels), not a plain table."""
+    return set(RECORD_COLUMNS) <= set(columns)
+
+
+def _annotations_only(records: bool) -> pc.Expression | None:
+    return pads.field("source") == ANNOTATION if records else None
 
 
 def _dataset(path: str, fs: Any) -> pads.Dataset:

@@ -1,13 +1,16 @@
-"""Labels given in `rayscore review`, kept in RUN/annotations/ as the table that a job spec's
-`annotations: {path: RUN/annotations}` reads (pipeline.annotations.labels): the run's id
-column, `name` (the score name labelled), `value` ("yes"/"no"), `author`, `comment` and
-`labelled_at` (UTC).
+"""Labels given in `rayscore review`, kept in RUN/annotations/ as ANNOTATION score records
+(pipeline.score_records.RECORD_SCHEMA, built as a run builds the records of the labels it
+reads: pipeline.annotations.labelled_run): `name` (the score labelled), `value` 1.0/0.0 and
+`string_value` "true"/"false", `author`, `comment`, `created_at` (UTC, to the microsecond) and
+the sample's trace fields. It is the table a job spec's `annotations: {path: RUN/annotations}`
+reads (pipeline.annotations.labels) and that the run's own scores_long shows beside its
+records (pipeline.results.open_run).
 
 Every save is one small Parquet part under a name no other writer can pick (time and a random
 suffix), written under a temporary "_" name that readers skip and then renamed into place (on
 object storage, where one PUT appears whole, written in place): reviewers labelling at once
 never collide, and a crash loses at most the label being saved. Nothing is rewritten; a
-relabel is a new row and the latest per (author, sample, name) counts.
+relabel is a new record and the latest per (author, sample, name) counts.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.annotations.history import LABELLED_AT, latest_labels
-from pipeline.storage.run_dir import ANNOTATIONS, RunDirectory
+from pipeline.annotations.labelled_run import LabelledRun
+from pipeline.score_records import RECORD_SCHEMA
+from pipeline.storage.run_dir import ANNOTATIONS, LABEL_PARTS, RunDirectory
 
 YES, NO = "yes", "no"
 
@@ -42,25 +47,12 @@ def default_author() -> str:
     return getpass.getuser()
 
 
-def labels_schema(id_col: str) -> pa.Schema:
-    return pa.schema(
-        [
-            (id_col, pa.string()),
-            ("name", pa.string()),
-            ("value", pa.string()),
-            ("author", pa.string()),
-            ("comment", pa.string()),
-            (LABELLED_AT, pa.timestamp("us", tz="UTC")),
-        ]
-    )
-
-
 class LabelsStore:
     """The labels of one run directory, appended part by part."""
 
-    def __init__(self, run_dir: RunDirectory, id_col: str) -> None:
+    def __init__(self, run_dir: RunDirectory, labelled: LabelledRun) -> None:
         self.run_dir = run_dir
-        self.id_col = id_col
+        self.labelled = labelled
         self.folder = run_dir.join(ANNOTATIONS)
         # parts already read (never rewritten): each read lists the folder, reads only the new
         self._read: dict[str, pa.Table] = {}
@@ -72,25 +64,26 @@ class LabelsStore:
         return posixpath.join(self.run_dir.uri.rstrip("/"), ANNOTATIONS)
 
     def append(self, labels: Sequence[Label], author: str) -> str:
-        """Save `labels` as one new part; its path."""
+        """Save `labels` as one new part of ANNOTATION records; its path. A name that labels
+        no score of the run is refused (UnknownAnnotationName) and nothing is written."""
         if not labels:
             raise ValueError("no labels to save")
         now = datetime.now(UTC)
-        table = pa.table(
+        given = pl.DataFrame(
             {
-                self.id_col: [label.sample_id for label in labels],
+                "sample_id": [label.sample_id for label in labels],
                 "name": [label.name for label in labels],
-                "value": [YES if label.value else NO for label in labels],
+                "human": ["true" if label.value else "false" for label in labels],
                 "author": [author] * len(labels),
                 "comment": [label.comment or None for label in labels],
-                LABELLED_AT: [now] * len(labels),
             },
-            schema=labels_schema(self.id_col),
+            schema={c: pl.String for c in ("sample_id", "name", "human", "author", "comment")},
         )
+        table = self.labelled.records(given, now.isoformat(timespec="microseconds"))
         fs = self.run_dir.fs
         fs.makedirs(self.folder, exist_ok=True)
         unique = f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
-        final = posixpath.join(self.folder, f"label-{unique}.parquet")
+        final = posixpath.join(self.folder, LABEL_PARTS.replace("*", unique))
         if not self.run_dir.renames_atomically:
             pq.write_table(table, final, filesystem=self.run_dir.arrow_fs)
             return final
@@ -100,11 +93,10 @@ class LabelsStore:
         return final
 
     def history(self) -> pl.DataFrame:
-        """Every label ever saved, oldest first."""
-        schema = labels_schema(self.id_col)
+        """Every label ever saved, as records, oldest first."""
         fs = self.run_dir.fs
         if not fs.exists(self.folder):
-            return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
+            return _frame(RECORD_SCHEMA.empty_table())
         with self._lock:
             parts = sorted(
                 p for p in fs.ls(self.folder, detail=False) if _is_part(posixpath.basename(p))
@@ -112,16 +104,30 @@ class LabelsStore:
             new = [p for p in parts if p not in self._read]
             for part in new:
                 self._read[part] = pq.read_table(
-                    part, filesystem=self.run_dir.arrow_fs, schema=schema
+                    part, filesystem=self.run_dir.arrow_fs, schema=RECORD_SCHEMA
                 )
             tables = [self._read[p] for p in parts]
-        frame = pl.from_arrow(pa.concat_tables([schema.empty_table(), *tables]))
-        assert isinstance(frame, pl.DataFrame)
+        frame = _frame(pa.concat_tables([RECORD_SCHEMA.empty_table(), *tables]))
         return frame.sort(LABELLED_AT, maintain_order=True)
 
     def current(self) -> pl.DataFrame:
-        """The labels that count: the latest per (author, sample, name)."""
-        return latest_labels(self.history(), self.id_col)
+        """The labels that count, as records: the latest per (author, sample, name)."""
+        return latest_labels(self.history(), "sample_id")
+
+    def answers(self, author: str | None = None) -> pl.DataFrame:
+        """The labels that count (of `author` alone when given) as sample_id, name, answer
+        ("yes"/"no"), author, comment."""
+        current = self.current()
+        if author is not None:
+            current = current.filter(pl.col("author") == author)
+        answer = pl.when(pl.col("value") == 1.0).then(pl.lit(YES)).otherwise(pl.lit(NO))
+        return current.select("sample_id", "name", answer.alias("answer"), "author", "comment")
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _is_part(name: str) -> bool:

@@ -16,9 +16,8 @@ import polars as pl
 import pyarrow as pa
 
 from pipeline.annotations.labels import FALSE_TEXT, TRUE_TEXT
-from pipeline.score_records import RECORD_SCHEMA, ConfigEntry
+from pipeline.score_records import ANNOTATION, RECORD_SCHEMA, ConfigEntry
 
-SOURCE = "ANNOTATION"
 SAMPLE_TRACE_FIELDS = ("trace_name", "environment", "user", "tags")  # the author is the label's
 
 
@@ -63,7 +62,7 @@ def annotation_records(
         _value().alias("value"),
         _string_value().alias("string_value"),
         "data_type",
-        pl.lit(SOURCE).alias("source"),
+        pl.lit(ANNOTATION).alias("source"),
         "comment",
         pl.lit(None, pl.String).alias("metadata"),
         "config_id",

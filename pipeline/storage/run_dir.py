@@ -37,6 +37,7 @@ CALIBRATION = "calibration.json"
 # Reviewers' labels (rayscore review): added to a finished run, never made by one, so a run
 # that replaces it (--overwrite) takes them over.
 ANNOTATIONS = "annotations"
+LABEL_PARTS = "label-*.parquet"  # in ANNOTATIONS: one per save
 WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
