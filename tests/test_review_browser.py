@@ -1,28 +1,38 @@
 """`rayscore review` in a real headless browser (Debian's chromium, driven by Playwright) on a
 small demo run judged by the real engine (the small local model) on real Ray: filter the
 samples, open one, label three items with the keyboard and one from the queue; the labels are
-annotation parts on disk that the next run calibrates on."""
+ANNOTATION records on disk; fifty labels from the queue and the command the queue page prints
+make a recalibrated run."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+import yaml
 from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
+from fastapi.testclient import TestClient
 
+from jobs.cli import main
+from jobs.report_data import collect_report
+from jobs.review.access import cookie_name
+from jobs.review.app import create_app
 from jobs.review.review_run import open_review
 from jobs.review.server import ReviewServer
 from pipeline.annotations.labels import AnnotationsSpec, read_annotations
-from pipeline.annotations.labels_store import Label
 from pipeline.annotations.names import check_annotation_names
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
 
-ROWS = 12
+ROWS = 20  # 60 items: room for fifty labels
+FIFTY = 50
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -140,12 +150,15 @@ def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_
     labels = read_annotations(AnnotationsSpec(path=str(run_dir / "annotations")), "id", [], None)
     given = {(r["sample_id"], r["name"]): r["human"] for r in labels.to_dicts()}
     assert given == {
-        (sample_id, "quality.item_0"): "yes",
-        (sample_id, "quality.item_1"): "no",
-        (sample_id, "quality.item_2"): "yes",
-        (queued_sample, queued_name): "no",
+        (sample_id, "quality.item_0"): "true",
+        (sample_id, "quality.item_1"): "false",
+        (sample_id, "quality.item_2"): "true",
+        (queued_sample, queued_name): "false",
     }
     assert set(labels["author"]) == {"tester"}
+    records = pl.read_parquet(run_dir / "annotations" / "label-*.parquet")
+    assert set(records["source"]) == {"ANNOTATION"} and set(records["data_type"]) == {"BOOLEAN"}
+    assert records.sort("created_at")["value"].to_list() == [1.0, 0.0, 1.0, 0.0]
     # the next run's spec names them, and their names are the run's scores
     next_spec = {**demo_run, "annotations": {"path": str(run_dir / "annotations")}}
     check_annotation_names(parse_spec(next_spec))
@@ -153,38 +166,53 @@ def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_
 
 @pytest.mark.ray
 @pytest.mark.engine
-def test_the_next_run_calibrates_on_the_review_labels_and_counts_them(demo_run, tmp_path):
-    """Labels saved as a reviewer saves them (the store), then the same job again with
-    `annotations: {path: RUN/annotations}` and `calibration`: a recalibrated run, no code."""
+def test_fifty_labels_from_the_queue_then_the_printed_command_recalibrates(demo_run, tmp_path):
+    """A reviewer labels fifty items the queue offers, then runs the command the queue page
+    prints: the next run calibrates on every label, counts them, and judges nothing again;
+    `rayscore report` of the labelled run counts them too. No code, no spec edit."""
     run_dir = Path(demo_run["output"]["path"])
     review = open_review(str(run_dir), author="bulk")
-    items = review.results.items.select(
-        pl.col("id").cast(pl.String), "index", "confidence"
-    ).collect()
-    median = items["confidence"].median()
-    review.store.append(
-        [
-            Label(row["id"], f"quality.item_{row['index']}", row["confidence"] > median)
-            for row in items.to_dicts()
-        ],
-        author="bulk",
-    )
+    client = TestClient(create_app(review, "t"))
+    client.cookies.set(cookie_name(None), "t")
+    median = review.results.items.select(pl.col("confidence").median()).collect().item()
+    for _ in range(FIFTY):
+        page = client.get("/queue").text
+        entry = re.search(r'data-sample="([^"]+)" data-name="([^"]+)"', page)
+        confidence = re.search(r'<td class="num">([0-9.]+)</td>', page)
+        assert entry is not None and confidence is not None, "the queue ran dry"
+        label = {"name": entry[2], "value": float(confidence[1]) > median}
+        saved = client.post("/labels", json={"sample_id": entry[1], "labels": [label]})
+        assert saved.status_code == 200, saved.text
     labels = review.store.current()
-    again = {
-        **demo_run,
-        "output": {"path": str(tmp_path / "recalibrated")},
-        "annotations": {"path": str(run_dir / "annotations")},
-        "calibration": {"method": "isotonic", "holdout": 0.3},
-    }
-    result = run_job(parse_spec(again))
-    records = pl.read_parquet(f"{result.run_dir}/scores_long/*.parquet")
+    assert labels.filter(pl.col("author") == "bulk").height == FIFTY
+    items_labelled = labels.filter(pl.col("name").str.contains(r"\.item_\d+$")).height
+
+    report = collect_report(str(run_dir))
+    assert report.agreement is not None
+    assert report.agreement.filter(pl.col("level") == "scorer")["n"].item() == items_labelled
+
+    command = re.search(r'id="next-run-command">([^<]+)<', client.get("/queue").text)
+    assert command is not None
+    words = shlex.split(html.unescape(command[1]))
+    spec_file = tmp_path / "spec.yaml"  # the user's spec: the run above was started without one
+    calibrated = {**demo_run, "calibration": {"method": "isotonic", "holdout": 0.3}}
+    spec_file.write_text(yaml.safe_dump(calibrated))
+    assert words[:3] == ["rayscore", "run", "SPEC.yaml"]
+    assert main([*words[1:2], str(spec_file), *words[3:]]) == 0
+
+    out = Path(f"{run_dir}-relabelled")
+    records = pl.read_parquet(out / "scores_long" / "*.parquet")
     annotations = records.filter(pl.col("source") == "ANNOTATION")
     assert annotations.height == labels.height
     assert set(annotations["author"]) == set(labels["author"])
-    calibration = json.loads((Path(result.run_dir) / "calibration.json").read_text())
+    calibration = json.loads((out / "calibration.json").read_text())
     assert "quality" in calibration["calibrators"]
-    agreement = json.loads((Path(result.run_dir) / "agreement.json").read_text())
-    assert agreement["overall"]["n"] == labels.height
-    scores = pl.read_parquet(f"{result.run_dir}/scores/*.parquet")
-    calibrated = scores.select(pl.col("quality").struct.field("item_scores")).explode("item_scores")
-    assert calibrated.unnest("item_scores")["calibrated_confidence"].is_not_null().all()
+    agreement = json.loads((out / "agreement.json").read_text())
+    assert agreement["overall"]["n"] == items_labelled
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["judge"]["requests_sent"] == 0  # every judgment reused from the run
+    scores = pl.read_parquet(out / "scores" / "*.parquet")
+    calibrated_items = scores.select(pl.col("quality").struct.field("item_scores")).explode(
+        "item_scores"
+    )
+    assert calibrated_items.unnest("item_scores")["calibrated_confidence"].is_not_null().all()
