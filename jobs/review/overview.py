@@ -12,11 +12,9 @@ import polars as pl
 
 from jobs import report_plots as plots
 from jobs.report_histograms import score_histograms
-from jobs.report_reliability import labelled_items, reliability_bins
+from jobs.report_reliability import RELIABILITY_BINS, labelled_items, reliability_bins
 from jobs.report_tables import COSTLY_ITEMS, item_pass_rates, scorer_names
 from jobs.review.review_run import ReviewRun
-
-RELIABILITY_BINS = 10  # as the report's
 
 
 @dataclass(frozen=True)
