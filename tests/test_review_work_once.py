@@ -1,6 +1,7 @@
 """`rayscore review` works out what it knows of a finished run once per review, not per page:
-its checklist scorers, primary fields, item record names, group and text columns and the
-input's scan plan (hand-made runs, no judge). The input's rows are still read by each query."""
+its checklist scorers, primary fields, item record names, group and text columns, the
+samples whose judges disagree and the input's scan plan (hand-made runs, no judge). The
+input's rows are still read by each query."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from review_runs import make_run
+from review_runs import RIVAL_ANSWERS, make_run, make_two_judge_run
 
 import jobs.review.review_run as review_run
 from jobs.item_names import item_name, item_name_expr
@@ -108,3 +109,17 @@ def test_an_item_record_name_is_its_scorers_name_and_index():
     items = pl.DataFrame({"scorer": ["q", "q", "other"], "index": [0, 2, 1]})
     names = items.select(item_name_expr({"q": "quality"}).alias("name"))["name"].to_list()
     assert names == [item_name("quality", 0), "quality.item_2", None]
+
+
+def test_the_samples_whose_judges_disagree_are_found_once(tmp_path, monkeypatch):
+    make_two_judge_run(tmp_path / "run")
+    calls: Counter[str] = Counter()
+    found = review_run.disagreeing_samples
+    monkeypatch.setattr(
+        review_run, "disagreeing_samples", counting(calls, "disagreeing_samples", found)
+    )
+    client = client_for(open_review(str(tmp_path / "run"), author="ana"))
+    for path in ("/samples?disagree=1", "/samples?disagree=1&sort=id", "/samples?disagree=1"):
+        shown = re.findall(r'class="sample-link" href="/samples/([^"]+)"', client.get(path).text)
+        assert sorted(shown) == sorted(RIVAL_ANSWERS)
+    assert calls == {"disagreeing_samples": 1}

@@ -15,6 +15,7 @@ import polars as pl
 
 from jobs.diff.pairing import items_changed, primary_fields, primary_scores
 from jobs.item_names import item_name, item_name_expr
+from jobs.review.judge_disagreement import disagreeing_samples
 from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
 from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
@@ -120,6 +121,12 @@ class ReviewRun:
         return (
             joined.select(self.id_col, pl.any_horizontal(differs).alias(CHANGED)).collect().lazy()
         )
+
+    @cached_property
+    def disagreeing(self) -> pl.LazyFrame:
+        """The ids (as strings) of the samples where the judges answered some question
+        differently; found once: the run is finished."""
+        return disagreeing_samples(self).collect().lazy()
 
     def item_scorers(self) -> list[ItemScorer]:
         return self._item_scorers
