@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from jobs.item_names import item_name_expr
 from jobs.report_tables import has_checklist_items, scorer_names
 from pipeline.results import RunResults
 from pipeline.storage.run_dir import CALIBRATION, RunDirectory
@@ -47,14 +48,9 @@ def labelled_items(
         .drop_nulls("human")
     )
     id_col = run.manifest["spec"]["input"]["id_column"]
-    item_name = pl.concat_str(
-        pl.col("scorer").replace(scorer_names(run.manifest)),
-        pl.lit(".item_"),
-        pl.col("index").cast(pl.String),
-    )
     items = run.items.select(
         pl.col(id_col).cast(pl.String).alias("sample_id"),
-        item_name.alias("name"),
+        item_name_expr(scorer_names(run.manifest)).alias("name"),
         "confidence",
         "calibrated_confidence",
     )

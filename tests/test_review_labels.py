@@ -13,13 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.annotations.labels import (
     AnnotationsFileError,
     AnnotationsSpec,
     annotation_names,
     read_annotations,
 )
-from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.annotations.labels_store import Label, LabelsStore
 from pipeline.annotations.names import ScoreNames, UnknownAnnotationName
 from pipeline.score_records import RECORD_SCHEMA

@@ -4,10 +4,14 @@ Items are matched by their question text, so two scorers need not number them al
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from jobs.review.review_run import ReviewRun
 from pipeline.plan import DEFAULT_JUDGE
+
+if TYPE_CHECKING:  # ReviewRun keeps the disagreeing samples it finds here
+    from jobs.review.review_run import ReviewRun
 
 SPREAD = "spread"  # of a question's raw confidences across the judges (max - min)
 

@@ -1,7 +1,7 @@
 """The overview page: the report's plots (jobs.report_plots) of this run, each beside a table
 whose rows link to the samples behind a bin or a bar: the primary score's histogram per
 scorer, the items that lose the most points, and the reliability of the judge's confidences
-against the run's annotations and against the labels given in review."""
+against all the run's labels and against those given in review."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ import polars as pl
 
 from jobs import report_plots as plots
 from jobs.report_histograms import score_histograms
-from jobs.report_reliability import labelled_items, reliability_bins
+from jobs.report_reliability import RELIABILITY_BINS, labelled_items, reliability_bins
 from jobs.report_tables import COSTLY_ITEMS, item_pass_rates, scorer_names
 from jobs.review.review_run import ReviewRun
 from pipeline.annotations.labels_store import YES
-
-RELIABILITY_BINS = 10  # as the report's
 
 
 @dataclass(frozen=True)
@@ -97,12 +95,12 @@ def _costly_panel(run: ReviewRun) -> Panel | None:
 
 
 def _reliability_panel(run: ReviewRun) -> Panel | None:
-    """Human "yes" against the judge's raw confidence: the run's annotations, and the labels
+    """Human "yes" against the judge's raw confidence: all the run's labels, and the labels
     given here (every reviewer's latest)."""
     curves: dict[str, pl.DataFrame] = {}
     annotated = labelled_items(run.results, run.storage_options)
     if annotated is not None:
-        curves["run's annotations"] = reliability_bins(annotated.frame, "confidence")
+        curves["all labels"] = reliability_bins(annotated.frame, "confidence")
     reviewed = _reviewed_items(run)
     if reviewed.height:
         curves["review labels"] = reliability_bins(reviewed, "confidence")

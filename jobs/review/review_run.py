@@ -1,6 +1,7 @@
 """What `rayscore review` knows of the run it shows: its lazy tables (pipeline.results), which
 scorers have checklist items, the columns a sample is grouped and searched by, the names a
-label may take, and where labels are saved."""
+label may take, and where labels are saved. A finished run does not change, so each of these
+is worked out once per review, on first use (the methods return the cached value)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import fsspec
 import polars as pl
 
 from jobs.diff.pairing import items_changed, primary_fields, primary_scores
+from jobs.item_names import item_name, item_name_expr
+from jobs.review.judge_disagreement import disagreeing_samples
 from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
@@ -34,7 +37,24 @@ class ItemScorer:
     list_field: str
 
     def item_name(self, index: int) -> str:
-        return f"{self.name}.item_{index}"
+        return item_name(self.name, index)
+
+
+@dataclass(frozen=True)
+class InputScan:
+    """Where the input's texts are read from (a folder's files as a glob) and which of its
+    columns, found once; each scan() is a new lazy scan, so a query reads the files as they
+    are then (a scan kept across queries would keep their first footers)."""
+
+    uri: str
+    storage_options: dict[str, str] | None
+    id_col: str
+    text_columns: list[str]
+
+    def scan(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.uri, storage_options=self.storage_options).select(
+            pl.col(self.id_col).cast(pl.String), *self.text_columns
+        )
 
 
 @dataclass
@@ -70,7 +90,11 @@ class ReviewRun:
         return list(self.primary_scores)
 
     def primary_field(self, key: str) -> str:
-        return primary_fields(self.results)[key][0]
+        return self._primary_fields[key][0]
+
+    @cached_property
+    def _primary_fields(self) -> dict[str, tuple[str, pl.DataType]]:
+        return primary_fields(self.results)
 
     @cached_property
     def changes(self) -> pl.LazyFrame:
@@ -99,7 +123,17 @@ class ReviewRun:
             joined.select(self.id_col, pl.any_horizontal(differs).alias(CHANGED)).collect().lazy()
         )
 
+    @cached_property
+    def disagreeing(self) -> pl.LazyFrame:
+        """The ids (as strings) of the samples where the judges answered some question
+        differently; found once: the run is finished."""
+        return disagreeing_samples(self).collect().lazy()
+
     def item_scorers(self) -> list[ItemScorer]:
+        return self._item_scorers
+
+    @cached_property
+    def _item_scorers(self) -> list[ItemScorer]:
         found = []
         for scorer in self.results.manifest.get("scorers", []):
             items = hooks_named(str(scorer.get("type"))).items
@@ -109,12 +143,18 @@ class ReviewRun:
 
     def item_label_name(self) -> pl.Expr:
         """An `items` row's score name ("quality.item_2"), from its scorer key and index."""
-        names = {s.key: s.name for s in self.item_scorers()}
-        prefix = pl.col("scorer").replace_strict(names, default=None, return_dtype=pl.String)
-        return pl.concat_str(prefix, pl.lit(".item_"), pl.col("index").cast(pl.String))
+        return self._item_label_name
+
+    @cached_property
+    def _item_label_name(self) -> pl.Expr:
+        return item_name_expr({s.key: s.name for s in self.item_scorers()})
 
     def group_columns(self) -> list[str]:
         """Passthrough (label and group) columns: what scores/ carries beside the scores."""
+        return self._group_columns
+
+    @cached_property
+    def _group_columns(self) -> list[str]:
         scored = {s["key"] for s in self.results.manifest.get("scorers", [])}
         return [
             name
@@ -127,6 +167,10 @@ class ReviewRun:
 
     def text_columns(self) -> list[str]:
         """The input columns the scorers read (prompt, response, reference...)."""
+        return self._text_columns
+
+    @cached_property
+    def _text_columns(self) -> list[str]:
         columns: dict[str, None] = {}
         for raw in self.spec.get("definition", {}).get("scorers", []):
             try:
@@ -159,7 +203,12 @@ class ReviewRun:
         )
 
     def input_texts(self) -> pl.LazyFrame | None:
-        """The input's id and text columns, scanned lazily; None when the input is gone."""
+        """The input's id and text columns, scanned lazily; None when the input was gone when
+        the review first looked."""
+        return None if self._input_scan is None else self._input_scan.scan()
+
+    @cached_property
+    def _input_scan(self) -> InputScan | None:
         uri = self.spec["input"].get("path")
         if not uri:
             return None
@@ -167,14 +216,12 @@ class ReviewRun:
             fs, path = fsspec.core.url_to_fs(uri, **self.storage_options)
             if fs.isdir(path):
                 uri = posixpath.join(uri.rstrip("/"), "*.parquet")
-            scan = pl.scan_parquet(
-                uri, storage_options=polars_storage_options(uri, self.storage_options)
-            )
-            present = set(scan.collect_schema().names())
+            options = polars_storage_options(uri, self.storage_options)
+            present = pl.scan_parquet(uri, storage_options=options).collect_schema().names()
         except (OSError, pl.exceptions.PolarsError):
             return None
         wanted = [c for c in self.text_columns() if c in present and c != self.id_col]
-        return scan.select(pl.col(self.id_col).cast(pl.String), *wanted)
+        return InputScan(uri, options, self.id_col, wanted)
 
     @cached_property
     def label_configs(self) -> dict[str, dict[str, Any]]:

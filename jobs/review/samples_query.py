@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from jobs.review.judge_disagreement import disagreeing_samples, has_several_judges
+from jobs.review.judge_disagreement import has_several_judges
 from jobs.review.review_run import CHANGED, ReviewRun
 from scorers.usage import ERROR_COLUMN
 
@@ -76,9 +76,7 @@ def _table(run: ReviewRun, query: SamplesQuery) -> pl.LazyFrame:
     if query.disagree:
         if not has_several_judges(run):
             raise BadQuery("disagree: every checklist item of this run is answered by one judge")
-        table = table.join(
-            disagreeing_samples(run), on=run.id_col, how="semi", maintain_order="left"
-        )
+        table = table.join(run.disagreeing, on=run.id_col, how="semi", maintain_order="left")
     if run.compare is not None:
         table = table.join(
             run.changes, on=run.id_col, how="left", maintain_order="left"
