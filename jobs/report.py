@@ -54,6 +54,8 @@ def report_sections(data: ReportData) -> Iterator[tuple[str, pl.DataFrame | str]
     if data.agreement is None:
         yield "agreement with human labels", NO_ANNOTATIONS
     else:
+        if data.labels is not None:
+            yield "human labels by author (the latest per sample and name)", data.labels
         yield "agreement with human labels", data.agreement
     for part in data.calibration:
         if part.table is None:

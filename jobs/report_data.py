@@ -23,6 +23,7 @@ from jobs.report_tables import (
     error_counts,
     group_scores,
     item_pass_rates,
+    label_counts,
     metrics_table,
 )
 from pipeline.results import open_run
@@ -44,6 +45,7 @@ class ReportData:
     labelled: LabelledItems | None
     groups: pl.DataFrame | None
     agreement: pl.DataFrame | None
+    labels: pl.DataFrame | None  # human labels per author, review labels among them
     calibration: list[CalibrationPart]
     label_mass: LabelMass | None = None
     diff: RunDiff | None = None  # with --compare: the compared run minus this one
@@ -75,6 +77,7 @@ def collect_report(
         labelled=labelled_items(run, storage_options),
         groups=group_scores(run),
         agreement=agreement_table(run, storage_options),
+        labels=label_counts(run),
         calibration=calibration_parts(uri, storage_options),
         label_mass=label_mass_report(run),
         diff=None if compare is None else diff_runs(run, open_run(compare, storage_options)),

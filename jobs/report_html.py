@@ -115,8 +115,10 @@ def _sections(data: ReportData) -> Iterator[tuple[str, list[str]]]:
         yield "Groups", [_note("no group_by in the metrics and no model column")]
     else:
         yield "Groups", [plots.group_bars(data.groups), html_table(data.groups)]
-    agreement = _note(NO_ANNOTATIONS) if data.agreement is None else html_table(data.agreement)
-    yield "Agreement with human labels", [agreement]
+    if data.agreement is None or data.labels is None:
+        yield "Agreement with human labels", [_note(NO_ANNOTATIONS)]
+    else:
+        yield "Agreement with human labels", [html_table(data.labels), html_table(data.agreement)]
     if data.diff is not None:
         yield f"Compared with {data.diff.b}", comparison_section(data.diff)
 

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.results import RunResults
+from pipeline.score_records import ANNOTATION
 from pipeline.summary import error_reasons
 from scorers.usage import ERROR_COLUMN
 
@@ -122,3 +123,20 @@ def group_scores(run: RunResults) -> pl.DataFrame | None:
     ]
     groups = pl.concat(frames).sort("scorer", "column", "group").collect() if frames else None
     return None if groups is None or groups.is_empty() else groups
+
+
+def label_counts(run: RunResults) -> pl.DataFrame | None:
+    """Per author of human labels (a reviewer, an annotations file, an input column): how many
+    labels count (the latest per sample and name), over how many samples, the latest given."""
+    labels = run.scores_long.filter(pl.col("source") == ANNOTATION)
+    counts = (
+        labels.group_by("author")
+        .agg(
+            pl.len().alias("labels"),
+            pl.col("sample_id").n_unique().alias("samples"),
+            pl.col("created_at").max().alias("latest"),
+        )
+        .sort("labels", "author", descending=[True, False])
+        .collect()
+    )
+    return None if counts.is_empty() else counts

@@ -363,3 +363,17 @@ def test_the_queue_page_offers_the_command_that_recalibrates_on_the_labels(run_d
         "--from": str(run_dir),
         "--output": f"{run_dir}-relabelled",
     }
+
+
+def test_the_report_of_a_labelled_run_counts_its_review_labels_by_author(run_dir):
+    from jobs.report_data import collect_report
+
+    assert collect_report(str(run_dir)).labels is None
+    for author, sample in (("ana", "r1"), ("ana", "r2"), ("ben", "r1")):
+        client_for(run_dir, author=author).post(
+            "/labels",
+            json={"sample_id": sample, "labels": [{"name": "quality.item_0", "value": True}]},
+        )
+    labels = collect_report(str(run_dir)).labels
+    assert labels is not None
+    assert labels.select("author", "labels", "samples").rows() == [("ana", 2, 2), ("ben", 1, 1)]
