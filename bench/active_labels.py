@@ -31,11 +31,11 @@ from jobs.demo.checklist_task import QUESTIONS
 from jobs.demo.demo_data import write_demo_data
 from jobs.review.label_queue import label_queue
 from jobs.review.review_run import ReviewRun, open_review
+from pipeline.calibration import CalibrationSpec
 from scorers.agreement import expected_calibration_error
 from scorers.calibration import Method, apply_calibrator, fit_calibrator, in_holdout
 
 SHARES = (0.05, 0.10, 0.20, 0.40)
-HOLDOUT = 0.5  # the demo spec's calibration.holdout
 TARGET = 0.40  # the queue matches random with twice the labels at one of the shares at least
 KEY = ["sample_id", "scorer", "index"]
 
@@ -65,7 +65,9 @@ def labelled_items(review: ReviewRun, data: str) -> pl.DataFrame:
         .join(human, on=["sample_id", "index"])
         .sort(KEY)
     )
-    return pairs.with_columns(held_out=pl.Series(in_holdout(pairs["sample_id"], HOLDOUT)))
+    calibration = CalibrationSpec.model_validate(review.spec.get("calibration") or {})
+    holdout = calibration.holdout  # the run's, as its calibration split the labelled samples
+    return pairs.with_columns(held_out=pl.Series(in_holdout(pairs["sample_id"], holdout)))
 
 
 def restricted_to(review: ReviewRun, pool: pl.DataFrame) -> ReviewRun:
