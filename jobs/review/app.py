@@ -19,7 +19,7 @@ from jobs.review.label_queue import LabelQueue
 from jobs.review.next_run import calibrates, recalibrate_command
 from jobs.review.overview import overview
 from jobs.review.review_run import CHANGED, ReviewRun
-from jobs.review.sample_view import NoSuchSample, sample_view
+from jobs.review.sample_view import NoSuchSample, label_names, sample_view
 from jobs.review.samples_query import BadQuery, SamplesQuery, samples_page
 from pipeline.annotations.labels_store import Label
 from pipeline.annotations.names import UnknownAnnotationName
@@ -121,11 +121,9 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
     def save_labels(given: LabelsIn, request: Request) -> dict[str, Any]:
         author = reviewer(request)
         try:
-            view = sample_view(run, given.sample_id, author)
+            allowed = label_names(run, given.sample_id)
         except NoSuchSample:
             raise HTTPException(404, f"no sample with {run.id_col} {given.sample_id!r}") from None
-        allowed = {item.name for s in view.scorers for item in s.items}
-        allowed |= {s.verdict_name for s in view.scorers if s.verdict_name is not None}
         unknown = sorted({label.name for label in given.labels} - allowed)
         if unknown:
             raise HTTPException(

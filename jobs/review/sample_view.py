@@ -83,6 +83,23 @@ def sample_view(run: ReviewRun, sample_id: str, author: str | None = None) -> Sa
     )
 
 
+def label_names(run: ReviewRun, sample_id: str) -> set[str]:
+    """The names a label of this sample may take: its items' and its scorers' verdicts; read
+    from its row of scores/ alone (NoSuchSample when there is none)."""
+    row = _row(run.results, run.id_col, sample_id)
+    if row is None:
+        raise NoSuchSample(sample_id)
+    names = set()
+    for scorer in run.item_scorers():
+        items = (row.get(scorer.key) or {}).get(scorer.list_field) or []
+        names |= {scorer.item_name(int(item["index"])) for item in items}
+    for key in dict.fromkeys([*run.score_keys(), *(s.key for s in run.item_scorers())]):
+        verdict = run.verdict_name(key)
+        if verdict is not None:
+            names.add(verdict)
+    return names
+
+
 def _row(results: RunResults | None, id_col: str, sample_id: str) -> dict[str, Any] | None:
     if results is None:
         return None
