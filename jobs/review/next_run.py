@@ -4,6 +4,7 @@ directory beside this one (nothing here is rewritten)."""
 
 from __future__ import annotations
 
+import os
 import shlex
 
 from jobs.review.review_run import ReviewRun
@@ -12,10 +13,17 @@ SUFFIX = "-relabelled"
 
 
 def recalibrate_command(run: ReviewRun) -> str:
-    spec_file = run.results.manifest.get("spec_file") or "SPEC.yaml"
+    spec_file = run.results.manifest.get("spec_file")
     uri = run.results.uri.rstrip("/")
-    words = ["rayscore", "run", spec_file, "--annotations", run.store.uri, "--from", uri]
+    words = ["rayscore", "run", _shown(spec_file) if spec_file else "SPEC.yaml"]
+    words += ["--annotations", run.store.uri, "--from", uri]
     return shlex.join([*words, "--output", uri + SUFFIX])
+
+
+def _shown(path: str) -> str:
+    """The spec file as the run recorded it (absolute), relative where it is under here."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 def calibrates(run: ReviewRun) -> bool:
