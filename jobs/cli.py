@@ -343,7 +343,7 @@ def _nightly_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--annotations",
         default=None,
-        help="human labels to read instead of the spec's annotations, e.g. RUN/annotations "
+        help="human labels to read beside the spec's annotations, e.g. RUN/annotations "
         "(the labels given in rayscore review): the run calibrates on them and counts them",
     )
 

@@ -1,6 +1,6 @@
 """The judge's agreement with a run's human labels, as the report shows it: the run's own
 agreement.parquet, or, once reviewers have labelled the run (`rayscore review`, RUN/annotations/),
-worked out again over every label its scores_long now holds, by the function the run used."""
+worked out again over every label its scores_long now holds, as the run worked it out."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.annotations.labelled_run import names_from_json
+from pipeline.annotations.labelled_run import read_score_names
 from pipeline.annotations.labels import agreement, agreement_rows
+from pipeline.annotations.names import judged_names, label_configs
 from pipeline.results import RunResults
 from pipeline.score_records import ANNOTATION, EVAL
-from pipeline.storage.run_dir import ANNOTATIONS, LABEL_PARTS, SCORE_CONFIGS, RunDirectory
+from pipeline.storage.run_dir import ANNOTATIONS, LABEL_PARTS, RunDirectory
 
 
 def agreement_table(
@@ -33,15 +34,10 @@ def agreement_table(
         )
         .collect()
     )
-    names = names_from_json(run_dir.read_json(SCORE_CONFIGS))
-    known = {}
-    for name in labels["name"].unique().to_list():
-        config_id = names.config_id(name)
-        if config_id is not None:
-            known[name] = names.configs[config_id][2]
-    judged = [*known, *(f"{name}.confidence" for name in known)]
+    known = label_configs(labels["name"].unique().to_list(), read_score_names(run_dir))
+    labelled = (pl.col("source") == EVAL) & pl.col("name").is_in(judged_names(known))
     evaluations = (
-        run.scores_long.filter((pl.col("source") == EVAL) & pl.col("name").is_in(judged))
+        run.scores_long.filter(labelled & pl.col("sample_id").is_in(labels["sample_id"].unique()))
         .select("sample_id", "name", "scorer_key", "value", "metadata", "source")
         .collect()
     )

@@ -115,10 +115,11 @@ def _sections(data: ReportData) -> Iterator[tuple[str, list[str]]]:
         yield "Groups", [_note("no group_by in the metrics and no model column")]
     else:
         yield "Groups", [plots.group_bars(data.groups), html_table(data.groups)]
-    if data.agreement is None or data.labels is None:
+    if data.agreement is None:
         yield "Agreement with human labels", [_note(NO_ANNOTATIONS)]
     else:
-        yield "Agreement with human labels", [html_table(data.labels), html_table(data.agreement)]
+        counts = [] if data.labels is None else [html_table(data.labels)]
+        yield "Agreement with human labels", [*counts, html_table(data.agreement)]
     if data.diff is not None:
         yield f"Compared with {data.diff.b}", comparison_section(data.diff)
 

@@ -32,9 +32,10 @@ def resolve_spec_paths(spec: JobSpec, base: Path | None = None) -> JobSpec:
         "input": spec.input.model_copy(update={"path": local(spec.input.path)}),
         "output": spec.output.model_copy(update={"path": local(spec.output.path)}),
     }
-    if spec.annotations is not None and spec.annotations.path is not None:
+    if spec.annotations is not None and spec.annotations.paths:
+        paths = [local(path) for path in spec.annotations.paths]
         update["annotations"] = spec.annotations.model_copy(
-            update={"path": local(spec.annotations.path)}
+            update={"path": paths[0] if isinstance(spec.annotations.path, str) else paths}
         )
     if spec.calibration is not None and spec.calibration.from_ is not None:
         update["calibration"] = spec.calibration.model_copy(

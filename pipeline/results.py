@@ -20,13 +20,13 @@ import fsspec
 import polars as pl
 
 from pipeline.annotations.history import latest_labels
-from pipeline.score_records import ANNOTATION
+from pipeline.annotations.label_parts import label_parts, read_label_parts
 from pipeline.storage.run_dir import (
     AGREEMENT_TABLE,
     ANNOTATIONS,
-    LABEL_PARTS,
     MANIFEST,
     METRICS_TABLE,
+    RUN_ANNOTATIONS,
     SCORES,
     SCORES_LONG,
     RunDirectory,
@@ -47,16 +47,20 @@ class RunResults:
     agreement: pl.LazyFrame | None  # when the run had annotations
 
 
-def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResults:
+def open_run(
+    uri: str, storage_options: dict[str, Any] | None = None, review_labels: bool = True
+) -> RunResults:
     """A finished run's tables as lazy scans. `storage_options` are fsspec's (the spec's
-    output.storage_options); the Polars scans get them translated (polars_storage_options)."""
+    output.storage_options); the Polars scans get them translated (polars_storage_options).
+    scores_long holds the labels given in `rayscore review` since the run (as they are when
+    it is opened) unless `review_labels` is False: the run's own records alone."""
     run_dir = RunDirectory(uri, storage_options)
     if run_dir.state() is not RunState.FINISHED:
         raise FileNotFoundError(f"{uri!r} holds no finished run (no {MANIFEST})")
     manifest = run_dir.read_json(MANIFEST)
 
-    def scan(name: str, glob: bool, parts: str = "*.parquet") -> pl.LazyFrame:
-        path = posixpath.join(uri.rstrip("/"), name, parts if glob else "")
+    def scan(name: str, glob: bool) -> pl.LazyFrame:
+        path = posixpath.join(uri.rstrip("/"), name, "*.parquet" if glob else "")
         options = polars_storage_options(uri, storage_options)
         return pl.scan_parquet(path.rstrip("/"), storage_options=options)
 
@@ -65,8 +69,11 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
     items = _items(samples, id_col, _item_lists(manifest))
     has_agreement = run_dir.fs.exists(run_dir.join(AGREEMENT_TABLE))
     scores_long = scan(SCORES_LONG, glob=True)
-    if run_dir.fs.glob(run_dir.join(posixpath.join(ANNOTATIONS, LABEL_PARTS))):
-        scores_long = _with_labels(scores_long, scan(ANNOTATIONS, glob=True, parts=LABEL_PARTS))
+    given = label_parts(run_dir.fs, run_dir.join(ANNOTATIONS)) if review_labels else []
+    if given:
+        labels = pl.from_arrow(read_label_parts(given, run_dir.arrow_fs))
+        assert isinstance(labels, pl.DataFrame)
+        scores_long = _with_labels(run_dir, labels, storage_options)
     return RunResults(
         uri=uri,
         manifest=manifest,
@@ -78,12 +85,27 @@ def open_run(uri: str, storage_options: dict[str, Any] | None = None) -> RunResu
     )
 
 
-def _with_labels(records: pl.LazyFrame, labels: pl.LazyFrame) -> pl.LazyFrame:
-    """The run's records and the labels reviewers gave it since (RUN/annotations/, records
-    too); of the labels, the latest per (author, sample, name) counts."""
-    is_label = pl.col("source") == ANNOTATION
-    every_label = pl.concat([records.filter(is_label), labels], how="vertical_relaxed")
-    return pl.concat([records.filter(~is_label), latest_labels(every_label, "sample_id")])
+def _with_labels(
+    run_dir: RunDirectory, labels: pl.DataFrame, storage_options: dict[str, Any] | None
+) -> pl.LazyFrame:
+    """The run's records and the labels reviewers gave it since (RUN/annotations/, read as
+    records when the run is opened); of every label, the run's and those, the latest per
+    (author, sample, name) counts. The judge's records are scanned as they are, their parts
+    named one by one: the run's own labels are a file of their own (RUN_ANNOTATIONS)."""
+    names = sorted(
+        posixpath.basename(path)
+        for path in run_dir.fs.glob(posixpath.join(run_dir.join(SCORES_LONG), "*.parquet"))
+    )
+    folder = posixpath.join(run_dir.uri.rstrip("/"), SCORES_LONG)
+    options = polars_storage_options(run_dir.uri, storage_options)
+
+    def scan(files: list[str]) -> pl.LazyFrame:
+        return pl.scan_parquet([posixpath.join(folder, f) for f in files], storage_options=options)
+
+    judged = scan([name for name in names if name != RUN_ANNOTATIONS])
+    own = [scan([RUN_ANNOTATIONS])] if RUN_ANNOTATIONS in names else []
+    merged = pl.concat([*own, labels.lazy()], how="vertical_relaxed")
+    return pl.concat([judged, latest_labels(merged, "sample_id")], how="vertical_relaxed")
 
 
 def _item_lists(manifest: dict[str, Any]) -> dict[str, str]:

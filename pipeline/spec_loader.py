@@ -33,8 +33,16 @@ def load_spec(
     if output is not None and isinstance(raw, dict):
         raw["output"] = {**(raw.get("output") or {}), "path": output}
     if annotations is not None and isinstance(raw, dict):
-        raw["annotations"] = {"path": annotations}
+        raw["annotations"] = with_labels_from(raw.get("annotations"), annotations)
     return parse_spec(raw, source=str(spec_path))
+
+
+def with_labels_from(annotations: Any, path: str) -> dict[str, Any]:
+    """The spec's `annotations:` with the labels at `path` read beside its own."""
+    given = dict(annotations) if isinstance(annotations, dict) else {}
+    paths = given.get("path")
+    listed = [] if paths is None else [paths] if isinstance(paths, str) else list(paths)
+    return {**given, "path": [*listed, path] if listed else path}
 
 
 def _read_text(path: Path, what: Path | str) -> str:

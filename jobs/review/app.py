@@ -19,7 +19,7 @@ from jobs.review.label_queue import LabelQueue
 from jobs.review.next_run import calibrates, recalibrate_command
 from jobs.review.overview import overview
 from jobs.review.review_run import CHANGED, ReviewRun
-from jobs.review.sample_view import NoSuchSample, label_names, sample_view
+from jobs.review.sample_view import NoSuchSample, label_target, sample_view
 from jobs.review.samples_query import BadQuery, SamplesQuery, samples_page
 from pipeline.annotations.labels_store import Label
 from pipeline.annotations.names import UnknownAnnotationName
@@ -121,7 +121,7 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
     def save_labels(given: LabelsIn, request: Request) -> dict[str, Any]:
         author = reviewer(request)
         try:
-            allowed = label_names(run, given.sample_id)
+            sample_id, allowed = label_target(run, given.sample_id)
         except NoSuchSample:
             raise HTTPException(404, f"no sample with {run.id_col} {given.sample_id!r}") from None
         unknown = sorted({label.name for label in given.labels} - allowed)
@@ -129,7 +129,7 @@ def create_app(run: ReviewRun, token: str) -> FastAPI:
             raise HTTPException(
                 400, f"name: {unknown} label no score of this sample; it has {sorted(allowed)}"
             )
-        labels = [Label(given.sample_id, x.name, x.value, given.comment) for x in given.labels]
+        labels = [Label(sample_id, x.name, x.value, given.comment) for x in given.labels]
         try:
             part = run.store.append(labels, author)
         except UnknownAnnotationName as exc:

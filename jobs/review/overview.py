@@ -1,7 +1,7 @@
 """The overview page: the report's plots (jobs.report_plots) of this run, each beside a table
 whose rows link to the samples behind a bin or a bar: the primary score's histogram per
 scorer, the items that lose the most points, and the reliability of the judge's confidences
-against all the run's labels and against those given in review."""
+against the labels the run read (its annotations) and against those given in review."""
 
 from __future__ import annotations
 
@@ -95,12 +95,12 @@ def _costly_panel(run: ReviewRun) -> Panel | None:
 
 
 def _reliability_panel(run: ReviewRun) -> Panel | None:
-    """Human "yes" against the judge's raw confidence: all the run's labels, and the labels
-    given here (every reviewer's latest)."""
+    """Human "yes" against the judge's raw confidence: the run's annotations, and the labels
+    given here (every reviewer's latest, read afresh)."""
     curves: dict[str, pl.DataFrame] = {}
     annotated = labelled_items(run.results, run.storage_options)
     if annotated is not None:
-        curves["all labels"] = reliability_bins(annotated.frame, "confidence")
+        curves["run's annotations"] = reliability_bins(annotated.frame, "confidence")
     reviewed = _reviewed_items(run)
     if reviewed.height:
         curves["review labels"] = reliability_bins(reviewed, "confidence")

@@ -251,7 +251,8 @@ def open_review(
     storage_options: dict[str, Any] | None = None,
 ) -> ReviewRun:
     options = dict(storage_options or {})
-    results = open_run(uri, options)
+    # the labels given here are read live from the store; results holds the run's own
+    results = open_run(uri, options, review_labels=False)
     run_dir = RunDirectory(uri, options)
     return ReviewRun(
         results=results,

@@ -83,9 +83,10 @@ def sample_view(run: ReviewRun, sample_id: str, author: str | None = None) -> Sa
     )
 
 
-def label_names(run: ReviewRun, sample_id: str) -> set[str]:
-    """The names a label of this sample may take: its items' and its scorers' verdicts; read
-    from its row of scores/ alone (NoSuchSample when there is none)."""
+def label_target(run: ReviewRun, sample_id: str) -> tuple[str, set[str]]:
+    """The sample's id as scores/ holds it (as text: "011" asks for the integer id 11) and
+    the names a label of it may take: its items' and its scorers' verdicts; read from its row
+    of scores/ alone (NoSuchSample when there is none)."""
     row = _row(run.results, run.id_col, sample_id)
     if row is None:
         raise NoSuchSample(sample_id)
@@ -97,7 +98,7 @@ def label_names(run: ReviewRun, sample_id: str) -> set[str]:
         verdict = run.verdict_name(key)
         if verdict is not None:
             names.add(verdict)
-    return names
+    return str(row[run.id_col]), names
 
 
 def _row(results: RunResults | None, id_col: str, sample_id: str) -> dict[str, Any] | None:

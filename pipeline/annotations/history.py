@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import polars as pl
 
-LABELLED_AT = "created_at"  # a label's time: ISO 8601 in UTC, as score records carry it
+CREATED_AT = "created_at"  # a label's time: ISO 8601 in UTC, as score records carry it
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
@@ -16,12 +16,12 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 def latest_labels(labels: Frame, id_col: str, author_col: str = "author") -> Frame:
     """Per (author, sample, name) the row labelled last; the rows' order otherwise kept."""
     columns = labels.collect_schema().names()
-    if LABELLED_AT not in columns:
+    if CREATED_AT not in columns:
         return labels
     key = [author_col, id_col, "name"]
     return (
         labels.with_row_index("_order")
-        .sort(LABELLED_AT, "_order")
+        .sort(CREATED_AT, "_order")
         .unique(subset=key, keep="last", maintain_order=True)
         .sort("_order")
         .drop("_order")

@@ -37,15 +37,10 @@ class LabelledRun:
     def of(cls, results: RunResults, run_dir: RunDirectory) -> LabelledRun:
         manifest = results.manifest
         spec_input = manifest["spec"]["input"]
-        configs = (
-            run_dir.read_json(SCORE_CONFIGS)
-            if run_dir.fs.exists(run_dir.join(SCORE_CONFIGS))
-            else {}
-        )
         return cls(
             run_id=str(manifest["run_id"]),
             id_col=str(spec_input["id_column"]),
-            names=names_from_json(configs),
+            names=read_score_names(run_dir),
             purposes={s["key"]: s.get("purpose") for s in manifest.get("scorers", [])},
             trace={k: v for k, v in (spec_input.get("trace") or {}).items() if v},
             samples=results.samples,
@@ -72,6 +67,13 @@ class LabelledRun:
         rows = self.samples.filter(pl.col(self.id_col).is_in(wanted.to_list())).select(columns)
         fields = sample_fields(rows.collect().to_arrow(), self.id_col, self.trace)
         return pa.table(fields).select(["sample_id", *SAMPLE_TRACE_FIELDS])
+
+
+def read_score_names(run_dir: RunDirectory) -> ScoreNames:
+    """The config ids a finished run's score_configs.json lists (none without one)."""
+    if not run_dir.fs.exists(run_dir.join(SCORE_CONFIGS)):
+        return ScoreNames({})
+    return names_from_json(run_dir.read_json(SCORE_CONFIGS))
 
 
 def names_from_json(configs: Mapping[str, Mapping[str, Any]]) -> ScoreNames:

@@ -25,7 +25,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from pipeline.annotations.history import LABELLED_AT, latest_labels
+from pipeline.annotations.history import CREATED_AT, latest_labels
+from pipeline.annotations.label_parts import label_parts, read_label_part
 from pipeline.score_records import ANNOTATION
 from pipeline.storage.filesystems import arrow_filesystem
 from scorers.agreement import binary_agreement, rank_agreement
@@ -44,10 +45,12 @@ class AnnotationsFileError(ValueError):
 
 
 class AnnotationsSpec(StrictModel):
-    path: str | None = Field(
+    path: str | list[str] | None = Field(
         default=None,
         description="Parquet of human labels: the id column, `name` (a score name), `value`; "
-        "optional `author` (default: this path) and `comment`.",
+        "optional `author` (default: this path) and `comment`. Or score records, whose "
+        "ANNOTATION ones are the labels: RUN/annotations, the labels given in rayscore review. "
+        "A list reads several, their labels together (and `columns` beside them).",
     )
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -55,10 +58,16 @@ class AnnotationsSpec(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _one_source(self) -> AnnotationsSpec:
-        if (self.path is None) == (not self.columns):
-            raise ValueError("give exactly one of 'path' and 'columns'")
+    def _some_source(self) -> AnnotationsSpec:
+        if not self.paths and not self.columns:
+            raise ValueError("give 'path' (a file or folder, or a list), 'columns', or both")
         return self
+
+    @property
+    def paths(self) -> list[str]:
+        if self.path is None:
+            return []
+        return [self.path] if isinstance(self.path, str) else list(self.path)
 
 
 def read_annotations(
@@ -72,9 +81,16 @@ def read_annotations(
     none); human as text, interpreted per score config later. An annotations path is read with
     `storage_options` (the input's); its optional `author` and `comment` columns are kept, and
     a row without an author gets the path. Labels from input columns are by "columns:<col>"."""
-    if spec.path is not None:
-        return _read_file(spec.path, id_col, storage_options)
-    columns = [id_col, *dict.fromkeys(spec.columns.values())]
+    frames = [_read_file(path, id_col, storage_options) for path in spec.paths]
+    if spec.columns:
+        frames.append(_read_columns(spec.columns, id_col, input_files, filesystem))
+    return pl.concat(frames)
+
+
+def _read_columns(
+    columns_of: Mapping[str, str], id_col: str, input_files: Sequence[str], filesystem: Any
+) -> pl.DataFrame:
+    columns = [id_col, *dict.fromkeys(columns_of.values())]
     table = pq.ParquetDataset(list(input_files), filesystem=filesystem).read(columns=columns)
     wide = pl.from_arrow(table)
     assert isinstance(wide, pl.DataFrame)
@@ -87,24 +103,26 @@ def read_annotations(
                 pl.lit(f"columns:{column}").alias("author"),
                 pl.lit(None, pl.String).alias("comment"),
             )
-            for name, column in spec.columns.items()
+            for name, column in columns_of.items()
         ]
     ).drop_nulls("human")
 
 
 def _read_file(uri: str, id_col: str, storage_options: Mapping[str, Any] | None) -> pl.DataFrame:
     fs, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
-    present = _file_columns(uri, path, fs)
-    records = _is_records(present)
+    table = _review_labels(uri, path, fs)
+    records = table is not None
+    if table is None:
+        present = _file_columns(uri, path, fs)
+        records = _is_records(present)
+        values = list(RECORD_COLUMNS[2:]) if records else ["value"]
+        optional = [c for c in (*OPTIONAL_COLUMNS, CREATED_AT) if c in present]
+        columns = ["sample_id" if records else id_col, "name", *values, *optional]
+        try:
+            table = _dataset(path, fs).to_table(columns=columns, filter=_annotations_only(records))
+        except (OSError, pa.ArrowException) as exc:
+            raise AnnotationsFileError(f"annotations.path {uri!r}: {exc}") from exc
     ids = "sample_id" if records else id_col
-    values = list(RECORD_COLUMNS[2:]) if records else ["value"]
-    optional = [c for c in (*OPTIONAL_COLUMNS, LABELLED_AT) if c in present]
-    try:
-        table = _dataset(path, fs).to_table(
-            columns=[ids, "name", *values, *optional], filter=_annotations_only(records)
-        )
-    except (OSError, pa.ArrowException) as exc:
-        raise AnnotationsFileError(f"annotations.path {uri!r}: {exc}") from exc
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     # a record's value: BOOLEAN "true"/"false" and CATEGORICAL in string_value, else value
@@ -126,21 +144,54 @@ def annotation_names(
 ) -> list[str]:
     """The distinct names the annotations give, reading no more than an annotations file's
     `name` column; its id, name and value columns are checked to be there."""
-    if spec.path is None:
-        return list(spec.columns)
-    fs, path = fsspec.core.url_to_fs(spec.path, **(storage_options or {}))
-    columns = _file_columns(spec.path, path, fs)
+    sources = annotation_sources(spec, id_col, storage_options)
+    return sorted({name for names in sources.values() for name in names})
+
+
+def annotation_sources(
+    spec: AnnotationsSpec, id_col: str, storage_options: Mapping[str, Any] | None = None
+) -> dict[str, list[str]]:
+    """Each source of the annotations ("the file '...'", "annotations.columns") -> the names
+    it gives."""
+    sources = {
+        f"the file {path!r}": _file_names(path, id_col, storage_options) for path in spec.paths
+    }
+    if spec.columns:
+        sources["annotations.columns"] = list(spec.columns)
+    return sources
+
+
+def _file_names(uri: str, id_col: str, storage_options: Mapping[str, Any] | None) -> list[str]:
+    fs, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+    review_labels = _review_labels(uri, path, fs)
+    if review_labels is not None:
+        return sorted(set(review_labels["name"].to_pylist()))
+    columns = _file_columns(uri, path, fs)
     records = _is_records(columns)
-    needed = RECORD_COLUMNS if records else (id_col, "name", "value")
-    missing = [c for c in needed if c not in columns]
+    missing = [] if records else [c for c in (id_col, "name", "value") if c not in columns]
     if missing:
         raise AnnotationsFileError(
-            f"annotations.path {spec.path!r}: no column(s) {missing} (id column, name, value "
+            f"annotations.path {uri!r}: no column(s) {missing} (id column, name, value "
             f"are needed; author and comment are optional); columns are {columns}"
         )
     table = _dataset(path, fs).to_table(columns=["name"], filter=_annotations_only(records))
     names = pc.unique(pc.cast(table["name"], pa.string()).combine_chunks()).drop_null()
     return sorted(str(name) for name in names.to_pylist())
+
+
+def _review_labels(uri: str, path: str, fs: Any) -> pa.Table | None:
+    """A folder of the parts `rayscore review` saves (RUN/annotations/), read as records, a
+    part that cannot be read named; None for any other file or folder."""
+    parts = label_parts(fs, path) if fs.isdir(path) else []
+    if not parts:
+        return None
+    tables = []
+    for part in parts:
+        try:
+            tables.append(read_label_part(part, arrow_filesystem(fs)))
+        except (OSError, pa.ArrowException) as exc:
+            raise AnnotationsFileError(f"annotations.path {uri!r}: part {part}: {exc}") from exc
+    return pa.concat_tables(tables)
 
 
 def _is_records(columns: Sequence[str]) -> bool:

@@ -27,7 +27,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.annotations.history import LABELLED_AT, latest_labels
+from pipeline.annotations.history import CREATED_AT, latest_labels
+from pipeline.annotations.label_parts import label_parts, read_label_part
 from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.score_records import RECORD_SCHEMA
 from pipeline.storage.run_dir import ANNOTATIONS, LABEL_PARTS, RunDirectory
@@ -94,21 +95,14 @@ class LabelsStore:
 
     def history(self) -> pl.DataFrame:
         """Every label ever saved, as records, oldest first."""
-        fs = self.run_dir.fs
-        if not fs.exists(self.folder):
-            return _frame(RECORD_SCHEMA.empty_table())
         with self._lock:
-            parts = sorted(
-                p for p in fs.ls(self.folder, detail=False) if _is_part(posixpath.basename(p))
-            )
-            new = [p for p in parts if p not in self._read]
-            for part in new:
-                self._read[part] = pq.read_table(
-                    part, filesystem=self.run_dir.arrow_fs, schema=RECORD_SCHEMA
-                )
+            parts = label_parts(self.run_dir.fs, self.folder)
+            for part in parts:
+                if part not in self._read:
+                    self._read[part] = read_label_part(part, self.run_dir.arrow_fs)
             tables = [self._read[p] for p in parts]
         frame = _frame(pa.concat_tables([RECORD_SCHEMA.empty_table(), *tables]))
-        return frame.sort(LABELLED_AT, maintain_order=True)
+        return frame.sort(CREATED_AT, maintain_order=True)
 
     def current(self) -> pl.DataFrame:
         """The labels that count, as records: the latest per (author, sample, name)."""
@@ -128,8 +122,3 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
-
-
-def _is_part(name: str) -> bool:
-    """A saved part; not one being written ("_tmp-...") nor a hidden file."""
-    return name.endswith(".parquet") and not name.startswith(("_", "."))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.annotations.labels import AnnotationsSpec, annotation_names
+from pipeline.annotations.labels import AnnotationsSpec, annotation_sources
 from pipeline.calibration import CalibrationSpec
 from pipeline.score_records import ConfigEntry, RunConfigs, configs_by_id
 from pipeline.spec import JobSpec
@@ -94,6 +94,23 @@ def names_after_scoring(
     return ScoreNames(configs_by_id(scorers, configs, declared_labels(calibration)))
 
 
+def label_configs(names: Iterable[str], known: ScoreNames) -> dict[str, ScoreConfig]:
+    """Each label name's score config; a name of no score is left out."""
+    configs = {}
+    for name in names:
+        config_id = known.config_id(name)
+        if config_id is not None:
+            configs[name] = known.configs[config_id][2]
+    return configs
+
+
+def judged_names(labelled: Iterable[str]) -> list[str]:
+    """The judge's record names that agreement with labels of these names reads: each score's
+    own, and a boolean scorer's sibling confidence ("<name>.confidence")."""
+    names = list(labelled)
+    return [*names, *(f"{name}.confidence" for name in names)]
+
+
 def refuse_unknown(names: Iterable[str], known: ScoreNames, source: str) -> None:
     unknown = known.unknown(names)
     if unknown:
@@ -109,15 +126,15 @@ def check_annotation_names(spec: JobSpec) -> None:
     annotations = spec.annotations
     if annotations is None:
         return
-    names = annotation_names(annotations, spec.input.id_column, spec.input.storage_options)
+    sources = annotation_sources(annotations, spec.input.id_column, spec.input.storage_options)
     known = names_at_load(spec.definition.scorers, spec.calibration)
-    refuse_unknown(names, known, source_of(annotations))
+    for source, names in sources.items():
+        refuse_unknown(names, known, source)
 
 
 def source_of(annotations: AnnotationsSpec) -> str:
-    if annotations.path is not None:
-        return f"the file {annotations.path!r}"
-    return "annotations.columns"
+    sources = [f"the file {path!r}" for path in annotations.paths]
+    return " or ".join([*sources, *(["annotations.columns"] if annotations.columns else [])])
 
 
 def with_config_ids(human: pl.DataFrame, known: ScoreNames, source: str) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from pipeline.attempt import Run
 from pipeline.score_records import sample_fields
 from pipeline.stages.labels import run_score_names
 from pipeline.stages.scored_folders import ScoredFolders
+from pipeline.storage.run_dir import RUN_ANNOTATIONS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,24 +25,25 @@ def agreement_stage(
     import pyarrow.parquet as pq
 
     from pipeline.annotations.labels import agreement
+    from pipeline.annotations.names import judged_names, label_configs
     from pipeline.annotations.records import annotation_records
 
     spec = run.spec
     if human is None:
         return None
-    configs = run_score_names(run, scored.configs).configs
-    by_name = dict(human.select("name", "config_id").unique().iter_rows())
-    known = {name: configs[config_id][2] for name, config_id in by_name.items()}
-    names = [*known, *(f"{name}.confidence" for name in known)]
+    score_names = run_score_names(run, scored.configs)
+    known = label_configs(human["name"].unique().to_list(), score_names)
     evaluations = pl.from_arrow(
-        _dataset(scored.records, run).to_table(filter=pads.field("name").isin(names))
+        _dataset(scored.records, run).to_table(filter=pads.field("name").isin(judged_names(known)))
     )
     assert isinstance(evaluations, pl.DataFrame)
     purposes = {s.key: s.purpose for s in spec.definition.scorers}
     samples = _annotated_samples(run, scored, human["sample_id"].unique().to_list())
     pq.write_table(
-        annotation_records(human, configs, purposes, samples, run.run_id, run.started_at),
-        f"{scored.records}/annotations.parquet",
+        annotation_records(
+            human, score_names.configs, purposes, samples, run.run_id, run.started_at
+        ),
+        f"{scored.records}/{RUN_ANNOTATIONS}",
         filesystem=run.run_dir.arrow_fs,
     )
     return agreement(evaluations, human, known)

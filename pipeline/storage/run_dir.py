@@ -38,6 +38,7 @@ CALIBRATION = "calibration.json"
 # that replaces it (--overwrite) takes them over.
 ANNOTATIONS = "annotations"
 LABEL_PARTS = "label-*.parquet"  # in ANNOTATIONS: one per save
+RUN_ANNOTATIONS = "annotations.parquet"  # in SCORES_LONG: the labels the run read, as records
 WORK = ".rayscore"
 NEW_SUFFIX = ".new"  # where --overwrite builds the run that replaces a finished one
 OLD_SUFFIX = ".replaced"  # where the replaced run waits while the new one moves in
