@@ -13,8 +13,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipeline.annotations.names import ScoreNames, with_config_ids
-from pipeline.annotations.records import SAMPLE_TRACE_FIELDS, annotation_records
-from pipeline.score_records import sample_fields
+from pipeline.annotations.records import annotation_records, labelled_samples
 from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
 from scorers.score_config import ScoreConfig
 
@@ -54,19 +53,18 @@ class LabelledRun:
             human,
             self.names.configs,
             self.purposes,
-            self._trace_fields(human["sample_id"].unique().to_list()),
+            self._samples(human["sample_id"].unique().to_list()),
             self.run_id,
             created_at,
         )
 
-    def _trace_fields(self, ids: list[str]) -> pa.Table:
+    def _samples(self, ids: list[str]) -> pa.Table:
         dtype = self.samples.collect_schema()[self.id_col]
         # compared in the id column's own type, so the scan skips row groups by their statistics
         wanted = pl.Series(ids, dtype=pl.String).cast(dtype, strict=False)
-        columns = [c for c in dict.fromkeys([self.id_col, *self.trace.values()])]
+        columns = list(dict.fromkeys([self.id_col, *self.trace.values()]))
         rows = self.samples.filter(pl.col(self.id_col).is_in(wanted.to_list())).select(columns)
-        fields = sample_fields(rows.collect().to_arrow(), self.id_col, self.trace)
-        return pa.table(fields).select(["sample_id", *SAMPLE_TRACE_FIELDS])
+        return labelled_samples(rows.collect().to_arrow(), self.id_col, self.trace, ids)
 
 
 def read_score_names(run_dir: RunDirectory) -> ScoreNames:

@@ -10,13 +10,14 @@ trace's; its comment is the file's `comment`. Built column by column in Polars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.annotations.labels import FALSE_TEXT, TRUE_TEXT
-from pipeline.score_records import ANNOTATION, RECORD_SCHEMA, ConfigEntry
+from pipeline.score_records import ANNOTATION, RECORD_SCHEMA, ConfigEntry, sample_fields
 
 SAMPLE_TRACE_FIELDS = ("trace_name", "environment", "user", "tags")  # the author is the label's
 
@@ -72,6 +73,17 @@ def annotation_records(
         pl.lit(created_at).alias("created_at"),
     )
     return records.to_arrow().cast(RECORD_SCHEMA)
+
+
+def labelled_samples(
+    table: pa.Table, id_col: str, trace: Mapping[str, str], ids: Sequence[str]
+) -> pa.Table:
+    """The `samples` annotation_records takes: sample_id and the trace fields as text
+    (score_records.sample_fields) of the rows of `table` (the id and trace columns of scores/)
+    whose id is one of `ids`."""
+    fields = sample_fields(table, id_col, trace)
+    labelled = pc.is_in(fields["sample_id"], value_set=pa.array(list(ids), pa.string()))
+    return pa.table(fields).filter(labelled).select(["sample_id", *SAMPLE_TRACE_FIELDS])
 
 
 def _said_yes() -> pl.Expr:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pipeline.attempt import Run
-from pipeline.score_records import sample_fields
 from pipeline.stages.labels import run_score_names
 from pipeline.stages.scored_folders import ScoredFolders
 from pipeline.storage.run_dir import RUN_ANNOTATIONS
@@ -56,15 +55,12 @@ def _dataset(path: str, run: Run) -> pads.Dataset:
 
 
 def _annotated_samples(run: Run, scored: ScoredFolders, ids: list[str]) -> pa.Table:
-    """Sample id and trace fields (score_records.sample_fields) of the labelled samples: the
-    id and trace columns of scores/ only."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """Sample id and trace fields of the labelled samples: the id and trace columns of scores/
+    only."""
+    from pipeline.annotations.records import labelled_samples
 
     trace = run.spec.input.trace.mapping()
     id_col = run.spec.input.id_column
     columns = [id_col, *dict.fromkeys(trace.values())]
     table = _dataset(scored.scores, run).to_table(columns=columns)
-    fields = sample_fields(table, id_col, trace)
-    labelled = pc.is_in(fields["sample_id"], value_set=pa.array(ids, pa.string()))
-    return pa.table(fields).filter(labelled)
+    return labelled_samples(table, id_col, trace, ids)
