@@ -127,7 +127,8 @@ def group_scores(run: RunResults) -> pl.DataFrame | None:
 
 def label_counts(run: RunResults) -> pl.DataFrame | None:
     """Per author of human labels (a reviewer, an annotations file, an input column): how many
-    labels count (the latest per sample and name), over how many samples, the latest given."""
+    labels count (the latest per sample and name), over how many samples, and the latest's
+    created_at (for the labels a run read, the run's start)."""
     labels = run.scores_long.filter(pl.col("source") == ANNOTATION)
     counts = (
         labels.group_by("author")
