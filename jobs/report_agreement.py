@@ -4,8 +4,6 @@ worked out again over every label its scores_long now holds, as the run worked i
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from pipeline.annotations.labelled_run import read_score_names
@@ -13,15 +11,12 @@ from pipeline.annotations.labels import agreement, agreement_rows
 from pipeline.annotations.names import judged_names, label_configs
 from pipeline.results import RunResults
 from pipeline.score_records import ANNOTATION, EVAL
-from pipeline.storage.run_dir import ANNOTATIONS, LABEL_PARTS, RunDirectory
+from pipeline.storage.run_dir import RunDirectory
 
 
-def agreement_table(
-    run: RunResults, storage_options: dict[str, Any] | None = None
-) -> pl.DataFrame | None:
+def agreement_table(run: RunResults) -> pl.DataFrame | None:
     """One row per score name, scorer and overall; None when the run has no labels."""
-    run_dir = RunDirectory(run.uri, storage_options)
-    if not run_dir.fs.glob(run_dir.join(f"{ANNOTATIONS}/{LABEL_PARTS}")):
+    if not run.reviewed:
         return None if run.agreement is None else run.agreement.collect()
     labels = (
         run.scores_long.filter(pl.col("source") == ANNOTATION)
@@ -34,7 +29,8 @@ def agreement_table(
         )
         .collect()
     )
-    known = label_configs(labels["name"].unique().to_list(), read_score_names(run_dir))
+    names = read_score_names(RunDirectory(run.uri, run.storage_options))
+    known = label_configs(labels["name"].unique().to_list(), names)
     labelled = (pl.col("source") == EVAL) & pl.col("name").is_in(judged_names(known))
     evaluations = (
         run.scores_long.filter(labelled & pl.col("sample_id").is_in(labels["sample_id"].unique()))

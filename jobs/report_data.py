@@ -76,7 +76,7 @@ def collect_report(
         histograms=score_histograms(run),
         labelled=labelled_items(run, storage_options),
         groups=group_scores(run),
-        agreement=agreement_table(run, storage_options),
+        agreement=agreement_table(run),
         labels=label_counts(run),
         calibration=calibration_parts(uri, storage_options),
         label_mass=label_mass_report(run),

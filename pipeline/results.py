@@ -45,6 +45,8 @@ class RunResults:
     scores_long: pl.LazyFrame  # score records, EVAL and ANNOTATION (review labels too)
     metrics: pl.LazyFrame
     agreement: pl.LazyFrame | None  # when the run had annotations
+    storage_options: dict[str, Any] | None = None  # fsspec's, that the run was opened with
+    reviewed: bool = False  # scores_long holds labels given in `rayscore review` since the run
 
 
 def open_run(
@@ -82,6 +84,8 @@ def open_run(
         scores_long=scores_long,
         metrics=scan(METRICS_TABLE, glob=False),
         agreement=scan(AGREEMENT_TABLE, glob=False) if has_agreement else None,
+        storage_options=storage_options,
+        reviewed=bool(given),
     )
 
 

@@ -19,6 +19,7 @@ from finished_runs import item, write_finished_run
 from review_runs import make_run
 
 from jobs.cli import _nightly_flags, main
+from jobs.diff.drift import calibration_drift
 from jobs.report_data import collect_report
 from jobs.review.access import cookie_name
 from jobs.review.app import create_app
@@ -143,8 +144,9 @@ def test_annotations_on_the_command_line_are_read_beside_the_specs_own(tmp_path)
     assert _nightly_flags(Args()) == ["--from", "runs/a", "--annotations", "runs/a/annotations"]  # type: ignore[arg-type]
 
 
-def test_the_report_works_the_agreement_out_again_over_the_review_labels(tmp_path):
-    run_dir = tmp_path / "made"
+def judged_run(run_dir: Path) -> Path:
+    """A hand-made run whose judge said yes (confidence 0.9) to item 0 of r0..r3, as EVAL
+    records in scores_long/."""
     make_run(run_dir)
     judged = [
         {"sample_id": f"r{n}", "name": "quality.item_0", "value": 1.0, "string_value": None,
@@ -155,12 +157,21 @@ def test_the_report_works_the_agreement_out_again_over_the_review_labels(tmp_pat
     pq.write_table(
         pa.Table.from_pylist(judged, RECORD_SCHEMA), run_dir / "scores_long" / "part-00000.parquet"
     )
-    assert collect_report(str(run_dir)).agreement is None
-    for sample, value in (("r0", True), ("r1", True), ("r2", False)):
+    return run_dir
+
+
+def label_item_0(run_dir: Path, answers: dict[str, bool]) -> None:
+    for sample, value in answers.items():
         client_for(run_dir, "ana").post(
             "/labels",
             json={"sample_id": sample, "labels": [{"name": "quality.item_0", "value": value}]},
         )
+
+
+def test_the_report_works_the_agreement_out_again_over_the_review_labels(tmp_path):
+    run_dir = judged_run(tmp_path / "made")
+    assert collect_report(str(run_dir)).agreement is None
+    label_item_0(run_dir, {"r0": True, "r1": True, "r2": False})
     agreement = collect_report(str(run_dir)).agreement
     assert agreement is not None
     overall = agreement.filter(pl.col("level") == "overall").to_dicts()[0]
@@ -181,3 +192,13 @@ def test_a_label_of_an_integer_id_is_saved_under_the_id_scores_holds(tmp_path):
     )
     assert saved.status_code == 200, saved.text
     assert open_review(str(tmp_path / "ints")).store.history()["sample_id"].to_list() == ["11"]
+
+
+def test_the_calibration_drift_of_a_diff_counts_each_runs_review_labels(tmp_path):
+    a, b = judged_run(tmp_path / "a"), judged_run(tmp_path / "b")
+    label_item_0(a, {"r0": True, "r1": True})
+    label_item_0(b, {"r0": True, "r1": False, "r2": False})
+    drift = calibration_drift(open_run(str(a)), open_run(str(b)))
+    assert drift is not None
+    overall = drift.filter(pl.col("level") == "overall").to_dicts()[0]
+    assert (overall["n_a"], overall["n_b"]) == (2, 3)

@@ -1,11 +1,13 @@
 """Calibration drift: each run's agreement with the human labels (Cohen's kappa and the
-expected calibration error, as the run stored them in agreement.parquet) and their change,
-so a judge that drifted against the humans shows."""
+expected calibration error, as the report gives them: the run's agreement.parquet, or worked
+out again over the labels given in review since) and their change, so a judge that drifted
+against the humans shows."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from jobs.report_agreement import agreement_table
 from pipeline.results import RunResults
 
 CALIBRATION_TITLE = "agreement with human labels (kappa, ECE) in A and B"
@@ -16,10 +18,11 @@ MEASURES = ("n", "cohen_kappa", "ece")
 def calibration_drift(a: RunResults, b: RunResults) -> pl.DataFrame | None:
     """Per labelled score (and scorer, and overall): kappa and ECE in A and B and the change
     (B - A); None unless both runs have annotations."""
-    if a.agreement is None or b.agreement is None:
+    agreement_a, agreement_b = agreement_table(a), agreement_table(b)
+    if agreement_a is None or agreement_b is None:
         return None
-    joined = _measures(a.agreement).join(
-        _measures(b.agreement),
+    joined = _measures(agreement_a.lazy()).join(
+        _measures(agreement_b.lazy()),
         on=list(KEYS),
         how="full",
         coalesce=True,
