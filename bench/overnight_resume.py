@@ -24,6 +24,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
+from bench.rayscore_job import start_run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -64,13 +66,7 @@ def killed_half_way(spec_file: Path, shards: Path, rows: int) -> tuple[float, in
     import psutil
 
     started = time.monotonic()
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "jobs.cli", "run", str(spec_file)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    driver = start_run(spec_file)
     while driver.poll() is None and committed_rows(shards) < rows // 2:
         time.sleep(0.5)
     os.killpg(driver.pid, signal.SIGKILL)

@@ -46,6 +46,24 @@ class JobRun:
         )
 
 
+def start_run(spec_file: Path) -> subprocess.Popen[bytes]:
+    """`rayscore run SPEC` as a driver in a session of its own (start_module)."""
+    return start_module("jobs.cli", "run", str(spec_file))
+
+
+def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
+    """`python -m MODULE ARGS` in a session of its own, its output discarded: killing the
+    session stops it and the local Ray cluster it started (the resume benches and tests kill
+    a run part way)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def run_job(
     spec: dict[str, Any], workdir: Path, name: str, env: dict[str, str] | None = None
 ) -> JobRun:

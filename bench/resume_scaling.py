@@ -20,7 +20,6 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,12 +29,12 @@ import yaml
 
 from bench.harness import load_average
 from bench.pipeline_overhead import write_input
+from bench.rayscore_job import start_module
 from bench.result import print_result
 from bench.workload import spec as workload_spec
 
 TARGET = 2.0
 FRACTIONS = (0.1, 0.5, 0.9)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def child(spec_file: str) -> None:
@@ -50,13 +49,7 @@ def child(spec_file: str) -> None:
 
 
 def start_job(spec_file: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.resume_scaling", "--child", str(spec_file)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return start_module("bench.resume_scaling", "--child", str(spec_file))
 
 
 def written_rows(out: Path) -> int:

@@ -19,6 +19,7 @@ import yaml
 from conftest import NO_LABEL_FLOOR
 from fake_openai_server import FakeOpenAIServer, Reply, fake_judge_job
 
+from bench.rayscore_job import start_run
 from pipeline.attempt import FingerprintChanged, check_job
 from pipeline.runner import run_job
 from pipeline.spec_loader import load_spec, parse_spec
@@ -55,13 +56,7 @@ def write_job(tmp_path: Path, model: Path, data: Path, out: str, question: str) 
 def run_killed_after_first_part(spec: Path, parts: Path) -> None:
     """`rayscore run SPEC` as a driver in a session of its own, killed (with the local Ray
     cluster it started) once a part is in `parts`, or after 240 s."""
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "jobs.cli", "run", str(spec)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    driver = start_run(spec)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and driver.poll() is None:
