@@ -19,7 +19,7 @@ from jobs.review.judge_disagreement import disagreeing_samples
 from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.annotations.labels_store import LabelsStore
 from pipeline.results import RunResults, open_run
-from pipeline.storage.run_dir import SCORE_CONFIGS, RunDirectory
+from pipeline.storage.run_dir import RunDirectory
 from pipeline.storage.storage_options import polars_storage_options
 from scorers.registry import hooks_named, parse_scorer
 from scorers.usage import ERROR_COLUMN
@@ -223,23 +223,12 @@ class ReviewRun:
         wanted = [c for c in self.text_columns() if c in present and c != self.id_col]
         return InputScan(uri, options, self.id_col, wanted)
 
-    @cached_property
-    def label_configs(self) -> dict[str, dict[str, Any]]:
-        run_dir = self.store.run_dir
-        if not run_dir.fs.exists(run_dir.join(SCORE_CONFIGS)):
-            return {}
-        configs: dict[str, dict[str, Any]] = run_dir.read_json(SCORE_CONFIGS)
-        return configs
-
     def verdict_name(self, scorer_key: str) -> str | None:
         """The yes/no score a reviewer's overall verdict on this scorer labels: a BOOLEAN
-        config of the scorer other than its items (calibration.composite's label, say)."""
-        for name, config in self.label_configs.items():
-            if (
-                config.get("scorer_key") == scorer_key
-                and config.get("data_type") == "BOOLEAN"
-                and config.get("field") != "item_scores"
-            ):
+        config of the scorer other than its items (calibration.composite's label, say), from
+        the score configs the store's labels are checked against."""
+        for name, (key, field, config) in self.store.labelled.names.configs.items():
+            if key == scorer_key and config.data_type == "BOOLEAN" and field != "item_scores":
                 return name
         return None
 
