@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.annotations.labelled_run import read_score_names
-from pipeline.annotations.labels import agreement, agreement_rows
+from pipeline.annotations.labels import agreement, agreement_rows, record_label
 from pipeline.annotations.names import judged_names, label_configs
 from pipeline.results import RunResults
 from pipeline.score_records import ANNOTATION, EVAL
@@ -23,7 +23,7 @@ def agreement_table(run: RunResults) -> pl.DataFrame | None:
         .select(
             "sample_id",
             "name",
-            pl.coalesce("string_value", pl.col("value").cast(pl.String)).alias("human"),
+            record_label().alias("human"),
             "author",
             "comment",
         )

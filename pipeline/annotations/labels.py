@@ -125,10 +125,7 @@ def _read_file(uri: str, id_col: str, storage_options: Mapping[str, Any] | None)
     ids = "sample_id" if records else id_col
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    # a record's value: BOOLEAN "true"/"false" and CATEGORICAL in string_value, else value
-    value = pl.col("value").cast(pl.String)
-    if records:
-        value = pl.coalesce("string_value", value)
+    value = record_label() if records else pl.col("value").cast(pl.String)
     frame = latest_labels(frame.with_columns(_optional_text(frame, "author").alias("author")), ids)
     return frame.select(
         pl.col(ids).cast(pl.String).alias("sample_id"),
@@ -137,6 +134,12 @@ def _read_file(uri: str, id_col: str, storage_options: Mapping[str, Any] | None)
         pl.col("author").fill_null(uri),
         _optional_text(frame, "comment").alias("comment"),
     ).drop_nulls("human")
+
+
+def record_label() -> pl.Expr:
+    """A score record's value as a label's text: BOOLEAN "true"/"false" and CATEGORICAL in
+    string_value, else value."""
+    return pl.coalesce("string_value", pl.col("value").cast(pl.String))
 
 
 def annotation_names(
