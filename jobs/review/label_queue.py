@@ -141,28 +141,27 @@ def _choose(run: ReviewRun, labelled: pl.DataFrame, pool: int) -> pl.DataFrame:
         .head(n_uncertain)
         .drop("_distance")
         .with_columns(pl.lit(UNCERTAIN).alias("why"))
-        .collect()
     )
-    stratified = _stratified(run, items, labelled, pool - n_uncertain)
-    disagree = (
-        disagreeing_items(run)
-        .filter(pl.col("confidence").is_not_null())
-        .select(*columns, SPREAD)
-        .join(labelled.lazy(), on=[id_col, "name"], how="anti")
-        .sort(SPREAD, id_col, "index", descending=[True, False, False])
-        .head(round(pool * DISAGREE_SHARE))
-        .drop(SPREAD)
-        .with_columns(pl.lit(DISAGREE).alias("why"))
-        .collect()
-        if has_several_judges(run)
-        else uncertain.clear()
-    )
-    return pl.concat([uncertain, disagree, stratified])
+    chosen = [uncertain, _stratified(run, items, labelled, pool - n_uncertain)]
+    if has_several_judges(run):
+        chosen.append(
+            disagreeing_items(run)
+            .filter(pl.col("confidence").is_not_null())
+            .select(*columns, SPREAD)
+            .join(labelled.lazy(), on=[id_col, "name"], how="anti")
+            .sort(SPREAD, id_col, "index", descending=[True, False, False])
+            .head(round(pool * DISAGREE_SHARE))
+            .drop(SPREAD)
+            .with_columns(pl.lit(DISAGREE).alias("why"))
+        )
+    # collected together, so the scan of the items the three share is read once
+    uncertain_items, stratified, *disagree = pl.collect_all(chosen)
+    return pl.concat([uncertain_items, *disagree, stratified])
 
 
 def _stratified(
     run: ReviewRun, unlabelled: pl.LazyFrame, labelled: pl.DataFrame, count: int
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """`count` unlabelled items over the confidence bins: a bin's turns come at
     (labels it holds + k - 1/2) / its allocation weight, for its k-th item in hash order, and
     the earliest turns are taken, so the labels (given and queued) follow the weights."""
@@ -204,7 +203,6 @@ def _stratified(
             ).alias("why")
         )
         .drop("_bin", "_hash", "_weight", "_held", "_turn")
-        .collect()
     )
 
 
