@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,17 +18,12 @@ from typing import Any
 
 import yaml
 
+from bench.ports import free_ports
 from bench.rayscore_job import ROOT
 
 BIN = Path(sys.executable).parent
 SERVICE_PORTS = ("node-manager", "object-manager", "ray-client-server", "metrics-export",
                  "dashboard-agent-listen", "dashboard-agent-grpc", "runtime-env-agent")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -41,9 +35,9 @@ def ray_head(cpus: int | None = None) -> Iterator[dict[str, str]]:
     env.update(HOME=home, RAY_AUTH_MODE="token", PYTHONPATH=str(ROOT))
     subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], env=env, check=True,
                    capture_output=True)  # fmt: skip
-    port = free_port()
+    port, *service_ports = free_ports(1 + len(SERVICE_PORTS))
     command = [str(BIN / "ray"), "start", "--head", "--block", f"--port={port}"]
-    command += [f"--{name}-port={free_port()}" for name in SERVICE_PORTS]
+    command += [f"--{name}-port={p}" for name, p in zip(SERVICE_PORTS, service_ports, strict=True)]
     command += [f"--temp-dir={temp_dir}", "--include-dashboard=false", "--disable-usage-stats"]
     command += [f"--num-cpus={cpus}"] if cpus else []
     log = Path(temp_dir, "head.log")

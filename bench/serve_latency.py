@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from bench.judge_efficiency import rayscore_steady
+from bench.ports import free_port
 from bench.result import print_result
 from bench.workload import ROOT, questions, spec, write_rows
 
@@ -49,9 +49,7 @@ class ServeProcess:
     """`rayscore serve SPEC` in its own session, stopped with SIGTERM as a user would."""
 
     def __init__(self, spec_file: Path, log: Path, options: tuple[str, ...] = ()) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         with log.open("wb") as out:

@@ -124,12 +124,12 @@ def test_other_4xx_are_not_retried(server):
 
 
 def test_a_request_past_the_timeout_fails_with_a_reason(server):
-    server.on(Reply(match="slow", sleep_s=6))
+    server.on(Reply(match="slow", sleep_s=30))
     start = time.monotonic()
-    results = make(server, timeout_s=0.3, max_retries=1).judge(["slow", "fast"], YES_NO)
-    assert "timed out after 0.3 s" in results[0].error and "2 attempts" in results[0].error
+    results = make(server, timeout_s=2, max_retries=1).judge(["slow", "fast"], YES_NO)
+    assert "timed out after 2 s" in results[0].error and "2 attempts" in results[0].error
     assert results[1].probs is not None
-    assert time.monotonic() - start < 5  # gave up long before the reply (not a speed claim)
+    assert time.monotonic() - start < 30  # gave up long before the reply (not a speed claim)
 
 
 def test_a_connection_error_is_retried_then_reported():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from judge_prompts import PROMPTS
 
+from bench.ports import free_port
 from scorers.checklist.checklist_input import SampleInput
 from scorers.checklist.spec import ChecklistItem
 from scorers.checklist.structured import (
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.engine
 
 STARTUP_TIMEOUT_S = 180
 STOP_GRACE_S = 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:

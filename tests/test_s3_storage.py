@@ -8,7 +8,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import NO_LABEL_FLOOR
 
+from bench.ports import free_port
 from pipeline.fingerprint import run_fingerprint
 from pipeline.plan import plan_of
 from pipeline.results import open_run
@@ -39,12 +39,6 @@ KEY_ID = "moto-key-id-7f3a"
 SECRET = "moto-secret-9c41e"  # searched for in every object the run writes
 ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True, "block_size": 32}
 AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import yaml
 from serve_spec import SERVED_KEYS, serve_spec
 from test_resume import stop_session
 
+from bench.ports import free_port
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
 
@@ -56,13 +56,6 @@ class Server:
         with urllib.request.urlopen(f"{self.url}{path}", timeout=REQUEST_TIMEOUT_S) as response:
             answer: dict[str, Any] = json.loads(response.read())
             return answer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

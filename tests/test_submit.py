@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ENGINE_KWARGS, NO_LABEL_FLOOR
+
+from bench.ports import free_ports
 
 pytestmark = pytest.mark.ray
 BIN = Path(sys.executable).parent
@@ -88,12 +89,6 @@ definition:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Head:
     address: str
@@ -116,25 +111,26 @@ def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
     assert (home / ".ray" / "auth_token").is_file()
     # Ray's session folder holds Unix sockets: keep its path short.
     temp_dir = tempfile.mkdtemp(prefix="rs-ray-", dir="/tmp")
-    dashboard = free_port()
+    ports = iter(free_ports(9))
+    dashboard = next(ports)
     process = subprocess.Popen(
         [
             str(BIN / "ray"),
             "start",
             "--head",
             "--block",
-            f"--port={free_port()}",
+            f"--port={next(ports)}",
             "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}",
             # Own ports for every service: another local cluster may hold the defaults, and a
             # head whose agent cannot bind never accepts a job.
-            f"--dashboard-agent-listen-port={free_port()}",
-            f"--dashboard-agent-grpc-port={free_port()}",
-            f"--runtime-env-agent-port={free_port()}",
-            f"--metrics-export-port={free_port()}",
-            f"--ray-client-server-port={free_port()}",
-            f"--node-manager-port={free_port()}",
-            f"--object-manager-port={free_port()}",
+            f"--dashboard-agent-listen-port={next(ports)}",
+            f"--dashboard-agent-grpc-port={next(ports)}",
+            f"--runtime-env-agent-port={next(ports)}",
+            f"--metrics-export-port={next(ports)}",
+            f"--ray-client-server-port={next(ports)}",
+            f"--node-manager-port={next(ports)}",
+            f"--object-manager-port={next(ports)}",
             f"--temp-dir={temp_dir}",
             "--num-cpus=2",
             "--include-dashboard=true",
