@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 from conftest import NO_LABEL_FLOOR
+from same_scores import assert_same_scores
 from test_resume import run_killed_after_first_part
 from test_s3_storage import BUCKET, options, s3_endpoint  # noqa: F401 (a fixture)
 
@@ -71,16 +73,16 @@ def run(spec: dict[str, Any]) -> RunResult:
     return run_job(parse_spec(spec))
 
 
-def scores(run_dir: Path | str, **storage: Any) -> list[dict[str, Any]]:
+def scores(run_dir: Path | str, **storage: Any) -> pl.DataFrame:
     """Every stored score by id, without the judge's usage counts (a reused request's
     prefix-cache hits are the earlier run's)."""
     fs, path = fsspec.core.url_to_fs(str(run_dir), **storage)
     table = pads.dataset(f"{path}/scores", filesystem=fs, format="parquet").to_table()
-    rows = table.sort_by("id").select(["id", "q", "error"]).to_pylist()
-    for row in rows:
-        if row["q"] is not None:
-            row["q"].pop("usage", None)
-    return rows
+    frame = pl.from_arrow(table.sort_by("id").select(["id", "q", "error"]))
+    assert isinstance(frame, pl.DataFrame)
+    fields = [f for f in frame.schema["q"].to_schema() if f != "usage"]
+    kept = pl.struct(pl.col("q").struct.field(*fields))
+    return frame.with_columns(pl.when(pl.col("q").is_not_null()).then(kept).alias("q"))
 
 
 def judgments(run_dir: Path) -> pa.Table:
@@ -133,7 +135,7 @@ def test_night_two_judges_only_the_added_question_edited_and_new_rows(nights):
 @pytest.mark.engine
 def test_every_score_of_the_incremental_run_equals_a_fresh_full_runs(nights):
     folder = nights["folder"]
-    assert scores(folder / "run2") == scores(folder / "fresh")
+    assert_same_scores(scores(folder / "run2"), scores(folder / "fresh"))
     assert nights["fresh"].manifest["incremental"] is None
 
 
@@ -189,7 +191,7 @@ def test_the_earlier_run_may_be_on_s3(nights, tiny_model, s3_endpoint):  # noqa:
         result.manifest["incremental"]["requests_reused"]
         == (nights["second"].manifest["incremental"]["requests_reused"])
     )
-    assert scores(folder / "run2-s3") == scores(folder / "fresh")
+    assert_same_scores(scores(folder / "run2-s3"), scores(folder / "fresh"))
 
 
 @pytest.mark.ray
@@ -213,7 +215,7 @@ def test_a_killed_incremental_run_resumes(nights, tiny_model):
         resumed.manifest["incremental"]["requests_reused"]
         == (nights["second"].manifest["incremental"]["requests_reused"])
     )
-    assert scores(folder / "run2-killed") == scores(folder / "fresh")
+    assert_same_scores(scores(folder / "run2-killed"), scores(folder / "fresh"))
 
 
 @pytest.mark.ray
@@ -237,5 +239,5 @@ def test_a_two_pass_incremental_run_reuses_and_records_as_a_one_pass_run(nights,
         second["requests_reused"],
         second["requests_judged"],
     )
-    assert scores(folder / "run2-two-pass") == scores(folder / "fresh")
+    assert_same_scores(scores(folder / "run2-two-pass"), scores(folder / "fresh"))
     assert judgments(folder / "run2-two-pass").num_rows == judgments(folder / "run2").num_rows
