@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.annotations.label_parts import LabelPartError
 from pipeline.annotations.labelled_run import LabelledRun
 from pipeline.annotations.labels import (
     AnnotationsFileError,
@@ -160,6 +161,8 @@ def test_a_broken_part_is_named_when_the_labels_are_read(tmp_path):
     (tmp_path / "annotations" / "label-broken.parquet").write_bytes(b"not parquet" * 10)
     with pytest.raises(AnnotationsFileError, match=r"label-broken\.parquet"):
         read_annotations(AnnotationsSpec(path=store.uri), "id", [], None)
+    with pytest.raises(LabelPartError, match=r"label-broken\.parquet"):  # and in the review
+        store.history()
 
 
 def test_a_run_that_replaces_a_labelled_run_takes_its_labels_over(tmp_path):

@@ -21,6 +21,10 @@ PLAIN_COLUMNS = frozenset({"name", "value", "author", "comment", PLAIN_TIME})
 RECORD_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"  # created_at of a label: ISO 8601, UTC, microseconds
 
 
+class LabelPartError(ValueError):
+    """A saved part that cannot be read; the message names it."""
+
+
 def label_parts(fs: Any, folder: str) -> list[str]:
     """The saved parts of a labels folder, oldest first; none while it does not exist. A part
     being written ("_tmp-...") is no part yet."""
@@ -36,7 +40,10 @@ def read_label_parts(paths: Sequence[str], arrow_fs: Any) -> pa.Table:
 
 
 def read_label_part(path: str, arrow_fs: Any) -> pa.Table:
-    table = pq.read_table(path, filesystem=arrow_fs)
+    try:
+        table = pq.read_table(path, filesystem=arrow_fs)
+    except (OSError, pa.ArrowException) as exc:
+        raise LabelPartError(f"part {path}: {exc}") from exc
     if "source" in table.column_names:
         return table.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
     return _plain_as_records(table)

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from pipeline.annotations.history import CREATED_AT, latest_labels
-from pipeline.annotations.label_parts import label_parts, read_label_part
+from pipeline.annotations.label_parts import LabelPartError, label_parts, read_label_parts
 from pipeline.score_records import ANNOTATION
 from pipeline.storage.filesystems import arrow_filesystem
 from scorers.agreement import binary_agreement, rank_agreement
@@ -188,13 +188,10 @@ def _review_labels(uri: str, path: str, fs: Any) -> pa.Table | None:
     parts = label_parts(fs, path) if fs.isdir(path) else []
     if not parts:
         return None
-    tables = []
-    for part in parts:
-        try:
-            tables.append(read_label_part(part, arrow_filesystem(fs)))
-        except (OSError, pa.ArrowException) as exc:
-            raise AnnotationsFileError(f"annotations.path {uri!r}: part {part}: {exc}") from exc
-    return pa.concat_tables(tables)
+    try:
+        return read_label_parts(parts, arrow_filesystem(fs))
+    except LabelPartError as exc:
+        raise AnnotationsFileError(f"annotations.path {uri!r}: {exc}") from exc
 
 
 def _is_records(columns: Sequence[str]) -> bool:
