@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from pipeline.annotations.labels import listed_paths
 from pipeline.spec import JobSpec
 
 
@@ -40,8 +41,7 @@ def load_spec(
 def with_labels_from(annotations: Any, path: str) -> dict[str, Any]:
     """The spec's `annotations:` with the labels at `path` read beside its own."""
     given = dict(annotations) if isinstance(annotations, dict) else {}
-    paths = given.get("path")
-    listed = [] if paths is None else [paths] if isinstance(paths, str) else list(paths)
+    listed = listed_paths(given.get("path"))
     return {**given, "path": [*listed, path] if listed else path}
 
 

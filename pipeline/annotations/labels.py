@@ -65,9 +65,14 @@ class AnnotationsSpec(StrictModel):
 
     @property
     def paths(self) -> list[str]:
-        if self.path is None:
-            return []
-        return [self.path] if isinstance(self.path, str) else list(self.path)
+        return listed_paths(self.path)
+
+
+def listed_paths(path: str | Sequence[str] | None) -> list[str]:
+    """`annotations.path` as a list: none, one, or several."""
+    if path is None:
+        return []
+    return [path] if isinstance(path, str) else list(path)
 
 
 def read_annotations(
