@@ -31,10 +31,11 @@ from pipeline.annotations.labels import AnnotationsSpec, read_annotations
 from pipeline.annotations.names import check_annotation_names
 from pipeline.runner import run_job
 from pipeline.spec_loader import parse_spec
+from pipeline.storage.run_dir import ANNOTATIONS, LABEL_PARTS
 
 
-def label_parts(run_dir: Path) -> list[Path]:
-    return list((run_dir / "annotations").glob("label-*.parquet"))
+def saved_parts(run_dir: Path) -> list[Path]:
+    return list((run_dir / ANNOTATIONS).glob(LABEL_PARTS))
 
 
 ROWS = 20  # 60 items: room for fifty labels
@@ -142,7 +143,7 @@ def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_
             second.locator("button[data-value=yes]").click()
             second.locator("button[data-value=no]").click()  # before the first is saved
             deadline = time.monotonic() + TIMEOUT_MS / 1000
-            while len(label_parts(run_dir)) < 5 and time.monotonic() < deadline:
+            while len(saved_parts(run_dir)) < 5 and time.monotonic() < deadline:
                 page.wait_for_timeout(50)
 
             page.goto(f"{server.base_url}/queue")
@@ -157,7 +158,7 @@ def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_
         finally:
             browser.close()
 
-    assert len(label_parts(run_dir)) == 6  # one part per save
+    assert len(saved_parts(run_dir)) == 6  # one part per save
     labels = read_annotations(AnnotationsSpec(path=str(run_dir / "annotations")), "id", [], None)
     given = {(r["sample_id"], r["name"]): r["human"] for r in labels.to_dicts()}
     assert given == {
@@ -167,7 +168,7 @@ def test_filter_open_a_sample_and_label_with_the_keyboard(demo_run, server, tmp_
         (queued_sample, queued_name): "false",
     }
     assert set(labels["author"]) == {"tester"}
-    records = pl.read_parquet(run_dir / "annotations" / "label-*.parquet")
+    records = pl.read_parquet(saved_parts(run_dir))
     assert set(records["source"]) == {"ANNOTATION"} and set(records["data_type"]) == {"BOOLEAN"}
     # labels given quickly are saved one after another, in the order given
     assert records.sort("created_at")["value"].to_list() == [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
